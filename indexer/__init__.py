@@ -1,0 +1,1 @@
+"""The write side of newsearch: reading article sources and building the index."""

@@ -1,0 +1,1 @@
+"""The read side of newsearch: the shared article model, analysis, and the search engine."""

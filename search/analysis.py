@@ -1,0 +1,243 @@
+"""Per-language analyzers, defined once and used at index time and at query time.
+
+Each analyzer is a Whoosh pipeline of small parts (tokenizer | filters)::
+
+    uk:    words | apostrophes | lowercase | Ukrainian lemma (pymorphy3)
+    ru:    words | apostrophes | lowercase | ё->е | Snowball Russian
+    en:    words | apostrophes | lowercase | Snowball English
+    other: words | apostrophes | lowercase | Unicode folding (accents dropped)
+
+The lemma and stem filters are marked ``is_morph`` so that Whoosh's spelling
+support can index the unstemmed forms beside them (used by did-you-mean).
+Per-token results are cached: news vocabulary is Zipf-distributed, so a small
+cache answers most tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import cache, lru_cache
+from typing import Any
+
+from whoosh.analysis import Analyzer, Filter, LowercaseFilter, RegexTokenizer, Token, Tokenizer
+
+LANGUAGES: tuple[str, ...] = ("uk", "ru", "en", "other")
+"""Languages with their own fields; any other detected language is analyzed as ``other``."""
+
+# A word is a run of letters/digits, optionally joined by apostrophes (м’ясо, don't).
+# Combining marks belong to their word (stressed моло́ко, decomposed café).
+_LETTER = r"[\w\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+WORD_PATTERN = rf"{_LETTER}+(?:['’ʼ`´‘]{_LETTER}+)*"
+# Apostrophes unify to ASCII; the combining acute (stress marks in Cyrillic texts) is dropped.
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "´": "'", "‘": "'", "\u0301": None})
+TAG_SEPARATOR = "\x1f"
+"""Joins an article's tags into one text value for the tags fields."""
+TAG_POSITION_GAP = 100
+"""Positions skipped between tags, so that no phrase matches across two tags."""
+
+_CACHE_SIZE = 262_144
+
+
+def field_language(language: str) -> str:
+    """The analyzer language for an article language code (``de`` -> ``other``)."""
+    return language if language in LANGUAGES else "other"
+
+
+def normalize_apostrophes(text: str) -> str:
+    """Unify the apostrophe variants (’ ʼ ` ´ ‘) to ASCII ``'`` and drop stress marks."""
+    return text.translate(_APOSTROPHES)
+
+
+class ApostropheFilter(Filter):
+    """Unifies apostrophe variants, so м’ясо, мʼясо and м'ясо are one term."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = normalize_apostrophes(t.text)
+            yield t
+
+
+class YoFilter(Filter):
+    """Folds Russian ё to е, as Russian texts mostly write е for both."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if "ё" in t.text:
+                t.text = t.text.replace("ё", "е")
+            yield t
+
+
+@cache
+def _stemmer(language: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(language)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def stem(language: str, word: str) -> str:
+    """Snowball stem of one lower-cased word (cached)."""
+    return str(_stemmer(language).stemWord(word))
+
+
+@cache
+def _morph(language: str) -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang=language)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def lemma(language: str, word: str) -> str:
+    """The most likely dictionary form of one lower-cased word (cached).
+
+    pymorphy3 guesses unknown words from their endings; words with digits or
+    Latin letters are kept as they are.
+    """
+    if word.isascii():
+        # Latin words in Ukrainian texts (tags, names) are mostly English.
+        return stem("english", word) if word.isalpha() else word
+    if not word.replace("'", "").isalpha():
+        return word
+    try:
+        parses = _morph(language).parse(word)
+    except ValueError:  # pymorphy3 calls unicodedata.name(), which fails on some scripts
+        return word
+    if not parses:
+        return word
+    return normalize_apostrophes(str(parses[0].normal_form))
+
+
+def _stem_language(language: str, word: str) -> str:
+    # English words inside Russian texts (tags, quotes) get the English stemmer.
+    return "english" if language != "english" and word.isascii() else language
+
+
+class SnowballFilter(Filter):
+    """Snowball stemming (PyStemmer) for one language."""
+
+    is_morph = True
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SnowballFilter) and other.language == self.language
+
+    def __hash__(self) -> int:
+        return hash(("snowball", self.language))
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not t.stopped:
+                t.text = stem(_stem_language(self.language, t.text), t.text)
+            yield t
+
+
+class LemmaFilter(Filter):
+    """Dictionary forms (pymorphy3) for one language: армії -> армія."""
+
+    is_morph = True
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LemmaFilter) and other.language == self.language
+
+    def __hash__(self) -> int:
+        return hash(("lemma", self.language))
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not t.stopped:
+                t.text = lemma(self.language, t.text)
+            yield t
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def fold(word: str) -> str:
+    """Lower-case and drop accents: ``Café`` -> ``cafe``."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class FoldFilter(Filter):
+    """Unicode folding for languages without a stemmer."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = fold(t.text)
+            yield t
+
+
+class TagsTokenizer(Tokenizer):
+    """Tokenizes tags joined by TAG_SEPARATOR, leaving a position gap between tags."""
+
+    def __init__(self) -> None:
+        self.words = RegexTokenizer(WORD_PATTERN)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TagsTokenizer)
+
+    def __hash__(self) -> int:
+        return hash("tags")
+
+    def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
+        pos = 0
+        char = 0
+        kwargs.pop("start_pos", None)
+        kwargs.pop("start_char", None)
+        for part in value.split(TAG_SEPARATOR):
+            last = pos - 1
+            for t in self.words(part, start_pos=pos, start_char=char, **kwargs):
+                last = t.pos if kwargs.get("positions") else last + 1
+                yield t
+            pos = last + 1 + TAG_POSITION_GAP
+            char += len(part) + len(TAG_SEPARATOR)
+
+
+def _filters(language: str) -> Any:
+    chain: Any = ApostropheFilter() | LowercaseFilter()
+    if language == "uk":
+        return chain | LemmaFilter("uk")
+    if language == "ru":
+        return chain | YoFilter() | SnowballFilter("russian")
+    if language == "en":
+        return chain | SnowballFilter("english")
+    return chain | FoldFilter()
+
+
+@cache
+def text_analyzer(language: str) -> Analyzer:
+    """The analyzer for titles and bodies in ``language`` (one of LANGUAGES)."""
+    result: Analyzer = RegexTokenizer(WORD_PATTERN) | _filters(language)
+    return result
+
+
+@cache
+def tags_analyzer(language: str) -> Analyzer:
+    """The analyzer for an article's tags searched as text, in its language."""
+    result: Analyzer = TagsTokenizer() | _filters(language)
+    return result
+
+
+def terms(language: str, text: str) -> list[str]:
+    """The index terms of ``text`` in ``language``: handy for tests and highlights."""
+    return [t.text for t in text_analyzer(field_language(language))(text)]
+
+
+def tokens_with_chars(language: str, text: str) -> Iterator[tuple[str, int, int]]:
+    """(term, start, end) for each word of ``text``; offsets index into ``text``."""
+    for t in text_analyzer(field_language(language))(text, chars=True, positions=True):
+        yield t.text, t.startchar, t.endchar
+
+
+_WORD_RE = re.compile(WORD_PATTERN)
+
+
+def words(text: str) -> list[str]:
+    """The surface words of ``text``, as the tokenizer sees them."""
+    return _WORD_RE.findall(text)
