@@ -1,0 +1,399 @@
+"""Index builds and updates: every write makes a new generation, switched to atomically.
+
+``build`` indexes sources into a fresh generation; ``update`` copies the
+served generation and applies new, changed and (with ``prune``) vanished
+articles to the copy.  Either way the served generation is never touched: a
+crash or a failure leaves it answering as before, and the next writer
+removes the incomplete folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
+
+from indexer.language import detect_language
+from indexer.lock import WriterLock
+from indexer.parse import iter_sources
+from search.columns import build_columns, write_columns
+from search.fields import article_from_json, build_schema, document
+from search.model import Article, ArticleError
+from search.store import Layout, Manifest, utc_now_iso
+
+KEEP_GENERATIONS = 3
+"""The served generation, the previous one (rollback) and one grace generation for slow readers."""
+BATCH = 64
+PARALLEL_THRESHOLD = 256
+"""Below this many articles a build stays in one process: pools cost more than they save."""
+
+Progress = Callable[[int], None]
+
+
+class StrictBuildError(Exception):
+    """``--strict`` was given and some input had errors; nothing was switched."""
+
+    def __init__(self, errors: list[ArticleError]) -> None:
+        super().__init__(f"{len(errors)} input error(s); index not changed (--strict)")
+        self.errors = errors
+
+
+@dataclass
+class Summary:
+    """What a build or update did."""
+
+    generation: str = ""
+    documents: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    duplicates: int = 0
+    errors: list[ArticleError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def processed(self) -> int:
+        """Articles read from the sources."""
+        return self.added + self.updated + self.unchanged + self.duplicates
+
+    @property
+    def docs_per_second(self) -> float:
+        """Throughput over the whole run."""
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+
+def with_language(article: Article) -> Article:
+    """The article with its language set: the source's, or a detected one."""
+    if article.language:
+        return article
+    return article.with_language(detect_language(article.title, article.body), detected=True)
+
+
+def _detect_batch(batch: list[Article]) -> list[Article]:
+    return [with_language(a) for a in batch]
+
+
+def _batches(
+    items: Iterable[Article | ArticleError], errors: list[ArticleError]
+) -> Iterator[list[Article]]:
+    """Group articles in batches; errors are collected aside as they pass."""
+    batch: list[Article] = []
+    for item in items:
+        if isinstance(item, ArticleError):
+            errors.append(item)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _prepared(
+    items: Iterable[Article | ArticleError], errors: list[ArticleError], pool: Executor | None
+) -> Iterator[Article]:
+    batches = _batches(items, errors)
+    if pool is None:
+        for batch in batches:
+            yield from _detect_batch(batch)
+        return
+    # Keep a bounded number of batches in flight: memory stays flat on any corpus.
+    in_flight = [pool.submit(_detect_batch, b) for b in islice(batches, 8)]
+    while in_flight:
+        done = in_flight.pop(0)
+        nxt = next(batches, None)
+        if nxt is not None:
+            in_flight.append(pool.submit(_detect_batch, nxt))
+        yield from done.result()
+
+
+def estimate_total(paths: Sequence[Path]) -> int:
+    """A cheap count of the articles in ``paths`` (files and JSONL lines), for progress ETA."""
+    total = 0
+    for path in paths:
+        files = [path] if path.is_file() else [p for p in sorted(path.rglob("*")) if p.is_file()]
+        for f in files:
+            name = f.name.removesuffix(".gz")
+            if name.endswith(".txt"):
+                total += 1
+            elif name.endswith((".jsonl", ".ndjson")):
+                opener: Any = gzip.open if f.name.endswith(".gz") else open
+                try:
+                    with opener(f, "rb") as fh:
+                        total += sum(
+                            chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")
+                        )
+                except OSError:
+                    total += 1
+    return total
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # forkserver: no fork() of a threaded parent (deprecated and unsafe), cheap restarts.
+    return multiprocessing.get_context("forkserver")
+
+
+def _open_writer(ix: Any, workers: int, parallel: bool) -> IndexWriter:
+    if parallel and workers > 1:
+        return ix.writer(procs=workers, multisegment=True, limitmb=128, start_method="forkserver")
+    return ix.writer(limitmb=128)
+
+
+class _Generation:
+    """A generation being written: removed again unless committed."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.name = layout.next_name()
+        self.dir = layout.generation_dir(self.name)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _remove_incomplete(layout: Layout) -> None:
+    """Drop folders of writers that died before finishing (we hold the lock)."""
+    complete = set(layout.generations())
+    if layout.generations_dir.is_dir():
+        for p in layout.generations_dir.iterdir():
+            if p.is_dir() and p.name not in complete:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _prune_old(layout: Layout) -> None:
+    names = layout.generations()
+    current = layout.current()
+    for name in names[:-KEEP_GENERATIONS]:
+        if name != current:
+            shutil.rmtree(layout.generation_dir(name), ignore_errors=True)
+
+
+def _finish(layout: Layout, gen: _Generation, parent: str | None, sources: Sequence[Path]) -> int:
+    """Write columns and manifest of a committed Whoosh index, then switch to it."""
+    ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
+    with ix.reader() as reader:
+        size = reader.doc_count_all()
+        docs = ((docnum, article_from_json(stored["doc"])) for docnum, stored in reader.iter_docs())
+        columns = build_columns(size, docs)
+        count = reader.doc_count()
+    ix.close()
+    write_columns(layout.columns_dir(gen.name), columns)
+    layout.write_manifest(
+        Manifest(
+            generation=gen.name,
+            parent=parent,
+            built_at=utc_now_iso(),
+            documents=count,
+            sources=[str(p) for p in sources],
+        )
+    )
+    layout.switch(gen.name)
+    _prune_old(layout)
+    return count
+
+
+def _index_articles(
+    writer: IndexWriter,
+    articles: Iterable[Article],
+    known: dict[str, str],
+    summary: Summary,
+    progress: Progress | None,
+) -> tuple[set[str], dict[str, str]]:
+    """Add new or changed articles.
+
+    Returns the ids seen in the sources, and those seen twice with different
+    content mapped to the hash of their last version (the one that must stay).
+    """
+    seen: dict[str, str] = {}
+    redo: dict[str, str] = {}
+    for article in articles:
+        digest = article.content_hash
+        if progress is not None:
+            progress(1)
+        if article.id in seen:
+            summary.duplicates += 1
+            if seen[article.id] != digest:
+                writer.add_document(**document(article))
+                redo[article.id] = digest
+                seen[article.id] = digest
+            continue
+        seen[article.id] = digest
+        old = known.get(article.id)
+        if old == digest:
+            summary.unchanged += 1
+            continue
+        if old is not None:
+            writer.delete_by_term("id", article.id)
+            summary.updated += 1
+        else:
+            summary.added += 1
+        writer.add_document(**document(article))
+    return set(seen), redo
+
+
+def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
+    """Where one id came twice with different content, keep only the last version."""
+    if not redo:
+        return
+    writer = ix.writer()
+    with ix.searcher() as searcher:
+        for article_id, digest in redo.items():
+            for docnum in searcher.document_numbers(id=article_id):
+                if searcher.stored_fields(docnum)["hash"] != digest:
+                    writer.delete_document(docnum)
+    writer.commit()
+
+
+def _run(
+    layout: Layout,
+    sources: Sequence[Path],
+    *,
+    items: Iterable[Article | ArticleError] | None = None,
+    deletes: Sequence[str] = (),
+    parent: str | None,
+    strict: bool,
+    workers: int,
+    progress: Progress | None,
+    prune: bool,
+) -> Summary:
+    started = time.perf_counter()
+    summary = Summary()
+    gen = _Generation(layout)
+    try:
+        if parent is None:
+            gen.dir.mkdir(parents=True)
+            layout.whoosh_dir(gen.name).mkdir()
+            ix = whoosh_index.create_in(str(layout.whoosh_dir(gen.name)), build_schema())
+            known: dict[str, str] = {}
+        else:
+            gen.dir.mkdir(parents=True)
+            shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
+            ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
+            with ix.reader() as reader:
+                known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
+        parallel = workers > 1 and estimate_total(sources) >= PARALLEL_THRESHOLD
+        pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
+        try:
+            writer = _open_writer(ix, workers, parallel and parent is None)
+            if items is None:
+                items = iter_sources(list(sources))
+            articles = _prepared(items, summary.errors, pool)
+            seen_now, redo = _index_articles(writer, articles, known, summary, progress)
+            if strict and summary.errors:
+                writer.cancel()
+                raise StrictBuildError(summary.errors)
+            gone = (set(known) - seen_now) if prune else set()
+            gone |= {i for i in deletes if i in known and i not in seen_now}
+            for article_id in sorted(gone):
+                writer.delete_by_term("id", article_id)
+                summary.deleted += 1
+            writer.commit()
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        _resolve_duplicates(ix, redo)
+        ix.close()
+        summary.documents = _finish(layout, gen, parent, sources)
+        summary.generation = gen.name
+    except BaseException:
+        gen.cleanup()
+        raise
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def build(
+    sources: Sequence[Path],
+    index_dir: Path,
+    *,
+    strict: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Index ``sources`` into a new generation of ``index_dir`` and serve it.
+
+    Raises IndexLocked when another writer runs, StrictBuildError with
+    ``strict`` and any input error (the served generation is then unchanged).
+    """
+    layout = Layout(index_dir)
+    with WriterLock(layout.root):
+        _remove_incomplete(layout)
+        return _run(
+            layout,
+            sources,
+            parent=None,
+            strict=strict,
+            workers=workers or os.cpu_count() or 1,
+            progress=progress,
+            prune=False,
+        )
+
+
+def update(
+    sources: Sequence[Path],
+    index_dir: Path,
+    *,
+    prune: bool = False,
+    strict: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Add new and changed articles (by content hash) to a copy of the served generation.
+
+    With ``prune``, articles no longer in ``sources`` are removed.  With no
+    index yet, this is a build.
+    """
+    layout = Layout(index_dir)
+    with WriterLock(layout.root):
+        _remove_incomplete(layout)
+        parent = layout.current()
+        return _run(
+            layout,
+            sources,
+            parent=parent,
+            strict=strict,
+            workers=workers or os.cpu_count() or 1,
+            progress=progress,
+            prune=prune,
+        )
+
+
+def apply_changes(
+    index_dir: Path,
+    upserts: Sequence[Article] = (),
+    deletes: Sequence[str] = (),
+    *,
+    origin: str = "api",
+) -> Summary:
+    """Upsert and delete articles (as apps do through the API) in a new generation.
+
+    Unknown ids in ``deletes`` are ignored; articles without a language get
+    one detected.  Returns when the new generation is served.
+    """
+    layout = Layout(index_dir)
+    with WriterLock(layout.root):
+        _remove_incomplete(layout)
+        return _run(
+            layout,
+            [Path(origin)],
+            items=list(upserts),
+            deletes=deletes,
+            parent=layout.current(),
+            strict=False,
+            workers=1,
+            progress=None,
+            prune=False,
+        )

@@ -1,0 +1,156 @@
+"""``newsearch index ...``: build, update, stats, verify and rollback from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from indexer import build as builder
+from indexer.lock import IndexLocked
+from indexer.maintenance import index_stats, rollback, verify
+from search.model import ArticleError
+from search.store import IndexNotFound
+
+INDEX_OPTION = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="NEWSEARCH_INDEX",
+    default=Path("var/index"),
+    show_default=True,
+    help="Index directory (env NEWSEARCH_INDEX).",
+)
+SOURCES = click.argument(
+    "sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+def _print_errors(errors: list[ArticleError]) -> None:
+    for err in errors[:50]:
+        click.echo(f"error: {err}", err=True)
+    if len(errors) > 50:
+        click.echo(f"... and {len(errors) - 50} more errors", err=True)
+
+
+def _print_summary(summary: builder.Summary, verb: str) -> None:
+    errors = summary.errors
+    _print_errors(errors)
+    click.echo(
+        f"{verb} generation {summary.generation}: {summary.documents} documents "
+        f"({summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{summary.deleted} deleted, {summary.duplicates} duplicate ids), "
+        f"{len(errors)} errors, {summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s"
+    )
+
+
+def _run_write(verb: str, sources: tuple[Path, ...], index_dir: Path, **kwargs: object) -> None:
+    total = builder.estimate_total(list(sources))
+    bar = tqdm(
+        total=total or None, unit="docs", desc=verb, disable=None, file=sys.stderr, smoothing=0.1
+    )
+    fn = builder.build if verb == "build" else builder.update
+    try:
+        summary = fn(list(sources), index_dir, progress=bar.update, **kwargs)  # type: ignore[arg-type]
+    except IndexLocked as exc:
+        raise click.ClickException(str(exc)) from exc
+    except builder.StrictBuildError as exc:
+        bar.close()
+        _print_errors(exc.errors)
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    _print_summary(summary, "built" if verb == "build" else "updated")
+
+
+@click.group()
+def index() -> None:
+    """Build and maintain the search index."""
+
+
+@index.command("build")
+@SOURCES
+@INDEX_OPTION
+@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
+)
+def build_cmd(
+    sources: tuple[Path, ...], index_dir: Path, strict: bool, workers: int | None
+) -> None:
+    """Index SOURCES (files, folders, .gz) into a new generation and switch to it."""
+    _run_write("build", sources, index_dir, strict=strict, workers=workers)
+
+
+@index.command("update")
+@SOURCES
+@INDEX_OPTION
+@click.option("--prune", is_flag=True, help="Remove articles that are no longer in SOURCES.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
+)
+def update_cmd(
+    sources: tuple[Path, ...], index_dir: Path, prune: bool, strict: bool, workers: int | None
+) -> None:
+    """Add new and changed articles from SOURCES into a new generation."""
+    _run_write("update", sources, index_dir, prune=prune, strict=strict, workers=workers)
+
+
+@index.command("stats")
+@INDEX_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_cmd(index_dir: Path, as_json: bool) -> None:
+    """Counts per language, category and source, the date range and the size."""
+    try:
+        stats = index_stats(index_dir)
+    except IndexNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"generation {stats['generation']} built {stats['built_at']}")
+    click.echo(f"documents  {stats['documents']}")
+    click.echo(f"dates      {stats['date_from']} .. {stats['date_to']}")
+    click.echo(f"size       {stats['size_bytes'] / 1e6:.1f} MB")
+    for facet in ("language", "category", "source"):
+        counts: Counter[str] = Counter(stats[facet])
+        click.echo(f"{facet}:")
+        for value, count in counts.most_common():
+            click.echo(f"  {count:8d}  {value}")
+
+
+@index.command("verify")
+@SOURCES
+@INDEX_OPTION
+def verify_cmd(sources: tuple[Path, ...], index_dir: Path) -> None:
+    """Check the index against SOURCES: missing, changed and extra articles (exit 1 if any)."""
+    try:
+        report = verify(list(sources), index_dir)
+    except IndexNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    for kind in ("missing", "changed", "extra"):
+        for article_id in report[kind][:20]:
+            click.echo(f"{kind}: {article_id}")
+    click.echo(
+        f"{report['checked']} source articles checked: {len(report['missing'])} missing, "
+        f"{len(report['changed'])} changed, {len(report['extra'])} extra, "
+        f"{report['errors']} unreadable; columns {'ok' if report['columns_ok'] else 'MISMATCH'}"
+    )
+    if report["missing"] or report["changed"] or report["extra"] or not report["columns_ok"]:
+        sys.exit(1)
+
+
+@index.command("rollback")
+@INDEX_OPTION
+def rollback_cmd(index_dir: Path) -> None:
+    """Serve the previous generation again."""
+    try:
+        name = rollback(index_dir)
+    except (IndexNotFound, IndexLocked, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"now serving generation {name}")

@@ -1,0 +1,114 @@
+"""Index stats, verification against sources, and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.lock import WriterLock
+from indexer.parse import iter_sources
+from search.model import ArticleError, datetime_from_us
+from search.reader import open_generation
+from search.store import Layout
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def index_stats(index_dir: Path) -> dict[str, Any]:
+    """Counts per language, category and source, date range and size of the served generation."""
+    layout = Layout(index_dir)
+    gen = open_generation(layout, layout.require_current())
+    cols = gen.columns
+    live = np.asarray(cols.live)
+    stats: dict[str, Any] = {
+        "generation": gen.name,
+        "built_at": gen.manifest.built_at,
+        "documents": int(live.sum()),
+        "size_bytes": _dir_size(gen.path),
+    }
+    for facet in ("language", "category", "source"):
+        ids = np.asarray(getattr(cols, facet))[live]
+        counts = np.bincount(ids, minlength=len(cols.values[facet]))
+        stats[facet] = {cols.values[facet][i]: int(c) for i, c in enumerate(counts) if c}
+    if stats["documents"]:
+        published = np.asarray(cols.published_us)[live]
+        stats["date_from"] = datetime_from_us(int(published.min()), 0).isoformat()
+        stats["date_to"] = datetime_from_us(int(published.max()), 0).isoformat()
+    else:
+        stats["date_from"] = stats["date_to"] = None
+    gen.ix.close()
+    return stats
+
+
+def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
+    """Compare the served generation with ``sources`` by id and content hash.
+
+    Also checks that the columns agree with the stored articles.
+    """
+    layout = Layout(index_dir)
+    gen = open_generation(layout, layout.require_current())
+    with gen.ix.reader() as reader:
+        indexed = {f["id"]: (docnum, f["hash"]) for docnum, f in reader.iter_docs()}
+    missing: list[str] = []
+    changed: list[str] = []
+    seen: set[str] = set()
+    errors = 0
+    checked = 0
+    for item in iter_sources(list(sources)):
+        if isinstance(item, ArticleError):
+            errors += 1
+            continue
+        checked += 1
+        seen.add(item.id)
+        found = indexed.get(item.id)
+        if found is None:
+            missing.append(item.id)
+        elif found[1] != item.content_hash:
+            changed.append(item.id)
+    extra = sorted(set(indexed) - seen)
+    columns_ok = _columns_agree(gen, [d for d, _ in indexed.values()])
+    gen.ix.close()
+    return {
+        "checked": checked,
+        "missing": missing,
+        "changed": changed,
+        "extra": extra,
+        "errors": errors,
+        "columns_ok": columns_ok,
+    }
+
+
+def _columns_agree(gen: Any, docnums: list[int]) -> bool:
+    cols = gen.columns
+    for docnum in docnums:
+        article = gen.article(docnum)
+        if (
+            not cols.live[docnum]
+            or int(cols.published_us[docnum]) != article.published_us
+            or cols.values["language"][cols.language[docnum]] != article.language
+            or cols.values["category"][cols.category[docnum]] != article.category
+            or cols.values["source"][cols.source[docnum]] != article.source
+            or cols.tags_of(docnum) != list(article.tags)
+        ):
+            return False
+    return int(np.asarray(cols.live).sum()) == len(docnums)
+
+
+def rollback(index_dir: Path) -> str:
+    """Serve the generation before the current one again; returns its name."""
+    layout = Layout(index_dir)
+    with WriterLock(layout.root):
+        current = layout.require_current()
+        names = layout.generations()
+        older = [n for n in names if int(n[1:]) < int(current[1:])]
+        if not older:
+            raise ValueError(f"no generation older than {current} to roll back to")
+        target = older[-1]
+        open_generation(layout, target).ix.close()  # refuse a damaged target
+        layout.switch(target)
+        return target

@@ -1,0 +1,35 @@
+# Sourced by the scripts: finds Python 3.11+, creates .venv and installs the project into it.
+# Usage: ensure_venv [extras]   (re-installs only when pyproject.toml changed)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+find_python() {
+  for candidate in python3.14 python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  echo "error: newsearch needs Python 3.11 or newer on PATH" >&2
+  return 1
+}
+
+ensure_venv() {
+  local extras="${1:-}"
+  local spec="$ROOT"
+  [ -n "$extras" ] && spec="$ROOT[$extras]"
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$(find_python)" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  fi
+  local stamp="$VENV/.installed-$extras"
+  local digest
+  digest="$(cat "$ROOT/pyproject.toml" | "$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    echo "installing newsearch${extras:+ [$extras]} into .venv ..." >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    echo "$digest" > "$stamp"
+  fi
+}

@@ -1,0 +1,114 @@
+"""The Whoosh schema of an index generation and how an Article maps onto it.
+
+Per language L in LANGUAGES there are three analyzed fields: ``title_L``,
+``body_L`` and ``tags_L``; an article fills only its own language's fields,
+so every query term is analyzed by each language's analyzer and matched
+against that language's text.  Exact facet values (tags, category, source,
+language) and dates live in the numpy columns (see ``columns.py``); the
+stored ``doc`` field keeps the article exactly as it came in.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from whoosh import fields
+
+from search.analysis import LANGUAGES, TAG_SEPARATOR, field_language, tags_analyzer, text_analyzer
+from search.model import Article
+
+TITLE_BOOST = 3.0
+TAGS_BOOST = 2.0
+BODY_BOOST = 1.0
+
+FIELD_KINDS = ("title", "body", "tags")
+"""Query-language field names that map to per-language text fields."""
+
+
+def text_fields(kind: str) -> list[str]:
+    """All per-language fields of one kind: ``text_fields("title")`` -> title_uk, ..."""
+    return [f"{kind}_{lang}" for lang in LANGUAGES]
+
+
+def field_boosts() -> dict[str, float]:
+    """Query-time boosts per field: title and tags weigh above body."""
+    boosts = {"title": TITLE_BOOST, "tags": TAGS_BOOST, "body": BODY_BOOST}
+    return {f"{kind}_{lang}": boosts[kind] for kind in FIELD_KINDS for lang in LANGUAGES}
+
+
+def build_schema() -> fields.Schema:
+    """The Whoosh schema (bodies and titles index unstemmed forms for spelling)."""
+    spec: dict[str, Any] = {
+        "id": fields.ID(stored=True, unique=True),
+        "hash": fields.ID(stored=True),
+        "doc": fields.STORED(),
+        "category": fields.KEYWORD(lowercase=True, commas=True, scorable=False),
+        "source": fields.KEYWORD(lowercase=True, commas=True, scorable=False),
+        "language": fields.ID(),
+    }
+    for lang in LANGUAGES:
+        spec[f"title_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang), spelling=True)
+        spec[f"body_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang), spelling=True)
+        spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
+    return fields.Schema(**spec)
+
+
+def article_to_json(article: Article) -> str:
+    """The stored form of an article: every field, the date with its offset."""
+    return json.dumps(
+        {
+            "id": article.id,
+            "title": article.title,
+            "body": article.body,
+            "published": article.published.isoformat(),
+            "category": article.category,
+            "source": article.source,
+            "tags": list(article.tags),
+            "language": article.language,
+            "language_detected": article.language_detected,
+            "url": article.url,
+            "headline": article.headline,
+        },
+        ensure_ascii=False,
+    )
+
+
+def article_from_json(text: str) -> Article:
+    """Inverse of :func:`article_to_json`."""
+    data = json.loads(text)
+    return Article(
+        id=data["id"],
+        title=data["title"],
+        body=data["body"],
+        published=datetime.fromisoformat(data["published"]),
+        category=data["category"],
+        source=data["source"],
+        tags=tuple(data["tags"]),
+        language=data["language"],
+        language_detected=data["language_detected"],
+        url=data["url"],
+        headline=data["headline"],
+    )
+
+
+def document(article: Article) -> dict[str, Any]:
+    """The Whoosh document for an article whose language is already set."""
+    lang = field_language(article.language)
+    doc: dict[str, Any] = {
+        "id": article.id,
+        "hash": article.content_hash,
+        "doc": article_to_json(article),
+        "language": article.language,
+        f"title_{lang}": article.title,
+        f"body_{lang}": article.body,
+        # A separator character inside a tag must not split it in two.
+        f"tags_{lang}": TAG_SEPARATOR.join(t.replace(TAG_SEPARATOR, " ") for t in article.tags),
+    }
+    # KEYWORD fields split on commas; an empty value has no term at all.
+    if article.category.strip():
+        doc["category"] = article.category.replace(",", " ")
+    if article.source.strip():
+        doc["source"] = article.source.replace(",", " ")
+    return doc

@@ -1,0 +1,109 @@
+"""A reusable, thread-safe reader of an index directory's served generation.
+
+``IndexReader.generation()`` returns the current ``Generation`` snapshot; it
+notices a new CURRENT (a finished build) at most every ``check_interval``
+seconds and opens it, while requests that already hold the old snapshot
+finish on it.  Whoosh searchers are not shared between threads: each thread
+gets its own, per generation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
+
+from search.columns import Columns, read_columns
+from search.fields import article_from_json
+from search.model import Article
+from search.store import Layout, Manifest
+
+
+@dataclass
+class Generation:
+    """One opened, immutable generation: Whoosh index, columns, manifest."""
+
+    name: str
+    path: Path
+    ix: Any
+    columns: Columns
+    manifest: Manifest
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def searcher(self) -> Searcher:
+        """This thread's Whoosh searcher for the generation (reused across requests)."""
+        found: Searcher | None = getattr(self._local, "searcher", None)
+        if found is None:
+            found = self.ix.searcher()
+            self._local.searcher = found
+        return found
+
+    def article(self, docnum: int) -> Article:
+        """The stored article of a document number."""
+        return article_from_json(self.searcher().stored_fields(docnum)["doc"])
+
+    def docnum(self, article_id: str) -> int | None:
+        """The live document number of an article id, if present."""
+        found = self.searcher().document_number(id=article_id)
+        return None if found is None else int(found)
+
+    @property
+    def documents(self) -> int:
+        """Live documents."""
+        return self.manifest.documents
+
+
+def open_generation(layout: Layout, name: str) -> Generation:
+    """Open generation ``name`` of ``layout`` (raises if it is missing or damaged)."""
+    ix = whoosh_index.open_dir(str(layout.whoosh_dir(name)))
+    columns = read_columns(layout.columns_dir(name))
+    manifest = layout.manifest(name)
+    with ix.reader() as r:
+        if r.doc_count_all() != columns.size:
+            raise ValueError(
+                f"generation {name}: {r.doc_count_all()} Whoosh documents but {columns.size} column rows"
+            )
+    return Generation(
+        name=name, path=layout.generation_dir(name), ix=ix, columns=columns, manifest=manifest
+    )
+
+
+class IndexReader:
+    """Follows the served generation of one index directory."""
+
+    def __init__(self, index_dir: Path, check_interval: float = 1.0) -> None:
+        self.layout = Layout(index_dir)
+        self.check_interval = check_interval
+        self._lock = threading.Lock()
+        self._current: Generation | None = None
+        self._checked = 0.0
+        self.last_error: str | None = None
+
+    def generation(self) -> Generation:
+        """The served generation, reopened when CURRENT changed (IndexNotFound if none)."""
+        now = time.monotonic()
+        current = self._current
+        if current is not None and now - self._checked < self.check_interval:
+            return current
+        with self._lock:
+            self._checked = now
+            name = self.layout.require_current()
+            if self._current is None or self._current.name != name:
+                try:
+                    self._current = open_generation(self.layout, name)
+                    self.last_error = None
+                except Exception as exc:
+                    self.last_error = f"generation {name} cannot be opened: {exc}"
+                    if self._current is None:
+                        raise
+            return self._current
+
+    def refresh(self) -> Generation:
+        """Look for a new generation now."""
+        self._checked = 0.0
+        return self.generation()

@@ -1,0 +1,160 @@
+"""The on-disk layout of an index directory and its generations.
+
+::
+
+    INDEX/
+      CURRENT                 name of the served generation, replaced atomically
+      writer.lock             pid of the writer holding the lock (see indexer/lock.py)
+      generations/
+        g000007/
+          whoosh/             the Whoosh index (analysis, postings, stored articles)
+          columns/            numpy columns (see columns.py)
+          manifest.json       generation, parent, built_at, documents, sources
+        g000006/              the previous generation, kept for rollback
+
+A generation is complete before CURRENT names it and never changes after,
+so a reader sees the old or the new index, never a partial one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+CURRENT = "CURRENT"
+GENERATIONS = "generations"
+_NAME = re.compile(r"^g(\d{6,})$")
+
+
+class IndexNotFound(Exception):
+    """There is no served generation in the index directory."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Facts about one generation, written when it is complete."""
+
+    generation: str
+    parent: str | None
+    built_at: str
+    documents: int
+    sources: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "generation": self.generation,
+            "parent": self.parent,
+            "built_at": self.built_at,
+            "documents": self.documents,
+            "sources": self.sources,
+        }
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or creation inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class Layout:
+    """Paths and pointers of one index directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def generations_dir(self) -> Path:
+        """Where generation folders live."""
+        return self.root / GENERATIONS
+
+    def generation_dir(self, name: str) -> Path:
+        """The folder of generation ``name``."""
+        if not _NAME.match(name):
+            raise ValueError(f"not a generation name: {name!r}")
+        return self.generations_dir / name
+
+    def whoosh_dir(self, name: str) -> Path:
+        """The Whoosh index of generation ``name``."""
+        return self.generation_dir(name) / "whoosh"
+
+    def columns_dir(self, name: str) -> Path:
+        """The numpy columns of generation ``name``."""
+        return self.generation_dir(name) / "columns"
+
+    def current(self) -> str | None:
+        """The served generation's name, or None when nothing was built yet."""
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if _NAME.match(name) else None
+
+    def require_current(self) -> str:
+        """The served generation's name; IndexNotFound when there is none."""
+        name = self.current()
+        if name is None:
+            raise IndexNotFound(f"no index generation in {self.root} (run `newsearch index build`)")
+        return name
+
+    def generations(self) -> list[str]:
+        """Complete generations (those with a manifest), oldest first."""
+        if not self.generations_dir.is_dir():
+            return []
+        names = [
+            p.name
+            for p in self.generations_dir.iterdir()
+            if _NAME.match(p.name) and (p / "manifest.json").is_file()
+        ]
+        return sorted(names, key=lambda n: int(n[1:]))
+
+    def next_name(self) -> str:
+        """A fresh generation name, after every folder present (complete or not)."""
+        numbers = [0]
+        if self.generations_dir.is_dir():
+            numbers += [
+                int(m.group(1))
+                for p in self.generations_dir.iterdir()
+                if (m := _NAME.match(p.name))
+            ]
+        return f"g{max(numbers) + 1:06d}"
+
+    def manifest(self, name: str) -> Manifest:
+        """The manifest of generation ``name``."""
+        data = json.loads((self.generation_dir(name) / "manifest.json").read_text(encoding="utf-8"))
+        return Manifest(**data)
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Write the manifest last: it marks the generation complete."""
+        path = self.generation_dir(manifest.generation) / "manifest.json"
+        write_atomic(path, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
+
+    def switch(self, name: str) -> None:
+        """Serve generation ``name`` from now on (atomic)."""
+        if name not in self.generations():
+            raise ValueError(f"generation {name} is not complete")
+        write_atomic(self.root / CURRENT, name + "\n")
+
+
+def utc_now_iso() -> str:
+    """The current UTC time, ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
