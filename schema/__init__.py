@@ -1,0 +1,1 @@
+"""The GraphQL face of newsearch: strawberry types, thin resolvers, the starlette app."""

@@ -1,0 +1,37 @@
+"""Server configuration, from CLI options or environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know; tokens are never logged."""
+
+    index_dir: Path
+    sources: tuple[Path, ...] = ()
+    write_token: str | None = field(default=None, repr=False)
+    read_token: str | None = field(default=None, repr=False)
+    assets_dir: Path = Path(__file__).resolve().parents[1] / ".assets"
+    max_body_bytes: int = 1_000_000
+    request_timeout: float = 10.0
+    max_depth: int = 12
+    max_tokens: int = 4000
+    max_aliases: int = 15
+    introspection: bool = True
+    cors_origins: tuple[str, ...] = ()
+    search_threads: int = 8
+    check_interval: float = 1.0
+
+    @staticmethod
+    def from_env(index_dir: Path, **overrides: object) -> Settings:
+        """Settings with tokens from NEWSEARCH_WRITE_TOKEN / NEWSEARCH_READ_TOKEN."""
+        values: dict[str, object] = {
+            "write_token": os.environ.get("NEWSEARCH_WRITE_TOKEN") or None,
+            "read_token": os.environ.get("NEWSEARCH_READ_TOKEN") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(index_dir=index_dir, **values)  # type: ignore[arg-type]

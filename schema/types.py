@@ -1,0 +1,421 @@
+"""GraphQL types (strawberry) and their conversion from the search API's dataclasses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from search import types as st
+from search.engine import IndexInfo as EngineIndexInfo
+from search.engine import Suggestions as EngineSuggestions
+from search.highlight import Fragment, Span
+from search.model import Article as ModelArticle
+
+
+@strawberry.enum(description="Order of results.")
+class SortOrder(Enum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+@strawberry.enum(description="Bucket size of the date histogram.")
+class DateInterval(Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@strawberry.enum(description="A facet that can be counted.")
+class FacetField(Enum):
+    TAG = "tag"
+    LANGUAGE = "language"
+    CATEGORY = "category"
+    SOURCE = "source"
+
+
+@strawberry.enum(description="What kind of expected error a request ran into.")
+class ErrorKind(Enum):
+    SYNTAX = "syntax"
+    CURSOR = "cursor"
+    FILTER = "filter"
+    ARGUMENT = "argument"
+    NOT_FOUND = "not_found"
+    UNAUTHORIZED = "unauthorized"
+    INPUT = "input"
+    TIMEOUT = "timeout"
+
+
+@strawberry.type(description="A news article exactly as its source gave it.")
+class Article:
+    id: strawberry.ID = strawberry.field(description="Stable id: the source's id or the file path.")
+    title: str = strawberry.field(description="Headline.")
+    body: str = strawberry.field(description="Full text; paragraphs separated by blank lines.")
+    published: datetime = strawberry.field(
+        description="Publication time with the source's own UTC offset (e.g. +03:00)."
+    )
+    published_utc: datetime = strawberry.field(description="The same instant in UTC.")
+    category: str = strawberry.field(description="Category as written by the source.")
+    source: str = strawberry.field(description="Publisher.")
+    tags: list[str] = strawberry.field(description="Tags as written (trimmed), in source order.")
+    language: str = strawberry.field(description="ISO 639-1 code (or 'und').")
+    language_detected: bool = strawberry.field(
+        description="True when the language was detected, false when the source gave it."
+    )
+    url: str | None = strawberry.field(description="Link to the original, if known.")
+    headline: str | None = strawberry.field(
+        description="The repeated headline block, when it differs from the title."
+    )
+
+    @staticmethod
+    def of(a: ModelArticle) -> Article:
+        """From the shared model."""
+        return Article(
+            id=strawberry.ID(a.id),
+            title=a.title,
+            body=a.body,
+            published=a.published,
+            published_utc=a.published_utc,
+            category=a.category,
+            source=a.source,
+            tags=list(a.tags),
+            language=a.language,
+            language_detected=a.language_detected,
+            url=a.url,
+            headline=a.headline,
+        )
+
+
+@strawberry.type(description="Character offsets [start, end) of a match in the original text.")
+class TextSpan:
+    start: int
+    end: int
+
+    @staticmethod
+    def of(s: Span) -> TextSpan:
+        """From the highlighter's span."""
+        return TextSpan(start=s.start, end=s.end)
+
+
+@strawberry.type(description="A snippet of the body around matches.")
+class HighlightFragment:
+    html: str = strawberry.field(description="HTML-escaped snippet; matches wrapped in <mark>.")
+    text: str = strawberry.field(description="The snippet as plain text.")
+    start: int = strawberry.field(description="Offset of the snippet in the body.")
+    end: int = strawberry.field(description="End offset of the snippet in the body.")
+    matches: list[TextSpan] = strawberry.field(description="Match offsets within the body.")
+
+    @staticmethod
+    def of(f: Fragment) -> HighlightFragment:
+        """From the highlighter's fragment."""
+        return HighlightFragment(
+            html=f.html,
+            text=f.text,
+            start=f.start,
+            end=f.end,
+            matches=[TextSpan.of(s) for s in f.spans],
+        )
+
+
+@strawberry.type(description="Highlighted title and body fragments of one hit.")
+class Highlights:
+    title: str = strawberry.field(description="HTML-escaped title with <mark>ed matches.")
+    title_matches: list[TextSpan] = strawberry.field(description="Match offsets in the title.")
+    fragments: list[HighlightFragment] = strawberry.field(description="Best body snippets.")
+    body_matches: list[TextSpan] = strawberry.field(description="All match offsets in the body.")
+
+
+@strawberry.type(description="One search hit.")
+class ArticleEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this hit.")
+    score: float | None = strawberry.field(description="BM25F score (null when sorted by date).")
+    node: Article = strawberry.field(description="The article.")
+    highlights: Highlights | None = strawberry.field(description="Null when highlighting is off.")
+
+    @staticmethod
+    def of(hit: st.Hit) -> ArticleEdge:
+        """From an engine hit."""
+        h = hit.highlights
+        return ArticleEdge(
+            cursor=hit.cursor,
+            score=hit.score,
+            node=Article.of(hit.article),
+            highlights=None
+            if h is None
+            else Highlights(
+                title=h.title,
+                title_matches=[TextSpan.of(s) for s in h.title_spans],
+                fragments=[HighlightFragment.of(f) for f in h.fragments],
+                body_matches=[TextSpan.of(s) for s in h.body_spans],
+            ),
+        )
+
+
+@strawberry.type(description="Relay-style paging state.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A facet value with its number of hits.")
+class FacetValue:
+    value: str
+    count: int
+    selected: bool = strawberry.field(description="True when this value is in the filter.")
+
+
+@strawberry.type(
+    description="Counts over the whole hit set; disjunctive: a facet ignores its own filter."
+)
+class Facet:
+    field: FacetField
+    values: list[FacetValue]
+    truncated: bool = strawberry.field(description="True when more values exist than shown.")
+    distinct: int = strawberry.field(description="How many distinct values have hits.")
+
+
+@strawberry.type(description="Hits published in [start, end) in the requested time zone.")
+class DateBucket:
+    key: str = strawberry.field(description="2024, 2024-09 or 2024-09-15 (weeks: their Monday).")
+    start: datetime
+    end: datetime
+    count: int
+
+
+@strawberry.type(description="A page of search results and aggregates over all hits.")
+class ArticleConnection:
+    edges: list[ArticleEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Exact number of hits.")
+    facets: list[Facet]
+    date_histogram: list[DateBucket] = strawberry.field(
+        description="Empty unless a histogram interval was asked for."
+    )
+    did_you_mean: str | None = strawberry.field(
+        description="A corrected query that finds more, when this one finds few."
+    )
+    took_ms: float
+    generation: str = strawberry.field(description="The index generation that answered.")
+    sort: SortOrder
+
+    @staticmethod
+    def of(page: st.SearchPage) -> ArticleConnection:
+        """From an engine page."""
+        return ArticleConnection(
+            edges=[ArticleEdge.of(h) for h in page.hits],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
+            ),
+            total_count=page.total,
+            facets=[
+                Facet(
+                    field=FacetField(f.name),
+                    values=[
+                        FacetValue(value=v.value, count=v.count, selected=v.selected)
+                        for v in f.values
+                    ],
+                    truncated=f.truncated,
+                    distinct=f.distinct,
+                )
+                for f in page.facets
+            ],
+            date_histogram=[
+                DateBucket(key=b.key, start=b.start, end=b.end, count=b.count)
+                for b in page.histogram
+            ],
+            did_you_mean=page.did_you_mean,
+            took_ms=round(page.took_ms, 3),
+            generation=page.generation,
+            sort=SortOrder(page.sort.value),
+        )
+
+
+@strawberry.type(description="An expected failure: what went wrong, where, and how to fix it.")
+class QueryError:
+    kind: ErrorKind
+    message: str
+    position: int | None = strawberry.field(
+        default=None, description="0-based character position in the query, for syntax errors."
+    )
+    hint: str | None = None
+
+    @staticmethod
+    def of(exc: st.SearchError) -> QueryError:
+        """From an engine error."""
+        return QueryError(
+            kind=ErrorKind(exc.kind),
+            message=exc.message,
+            position=exc.position,
+            hint=exc.hint or None,
+        )
+
+
+@strawberry.type(description="No article has this id.")
+class NotFound:
+    id: strawberry.ID
+    message: str
+
+
+@strawberry.type(description="Articles similar to one article.")
+class RelatedArticles:
+    id: strawberry.ID
+    articles: list[ArticleEdge]
+
+
+@strawberry.type(description="A tag completion.")
+class TagSuggestion:
+    tag: str
+    count: int
+
+
+@strawberry.type(description="A title completion.")
+class TitleSuggestion:
+    id: strawberry.ID
+    title: str
+
+
+@strawberry.type(description="Completions of a prefix.")
+class Suggestions:
+    tags: list[TagSuggestion]
+    titles: list[TitleSuggestion]
+
+    @staticmethod
+    def of(s: EngineSuggestions) -> Suggestions:
+        """From the engine's suggestions."""
+        return Suggestions(
+            tags=[TagSuggestion(tag=t, count=c) for t, c in s.tags],
+            titles=[TitleSuggestion(id=strawberry.ID(i), title=t) for i, t in s.titles],
+        )
+
+
+@strawberry.type(description="Documents per language.")
+class LanguageCount:
+    language: str
+    count: int
+
+
+@strawberry.type(description="What the served index holds.")
+class IndexInfo:
+    documents: int
+    languages: list[LanguageCount]
+    date_from: datetime | None
+    date_to: datetime | None
+    generation: str
+    built_at: str
+
+    @staticmethod
+    def of(i: EngineIndexInfo) -> IndexInfo:
+        """From the engine's info."""
+        return IndexInfo(
+            documents=i.documents,
+            languages=[LanguageCount(language=k, count=v) for k, v in sorted(i.languages.items())],
+            date_from=i.date_from,
+            date_to=i.date_to,
+            generation=i.generation,
+            built_at=i.built_at,
+        )
+
+
+@strawberry.input(description="Filters; all given ones must hold. Dates are inclusive.")
+class SearchFilter:
+    published_from: datetime | None = None
+    published_to: datetime | None = None
+    tags_any: list[str] | None = strawberry.field(
+        default=None, description="At least one of these tags."
+    )
+    tags_all: list[str] | None = strawberry.field(default=None, description="All of these tags.")
+    languages: list[str] | None = None
+    categories: list[str] | None = None
+    sources: list[str] | None = None
+    exclude_ids: list[strawberry.ID] | None = None
+
+    def to_filters(self) -> st.Filters:
+        """To the engine's filters."""
+        return st.Filters(
+            published_from=self.published_from,
+            published_to=self.published_to,
+            tags_any=tuple(self.tags_any or ()),
+            tags_all=tuple(self.tags_all or ()),
+            languages=tuple(self.languages or ()),
+            categories=tuple(self.categories or ()),
+            sources=tuple(self.sources or ()),
+            exclude_ids=tuple(str(i) for i in self.exclude_ids or ()),
+        )
+
+
+@strawberry.input(description="Which facets to count, and the date histogram.")
+class FacetOptions:
+    fields: list[FacetField] = strawberry.field(
+        default_factory=lambda: list(FacetField), description="Facets to count."
+    )
+    size: int = strawberry.field(default=10, description="Values per facet (at most 100).")
+    date_histogram: DateInterval | None = strawberry.field(default=None, description="Bucket size.")
+    time_zone: str = strawberry.field(
+        default="UTC", description="IANA zone for buckets and naive dates."
+    )
+
+
+@strawberry.input(description="Highlighting of titles and body fragments.")
+class HighlightOptions:
+    enabled: bool = True
+    fragments: int = strawberry.field(default=3, description="Body fragments per hit (at most 10).")
+    fragment_size: int = strawberry.field(
+        default=160, description="About this many characters each."
+    )
+
+
+@strawberry.input(description="An article to add or replace (matched by id).")
+class ArticleInput:
+    id: strawberry.ID
+    title: str
+    body: str
+    published: datetime = strawberry.field(
+        description="With a UTC offset; naive times are refused."
+    )
+    category: str = ""
+    source: str = ""
+    tags: list[str] = strawberry.field(default_factory=list)
+    language: str | None = strawberry.field(
+        default=None, description="ISO 639-1; detected if absent."
+    )
+    url: str | None = None
+
+
+@strawberry.type(description="A write was applied; the new generation is being served.")
+class WriteSuccess:
+    generation: str
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+    documents: int
+
+
+@strawberry.type(description="A rebuild started from the server's configured sources.")
+class ReindexStatus:
+    state: str = strawberry.field(description="idle, running, done or failed.")
+    processed: int
+    total: int | None
+    generation: str | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+SearchResult = Annotated[
+    ArticleConnection | QueryError,
+    strawberry.union("SearchResult", description="Results or an error."),
+]
+ArticleResult = Annotated[Article | NotFound, strawberry.union("ArticleResult")]
+RelatedResult = Annotated[RelatedArticles | NotFound, strawberry.union("RelatedResult")]
+WriteResult = Annotated[WriteSuccess | QueryError, strawberry.union("WriteResult")]
+ReindexResult = Annotated[ReindexStatus | QueryError, strawberry.union("ReindexResult")]

@@ -1,0 +1,363 @@
+"""The search API: ``search``, ``browse``, ``get``, ``suggest``, ``related``, ``info``.
+
+Plain functions of an ``Engine`` over the served generation.  Text matching
+and BM25F scoring are Whoosh's; filters, facets, histograms and date order
+are numpy operations over the generation's columns (``filters.py``,
+``facets.py``, ``histogram.py``).  Expected failures raise ``SearchError``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from search.analysis import field_language
+from search.compile import Compiled, compile_query
+from search.facets import facet
+from search.filters import FilterMasks, Mask, build_masks
+from search.highlight import MatchTerms, fragments, mark, match_spans
+from search.histogram import histogram
+from search.model import Article, datetime_from_us
+from search.paging import decode_cursor, encode_cursor, request_key
+from search.querylang import QuerySyntaxError, parse_query
+from search.reader import Generation, IndexReader
+from search.spelling import did_you_mean
+from search.types import (
+    FACET_NAMES,
+    MAX_FIRST,
+    Facet,
+    Filters,
+    Highlights,
+    Hit,
+    SearchError,
+    SearchPage,
+    SearchRequest,
+    Sort,
+)
+
+TIE_SLACK = 50
+"""Extra hits scored beyond the page so equal scores can be ordered by date."""
+FEW_HITS = 3
+"""Below this many hits, a did-you-mean correction is looked for."""
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the served index holds."""
+
+    documents: int
+    languages: dict[str, int]
+    date_from: datetime | None
+    date_to: datetime | None
+    generation: str
+    built_at: str
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Completions for a prefix: tags (with document counts) and article titles."""
+
+    tags: tuple[tuple[str, int], ...]
+    titles: tuple[tuple[str, str], ...]
+
+
+def _time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SearchError(
+            "filter", f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Kyiv"
+        ) from None
+
+
+def _tag_doc(gen: Generation) -> npt.NDArray[np.int64]:
+    cache: dict[str, Any] = gen.__dict__.setdefault("_cache", {})
+    if "tag_doc" not in cache:
+        cache["tag_doc"] = gen.columns.tag_doc_index()
+    result: npt.NDArray[np.int64] = cache["tag_doc"]
+    return result
+
+
+class Engine:
+    """Searches the served generation of one index directory (thread-safe)."""
+
+    def __init__(self, index_dir: Path, check_interval: float = 1.0) -> None:
+        self.reader = IndexReader(index_dir, check_interval=check_interval)
+
+    # -- public API ---------------------------------------------------------
+
+    def search(self, req: SearchRequest) -> SearchPage:
+        """Run one search (or a browse, when ``req.query`` has no words)."""
+        started = time.perf_counter()
+        if not 0 <= req.first <= MAX_FIRST:
+            raise SearchError(
+                "argument",
+                f"first must be between 0 and {MAX_FIRST}",
+                hint=f"use first <= {MAX_FIRST}",
+            )
+        unknown = set(req.facets) - set(FACET_NAMES)
+        if unknown:
+            raise SearchError(
+                "argument",
+                f"unknown facet {sorted(unknown)[0]!r}",
+                hint=f"use {', '.join(FACET_NAMES)}",
+            )
+        tz = _time_zone(req.time_zone)
+        try:
+            node = parse_query(req.query)
+        except QuerySyntaxError as exc:
+            raise SearchError("syntax", exc.message, position=exc.position, hint=exc.hint) from None
+        gen = self.reader.generation()
+        sort = req.sort or (Sort.RELEVANCE if node is not None else Sort.NEWEST)
+        key = request_key(req, sort)
+        offset = decode_cursor(req.after, key) if req.after else 0
+        searcher = gen.searcher()
+        masks = build_masks(
+            gen.columns, _tag_doc(gen), req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
+        )
+        compiled: Compiled | None = None
+        if node is not None:
+            try:
+                compiled = compile_query(node, searcher.reader())
+            except QuerySyntaxError as exc:
+                raise SearchError(
+                    "syntax", exc.message, position=exc.position, hint=exc.hint
+                ) from None
+            matched = np.zeros(gen.columns.size, dtype=np.bool_)
+            docs = np.fromiter(searcher.docs_for_query(compiled.query), dtype=np.int64)
+            matched[docs] = True
+        else:
+            matched = np.asarray(gen.columns.live).copy()
+        hits_mask = matched & masks.all()
+        total = int(hits_mask.sum())
+        order = self._order(gen, compiled, hits_mask, sort, offset + req.first, total)
+        page = order[offset : offset + req.first]
+        hits = tuple(
+            self._hit(gen, docnum, score, encode_cursor(gen.name, key, offset + i), compiled, req)
+            for i, (docnum, score) in enumerate(page)
+        )
+        facets = self._facets(gen, matched, masks, req)
+        buckets = (
+            histogram(np.asarray(gen.columns.published_us)[hits_mask], req.histogram, tz)
+            if req.histogram
+            else []
+        )
+        suggestion = None
+        if node is not None and total < FEW_HITS:
+            all_filters = masks.all()
+            suggestion = did_you_mean(
+                req.query, node, total, searcher, lambda q: self._count(gen, q, all_filters)
+            )
+        return SearchPage(
+            hits=hits,
+            total=total,
+            has_next_page=offset + len(hits) < total,
+            has_previous_page=offset > 0,
+            start_cursor=hits[0].cursor if hits else None,
+            end_cursor=hits[-1].cursor if hits else None,
+            facets=facets,
+            histogram=tuple(buckets),
+            did_you_mean=suggestion,
+            took_ms=(time.perf_counter() - started) * 1000,
+            generation=gen.name,
+            sort=sort,
+        )
+
+    def browse(
+        self, filters: Filters, sort: Sort = Sort.NEWEST, first: int = 10, after: str | None = None
+    ) -> SearchPage:
+        """Articles matching ``filters`` without text, newest first by default."""
+        return self.search(
+            SearchRequest(filters=filters, sort=sort, first=first, after=after, highlight=False)
+        )
+
+    def get(self, ids: list[str]) -> list[Article | None]:
+        """Articles by id, in the order asked; None for unknown ids."""
+        gen = self.reader.generation()
+        result: list[Article | None] = []
+        for article_id in ids:
+            docnum = gen.docnum(article_id)
+            result.append(None if docnum is None else gen.article(docnum))
+        return result
+
+    def related(self, article_id: str, first: int = 5) -> list[Hit] | None:
+        """More like this: similar articles, excluding the article and its exact duplicates.
+
+        None when the id is unknown.
+        """
+        gen = self.reader.generation()
+        docnum = gen.docnum(article_id)
+        if docnum is None:
+            return None
+        first = max(0, min(first, MAX_FIRST))
+        searcher = gen.searcher()
+        stored = searcher.stored_fields(docnum)
+        article = gen.article(docnum)
+        lang = field_language(article.language)
+        text = f"{article.title}\n{article.body}"
+        results = searcher.more_like(docnum, f"body_{lang}", text=text, top=first + 20, numterms=12)
+        hits: list[Hit] = []
+        for hit in results:
+            other = searcher.stored_fields(hit.docnum)
+            if hit.docnum == docnum or other["hash"] == stored["hash"]:
+                continue
+            hits.append(Hit(article=gen.article(hit.docnum), score=float(hit.score), cursor=""))
+            if len(hits) >= first:
+                break
+        return hits
+
+    def suggest(self, prefix: str, limit: int = 10) -> Suggestions:
+        """Tags and titles completing ``prefix`` (tags by document count, titles by relevance)."""
+        gen = self.reader.generation()
+        limit = max(0, min(limit, MAX_FIRST))
+        needle = prefix.strip().casefold()
+        if not needle:
+            return Suggestions((), ())
+        cols = gen.columns
+        live = np.asarray(cols.live)
+        tag_counts = np.bincount(
+            np.asarray(cols.tag_ids)[live[_tag_doc(gen)]], minlength=len(cols.values["tag"])
+        )
+        tags = [
+            (value, int(tag_counts[i]))
+            for i, value in enumerate(cols.values["tag"])
+            if tag_counts[i]
+            and any(w.startswith(needle) for w in [value.casefold(), *value.casefold().split()])
+        ]
+        tags.sort(key=lambda t: (-t[1], t[0]))
+        titles: list[tuple[str, str]] = []
+        words = needle.split()
+        if sum(c.isalnum() for c in words[-1]) >= 2:
+            text = " ".join([*(f"title:{w}" for w in words[:-1]), f"title:{words[-1]}*"])
+            try:
+                node = parse_query(text)
+                assert node is not None
+                compiled = compile_query(node, gen.searcher().reader())
+                for hit in gen.searcher().search(compiled.query, limit=limit):
+                    article = gen.article(hit.docnum)
+                    titles.append((article.id, article.title))
+            except QuerySyntaxError:
+                pass
+        return Suggestions(tuple(tags[:limit]), tuple(titles))
+
+    def info(self) -> IndexInfo:
+        """Documents, languages, date range, generation and build time of the served index."""
+        gen = self.reader.generation()
+        cols = gen.columns
+        live = np.asarray(cols.live)
+        langs = np.bincount(np.asarray(cols.language)[live], minlength=len(cols.values["language"]))
+        published = np.asarray(cols.published_us)[live]
+        return IndexInfo(
+            documents=int(live.sum()),
+            languages={v: int(langs[i]) for i, v in enumerate(cols.values["language"]) if langs[i]},
+            date_from=datetime_from_us(int(published.min()), 0) if published.size else None,
+            date_to=datetime_from_us(int(published.max()), 0) if published.size else None,
+            generation=gen.name,
+            built_at=gen.manifest.built_at,
+        )
+
+    # -- internals ----------------------------------------------------------
+
+    @staticmethod
+    def _docnums(gen: Generation, ids: tuple[str, ...]) -> dict[str, int]:
+        found = {}
+        for article_id in ids:
+            docnum = gen.docnum(article_id)
+            if docnum is not None:
+                found[article_id] = docnum
+        return found
+
+    @staticmethod
+    def _order(
+        gen: Generation,
+        compiled: Compiled | None,
+        hits_mask: Mask,
+        sort: Sort,
+        needed: int,
+        total: int,
+    ) -> list[tuple[int, float | None]]:
+        """(docnum, score) for the first ``needed`` hits in ``sort`` order."""
+        published = np.asarray(gen.columns.published_us)
+        docnums = np.flatnonzero(hits_mask)
+        if sort is not Sort.RELEVANCE or compiled is None:
+            # Newest: date descending, then docnum for a total order.
+            dates = published[docnums]
+            keys = (docnums, -dates) if sort is not Sort.OLDEST else (docnums, dates)
+            ordered = docnums[np.lexsort(keys)][:needed]
+            return [(int(d), None) for d in ordered]
+        limit = min(total, needed + TIE_SLACK)
+        if limit <= 0:
+            return []
+        only = None if hits_mask.all() else set(docnums.tolist())
+        results = gen.searcher().search(compiled.query, limit=limit, filter=only, terms=False)
+        scored = [(int(hit.docnum), float(hit.score)) for hit in results]
+        # Relevance first; equal scores (to 1e-9) newest first; then docnum.
+        scored.sort(key=lambda ds: (-round(ds[1], 9), -int(published[ds[0]]), ds[0]))
+        return [(d, s) for d, s in scored[:needed]]
+
+    def _count(self, gen: Generation, query_text: str, allowed: Mask) -> int:
+        node = parse_query(query_text)
+        if node is None:
+            return 0
+        compiled = compile_query(node, gen.searcher().reader())
+        docs = np.fromiter(gen.searcher().docs_for_query(compiled.query), dtype=np.int64)
+        return int(allowed[docs].sum()) if docs.size else 0
+
+    @staticmethod
+    def _facets(
+        gen: Generation, matched: Mask, masks: FilterMasks, req: SearchRequest
+    ) -> tuple[Facet, ...]:
+        selected = {
+            "tag": req.filters.tags_any + req.filters.tags_all,
+            "language": req.filters.languages,
+            "category": req.filters.categories,
+            "source": req.filters.sources,
+        }
+        return tuple(
+            facet(
+                gen.columns,
+                _tag_doc(gen),
+                name,
+                matched & masks.without(name),
+                req.facet_size,
+                selected[name],
+            )
+            for name in req.facets
+        )
+
+    @staticmethod
+    def _hit(
+        gen: Generation,
+        docnum: int,
+        score: float | None,
+        cursor: str,
+        compiled: Compiled | None,
+        req: SearchRequest,
+    ) -> Hit:
+        article = gen.article(docnum)
+        highlights = None
+        if req.highlight:
+            lang = field_language(article.language)
+            marks = (
+                compiled.marks.get(lang, MatchTerms(frozenset(), ()))
+                if compiled
+                else MatchTerms(frozenset(), ())
+            )
+            title_spans = match_spans(article.title, lang, marks)
+            body_spans = match_spans(article.body, lang, marks)
+            highlights = Highlights(
+                title=mark(article.title, title_spans),
+                title_spans=tuple(title_spans),
+                fragments=tuple(
+                    fragments(article.body, body_spans, req.fragments, req.fragment_size)
+                ),
+                body_spans=tuple(body_spans),
+            )
+        return Hit(article=article, score=score, cursor=cursor, highlights=highlights)

@@ -1,0 +1,54 @@
+"""Facet counts over the whole hit set, from the numpy columns.
+
+Counts are disjunctive: a facet is counted with every filter applied except
+its own, so selecting ``language: uk`` still shows how many ``ru`` and ``en``
+hits there are (as Algolia and Typesense do).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from search.columns import Columns
+from search.types import Facet, FacetValue
+
+_COLUMN = {"language": "language", "category": "category", "source": "source"}
+
+
+def counts(
+    cols: Columns, tag_doc: npt.NDArray[np.int64], facet: str, mask: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Hits per value id of ``facet`` among documents in ``mask``."""
+    size = len(cols.values[facet])
+    if facet == "tag":
+        tag_ids = np.asarray(cols.tag_ids)
+        return np.bincount(tag_ids[mask[tag_doc]], minlength=size).astype(np.int64)
+    column = np.asarray(getattr(cols, _COLUMN[facet]))
+    return np.bincount(column[mask], minlength=size).astype(np.int64)
+
+
+def facet(
+    cols: Columns,
+    tag_doc: npt.NDArray[np.int64],
+    name: str,
+    mask: npt.NDArray[np.bool_],
+    size: int,
+    selected: tuple[str, ...],
+) -> Facet:
+    """The top ``size`` values of ``name`` by count (ties by value); selected values always shown."""
+    per_value = counts(cols, tag_doc, name, mask)
+    table = cols.values[name]
+    nonzero = np.flatnonzero(per_value)
+    # Sort by count descending, then by value for a stable, readable order.
+    order = sorted(nonzero.tolist(), key=lambda i: (-int(per_value[i]), table[i]))
+    top = order[:size]
+    index = {v: i for i, v in enumerate(table)}
+    chosen = set(selected)
+    values = [FacetValue(table[i], int(per_value[i]), table[i] in chosen) for i in top]
+    shown = {v.value for v in values}
+    for value in selected:
+        if value not in shown:
+            count = int(per_value[index[value]]) if value in index else 0
+            values.append(FacetValue(value, count, True))
+    return Facet(name=name, values=tuple(values), truncated=len(order) > size, distinct=len(order))

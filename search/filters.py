@@ -1,0 +1,114 @@
+"""Filters as boolean masks over document numbers, computed from the numpy columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from search.columns import Columns
+from search.types import Filters, SearchError
+
+Mask = npt.NDArray[np.bool_]
+_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+def instant_us(moment: datetime, tz: ZoneInfo) -> int:
+    """Microseconds since the epoch; a naive ``moment`` is read in ``tz``."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    delta = aware - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def value_mask(column: npt.NDArray[np.int32], table: list[str], wanted: tuple[str, ...]) -> Mask:
+    """Documents whose single value is one of ``wanted`` (unknown values match nothing)."""
+    index = {v: i for i, v in enumerate(table)}
+    ids = [index[v] for v in wanted if v in index]
+    return np.isin(np.asarray(column), np.asarray(ids, dtype=np.int32))
+
+
+def tags_mask(
+    cols: Columns, tag_doc: npt.NDArray[np.int64], wanted: tuple[str, ...], all_of: bool
+) -> Mask:
+    """Documents with any (or all) of ``wanted`` tags."""
+    index = cols.value_index("tag")
+    tag_ids = np.asarray(cols.tag_ids)
+    if all_of:
+        result = np.ones(cols.size, dtype=np.bool_)
+        for tag in wanted:
+            one = np.zeros(cols.size, dtype=np.bool_)
+            if tag in index:
+                one[tag_doc[tag_ids == index[tag]]] = True
+            result &= one
+        return result
+    ids = np.asarray([index[t] for t in wanted if t in index], dtype=np.int32)
+    result = np.zeros(cols.size, dtype=np.bool_)
+    result[tag_doc[np.isin(tag_ids, ids)]] = True
+    return result
+
+
+@dataclass(frozen=True)
+class FilterMasks:
+    """``base`` holds the non-facet filters (live, dates, excluded ids); ``facets`` one mask per facet."""
+
+    base: Mask
+    facets: dict[str, Mask]
+
+    def all(self) -> Mask:
+        """Every filter applied."""
+        mask = self.base.copy()
+        for m in self.facets.values():
+            mask &= m
+        return mask
+
+    def without(self, facet: str) -> Mask:
+        """Every filter but ``facet``'s own: for disjunctive facet counts."""
+        mask = self.base.copy()
+        for name, m in self.facets.items():
+            if name != facet:
+                mask &= m
+        return mask
+
+
+def build_masks(
+    cols: Columns,
+    tag_doc: npt.NDArray[np.int64],
+    filters: Filters,
+    tz: ZoneInfo,
+    docnums_of: dict[str, int],
+) -> FilterMasks:
+    """Masks for ``filters``; ``docnums_of`` maps excluded ids to document numbers."""
+    base = np.asarray(cols.live).copy()
+    published = np.asarray(cols.published_us)
+    lo = instant_us(filters.published_from, tz) if filters.published_from else None
+    hi = instant_us(filters.published_to, tz) if filters.published_to else None
+    if lo is not None and hi is not None and lo > hi:
+        raise SearchError("filter", "publishedFrom is after publishedTo", hint="swap the two dates")
+    if lo is not None:
+        base &= published >= lo
+    if hi is not None:
+        base &= published <= hi
+    for article_id in filters.exclude_ids:
+        docnum = docnums_of.get(article_id)
+        if docnum is not None:
+            base[docnum] = False
+    facets: dict[str, Mask] = {}
+    if filters.languages:
+        wanted = tuple(v.lower() for v in filters.languages)
+        facets["language"] = value_mask(cols.language, cols.values["language"], wanted)
+    if filters.categories:
+        facets["category"] = value_mask(cols.category, cols.values["category"], filters.categories)
+    if filters.sources:
+        facets["source"] = value_mask(cols.source, cols.values["source"], filters.sources)
+    tag_mask: Mask | None = None
+    if filters.tags_any:
+        tag_mask = tags_mask(cols, tag_doc, filters.tags_any, all_of=False)
+    if filters.tags_all:
+        both = tags_mask(cols, tag_doc, filters.tags_all, all_of=True)
+        tag_mask = both if tag_mask is None else tag_mask & both
+    if tag_mask is not None:
+        facets["tag"] = tag_mask
+    return FilterMasks(base=base, facets=facets)

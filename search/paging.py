@@ -1,0 +1,52 @@
+"""Opaque cursors: which generation, which request, which position.
+
+A cursor is ``base64url(json)`` of ``{"g": generation, "k": request key,
+"o": offset}``.  Pages of one generation are a fixed order, so offsets are
+stable; a cursor of another request is refused, and one from an older
+generation still pages by position (results may have shifted).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import asdict
+
+from search.types import SearchError, SearchRequest, Sort
+
+
+def request_key(req: SearchRequest, sort: Sort) -> str:
+    """A short digest of everything that determines the order of a result list."""
+    payload = json.dumps(
+        [req.query, asdict(req.filters), sort.value, req.time_zone], default=str, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def encode_cursor(generation: str, key: str, offset: int) -> str:
+    """The cursor of the hit at ``offset``."""
+    raw = json.dumps({"g": generation, "k": key, "o": offset}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, key: str) -> int:
+    """The offset after ``cursor``; SearchError(kind="cursor") when it is not ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        offset = data["o"]
+        their_key = data["k"]
+        if not isinstance(offset, int) or offset < 0 or not isinstance(their_key, str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, UnicodeError):
+        raise SearchError(
+            "cursor", "the cursor is malformed", hint="pass an endCursor or cursor from a result"
+        ) from None
+    if their_key != key:
+        raise SearchError(
+            "cursor",
+            "the cursor belongs to another query, filter or sort",
+            hint="page with the same arguments",
+        )
+    return offset + 1

@@ -1,0 +1,304 @@
+"""The journalist's query language, parsed into a small syntax tree.
+
+Grammar (all words are required unless joined by OR)::
+
+    query   := or_expr
+    or_expr := and_expr ("OR" and_expr)*
+    and_expr:= unary (["AND"] unary)*
+    unary   := ("-" | "NOT") unary | primary
+    primary := "(" or_expr ")" | [FIELD ":"] (WORD | "phrase" | PREFIX* | WORD~[N])
+
+FIELD is one of title, body, tag, category, source, language.  A ``name:``
+that is not a field is read as ordinary text.  Every mistake raises
+``QuerySyntaxError`` with the 0-based character position and a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FIELDS = frozenset({"title", "body", "tag", "category", "source", "language"})
+MAX_QUERY_CHARS = 1000
+MAX_CLAUSES = 64
+MIN_PREFIX = 2
+MAX_FUZZY = 2
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word; ``field`` None means title, body and tags."""
+
+    text: str
+    field: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Consecutive words in quotes."""
+
+    text: str
+    field: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """``word*``: any word starting with ``text``."""
+
+    text: str
+    field: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class Fuzzy:
+    """``word~`` or ``word~N``: words within ``distance`` edits."""
+
+    text: str
+    field: str | None
+    distance: int
+    pos: int
+
+
+@dataclass(frozen=True)
+class Not:
+    """Exclusion: ``-word`` or ``NOT word``."""
+
+    child: Node
+    pos: int
+
+
+@dataclass(frozen=True)
+class And:
+    """All children required."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any child."""
+
+    children: tuple[Node, ...]
+
+
+Node = Word | Phrase | Prefix | Fuzzy | Not | And | Or
+Leaf = Word | Phrase | Prefix | Fuzzy
+
+
+class QuerySyntaxError(ValueError):
+    """A query that cannot be understood: where, what, and how to fix it."""
+
+    def __init__(self, position: int, message: str, hint: str) -> None:
+        super().__init__(f"at position {position}: {message} ({hint})")
+        self.position = position
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # LP RP OR AND NOT MINUS TERM PHRASE
+    text: str
+    pos: int
+    field: str | None = None
+
+
+# A term runs until whitespace, a parenthesis or a quote.
+_TERM = re.compile(r'[^\s()"]+')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _tokens(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            toks.append(_Tok("LP" if c == "(" else "RP", c, i))
+            i += 1
+        elif c == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError(i, "unclosed quote", 'add a closing " or remove this one')
+            toks.append(_Tok("PHRASE", text[i + 1 : end], i))
+            i = end + 1
+        elif (
+            c == "-"
+            and i + 1 < n
+            and not text[i + 1].isspace()
+            and (not toks or _after_space(text, i))
+        ):
+            toks.append(_Tok("MINUS", c, i))
+            i += 1
+        else:
+            m = _TERM.match(text, i)
+            assert m is not None
+            word = m.group()
+            field, sep, rest = word.partition(":")
+            if sep and field.lower() in FIELDS:
+                name = field.lower()
+                value_pos = i + len(field) + 1
+                if rest:
+                    toks.append(_Tok("TERM", rest, value_pos, name))
+                elif value_pos < n and text[value_pos] == '"':
+                    end = text.find('"', value_pos + 1)
+                    if end < 0:
+                        raise QuerySyntaxError(value_pos, "unclosed quote", 'add a closing "')
+                    toks.append(_Tok("PHRASE", text[value_pos + 1 : end], value_pos, name))
+                    m = None
+                    i = end + 1
+                    continue
+                else:
+                    raise QuerySyntaxError(
+                        i, f"{name}: has no value", f'write {name}:word or {name}:"several words"'
+                    )
+            elif word in ("OR", "AND", "NOT"):
+                toks.append(_Tok(word, word, i))
+            else:
+                toks.append(_Tok("TERM", word, i))
+            i = m.end()
+    return toks
+
+
+def _after_space(text: str, i: int) -> bool:
+    return i == 0 or text[i - 1].isspace() or text[i - 1] == "("
+
+
+class _Parser:
+    def __init__(self, toks: list[_Tok], length: int) -> None:
+        self.toks = toks
+        self.i = 0
+        self.length = length
+        self.clauses = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        node = self.or_expr()
+        tok = self.peek()
+        if tok is not None:
+            assert tok.kind == "RP"
+            raise QuerySyntaxError(tok.pos, "unmatched )", "remove it or add a ( before it")
+        return node
+
+    def or_expr(self) -> Node:
+        parts = [self.and_expr()]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            if self.peek() is None or self.peek().kind in ("OR", "RP"):  # type: ignore[union-attr]
+                raise QuerySyntaxError(tok.pos, "OR needs a term after it", "write a OR b")
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def and_expr(self) -> Node:
+        parts: list[Node] = []
+        while (tok := self.peek()) is not None and tok.kind not in ("OR", "RP"):
+            if tok.kind == "AND":
+                self.take()
+                if not parts or self.peek() is None or self.peek().kind in ("OR", "AND", "RP"):  # type: ignore[union-attr]
+                    raise QuerySyntaxError(
+                        tok.pos, "AND needs a term on both sides", "write a AND b"
+                    )
+                continue
+            parts.append(self.unary())
+        if not parts:
+            tok = self.peek()
+            pos = tok.pos if tok is not None else self.length
+            if tok is not None and tok.kind == "OR":
+                raise QuerySyntaxError(pos, "OR needs a term before it", "write a OR b")
+            raise QuerySyntaxError(pos, "expected a word here", "add a word or remove the operator")
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def unary(self) -> Node:
+        tok = self.take()
+        if tok.kind in ("MINUS", "NOT"):
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("OR", "AND", "RP"):
+                raise QuerySyntaxError(
+                    tok.pos, f"{tok.text} needs a term after it", f"write {tok.text}word"
+                )
+            return Not(self.unary(), tok.pos)
+        if tok.kind == "LP":
+            if (nxt := self.peek()) is not None and nxt.kind == "RP":
+                raise QuerySyntaxError(
+                    tok.pos, "empty parentheses", "put words inside or remove them"
+                )
+            node = self.or_expr()
+            close = self.peek()
+            if close is None or close.kind != "RP":
+                raise QuerySyntaxError(tok.pos, "unclosed (", "add a ) or remove this (")
+            self.take()
+            return node
+        if tok.kind == "RP":
+            raise QuerySyntaxError(tok.pos, "unmatched )", "remove it or add a ( before it")
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise QuerySyntaxError(tok.pos, f"more than {MAX_CLAUSES} terms", "shorten the query")
+        if tok.kind == "PHRASE":
+            if not tok.text.strip():
+                raise QuerySyntaxError(tok.pos, "empty phrase", "put words between the quotes")
+            return Phrase(tok.text, tok.field, tok.pos)
+        return _leaf(tok)
+
+
+def _leaf(tok: _Tok) -> Leaf:
+    text = tok.text
+    if text.endswith("*"):
+        stem = text.rstrip("*")
+        if "*" in stem or "?" in stem:
+            raise QuerySyntaxError(
+                tok.pos, "* is only allowed at the end of a word", "write mobili*"
+            )
+        letters = sum(1 for c in stem if c.isalnum())
+        if letters < MIN_PREFIX:
+            raise QuerySyntaxError(
+                tok.pos,
+                f"prefix {text!r} is too short",
+                f"give at least {MIN_PREFIX} letters before *; to list everything, search without text",
+            )
+        return Prefix(stem, tok.field, tok.pos)
+    m = re.fullmatch(r"(.+?)~(\d*)", text)
+    if m and any(c.isalnum() for c in m.group(1)):
+        distance = int(m.group(2)) if m.group(2) else 1
+        if distance > MAX_FUZZY or distance < 1:
+            raise QuerySyntaxError(
+                tok.pos, f"fuzzy distance {distance} out of range", "use word~1 or word~2"
+            )
+        return Fuzzy(m.group(1), tok.field, distance, tok.pos)
+    return Word(text, tok.field, tok.pos)
+
+
+def parse_query(text: str) -> Node | None:
+    """Parse a query string; None when it has no words (a browse).
+
+    Control characters count as spaces; a query over MAX_QUERY_CHARS is refused.
+    """
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            MAX_QUERY_CHARS, f"query longer than {MAX_QUERY_CHARS} characters", "shorten it"
+        )
+    cleaned = _CONTROL.sub(" ", text)
+    toks = _tokens(cleaned)
+    if not toks:
+        return None
+    return _Parser(toks, len(cleaned)).parse()
+
+
+def leaves(node: Node) -> list[Leaf]:
+    """Leaf nodes in order, negated ones included."""
+    if isinstance(node, Not):
+        return leaves(node.child)
+    if isinstance(node, And | Or):
+        return [leaf for child in node.children for leaf in leaves(child)]
+    return [node]

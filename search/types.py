@@ -1,0 +1,146 @@
+"""Requests and results of the search API (plain dataclasses, no Whoosh)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from search.highlight import Fragment, Span
+from search.model import Article
+
+FACET_NAMES = ("tag", "language", "category", "source")
+MAX_FIRST = 100
+
+
+class Sort(Enum):
+    """Result order."""
+
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+class Interval(Enum):
+    """Date histogram bucket size."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Combinable filters; empty tuples mean no restriction.
+
+    ``published_from``/``published_to`` are inclusive instants; naive ones are
+    read in the request's time zone.
+    """
+
+    published_from: datetime | None = None
+    published_to: datetime | None = None
+    tags_any: tuple[str, ...] = ()
+    tags_all: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search or browse (an empty ``query`` browses, newest first)."""
+
+    query: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: Sort | None = None
+    first: int = 10
+    after: str | None = None
+    facets: tuple[str, ...] = FACET_NAMES
+    facet_size: int = 10
+    histogram: Interval | None = None
+    time_zone: str = "UTC"
+    highlight: bool = True
+    fragments: int = 3
+    fragment_size: int = 160
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One facet value and how many hits have it."""
+
+    value: str
+    count: int
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Facet:
+    """Counts over the whole hit set; ``truncated`` when values were cut at facet_size."""
+
+    name: str
+    values: tuple[FacetValue, ...]
+    truncated: bool
+    distinct: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Hits published in [start, end) in the histogram's time zone."""
+
+    key: str
+    start: datetime
+    end: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class Highlights:
+    """HTML-escaped title with <mark>s, body fragments, and raw match offsets."""
+
+    title: str
+    title_spans: tuple[Span, ...]
+    fragments: tuple[Fragment, ...]
+    body_spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the article, its score (None when sorted by date) and its cursor."""
+
+    article: Article
+    score: float | None
+    cursor: str
+    highlights: Highlights | None = None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """A page of hits and everything computed over the whole hit set."""
+
+    hits: tuple[Hit, ...]
+    total: int
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+    facets: tuple[Facet, ...]
+    histogram: tuple[Bucket, ...]
+    did_you_mean: str | None
+    took_ms: float
+    generation: str
+    sort: Sort
+
+
+class SearchError(ValueError):
+    """An expected failure: bad syntax, a bad cursor or filter. ``kind`` names which."""
+
+    def __init__(
+        self, kind: str, message: str, position: int | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.position = position
+        self.hint = hint
