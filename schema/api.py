@@ -15,6 +15,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
+from schema.middleware import request_id_var
 from schema.settings import Settings
 from schema.types import (
     Article,
@@ -269,18 +270,21 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return False  # validation and argument errors are the client's to see
-    log.error("unexpected error: %r", original, exc_info=original)
+    log.error(
+        "unexpected error in request %s: %r", request_id_var.get(), original, exc_info=original
+    )
     return True
 
 
 def make_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the guards configured in ``settings``."""
+    # Factories, not instances: strawberry builds fresh extensions per request.
     extensions: list[object] = [
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)  # type: ignore[arg-type]

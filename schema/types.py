@@ -92,8 +92,10 @@ class Article:
 
 @strawberry.type(description="Character offsets [start, end) of a match in the original text.")
 class TextSpan:
-    start: int
-    end: int
+    start: int = strawberry.field(
+        description="Offset of the first character (Python string index)."
+    )
+    end: int = strawberry.field(description="Offset just past the last character.")
 
     @staticmethod
     def of(s: Span) -> TextSpan:
@@ -157,16 +159,18 @@ class ArticleEdge:
 
 @strawberry.type(description="Relay-style paging state.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More hits follow this page.")
+    has_previous_page: bool = strawberry.field(description="Hits precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first hit on the page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last hit: pass it as `after` for the next page."
+    )
 
 
 @strawberry.type(description="A facet value with its number of hits.")
 class FacetValue:
-    value: str
-    count: int
+    value: str = strawberry.field(description="The value as written in the articles.")
+    count: int = strawberry.field(description="Hits with this value.")
     selected: bool = strawberry.field(description="True when this value is in the filter.")
 
 
@@ -174,8 +178,10 @@ class FacetValue:
     description="Counts over the whole hit set; disjunctive: a facet ignores its own filter."
 )
 class Facet:
-    field: FacetField
-    values: list[FacetValue]
+    field: FacetField = strawberry.field(description="Which facet.")
+    values: list[FacetValue] = strawberry.field(
+        description="Values by count, then alphabetically; selected ones always included."
+    )
     truncated: bool = strawberry.field(description="True when more values exist than shown.")
     distinct: int = strawberry.field(description="How many distinct values have hits.")
 
@@ -183,26 +189,28 @@ class Facet:
 @strawberry.type(description="Hits published in [start, end) in the requested time zone.")
 class DateBucket:
     key: str = strawberry.field(description="2024, 2024-09 or 2024-09-15 (weeks: their Monday).")
-    start: datetime
-    end: datetime
-    count: int
+    start: datetime = strawberry.field(
+        description="Bucket start (inclusive), in the requested time zone."
+    )
+    end: datetime = strawberry.field(description="Bucket end (exclusive).")
+    count: int = strawberry.field(description="Hits published in the bucket.")
 
 
 @strawberry.type(description="A page of search results and aggregates over all hits.")
 class ArticleConnection:
-    edges: list[ArticleEdge]
-    page_info: PageInfo
+    edges: list[ArticleEdge] = strawberry.field(description="The hits of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging state.")
     total_count: int = strawberry.field(description="Exact number of hits.")
-    facets: list[Facet]
+    facets: list[Facet] = strawberry.field(description="Facet counts over all hits.")
     date_histogram: list[DateBucket] = strawberry.field(
         description="Empty unless a histogram interval was asked for."
     )
     did_you_mean: str | None = strawberry.field(
         description="A corrected query that finds more, when this one finds few."
     )
-    took_ms: float
+    took_ms: float = strawberry.field(description="Time the engine spent, in milliseconds.")
     generation: str = strawberry.field(description="The index generation that answered.")
-    sort: SortOrder
+    sort: SortOrder = strawberry.field(description="The order used.")
 
     @staticmethod
     def of(page: st.SearchPage) -> ArticleConnection:
@@ -241,12 +249,12 @@ class ArticleConnection:
 
 @strawberry.type(description="An expected failure: what went wrong, where, and how to fix it.")
 class QueryError:
-    kind: ErrorKind
-    message: str
+    kind: ErrorKind = strawberry.field(description="The kind of error.")
+    message: str = strawberry.field(description="What went wrong.")
     position: int | None = strawberry.field(
         default=None, description="0-based character position in the query, for syntax errors."
     )
-    hint: str | None = None
+    hint: str | None = strawberry.field(default=None, description="How to fix it.")
 
     @staticmethod
     def of(exc: st.SearchError) -> QueryError:
@@ -261,32 +269,38 @@ class QueryError:
 
 @strawberry.type(description="No article has this id.")
 class NotFound:
-    id: strawberry.ID
-    message: str
+    id: strawberry.ID = strawberry.field(description="The id asked for.")
+    message: str = strawberry.field(description="Human-readable explanation.")
 
 
 @strawberry.type(description="Articles similar to one article.")
 class RelatedArticles:
-    id: strawberry.ID
-    articles: list[ArticleEdge]
+    id: strawberry.ID = strawberry.field(description="The article they are related to.")
+    articles: list[ArticleEdge] = strawberry.field(
+        description="Similar articles, most similar first."
+    )
 
 
 @strawberry.type(description="A tag completion.")
 class TagSuggestion:
-    tag: str
-    count: int
+    tag: str = strawberry.field(description="A tag as written.")
+    count: int = strawberry.field(description="Articles with the tag.")
 
 
 @strawberry.type(description="A title completion.")
 class TitleSuggestion:
-    id: strawberry.ID
-    title: str
+    id: strawberry.ID = strawberry.field(description="Article id.")
+    title: str = strawberry.field(description="Article title.")
 
 
 @strawberry.type(description="Completions of a prefix.")
 class Suggestions:
-    tags: list[TagSuggestion]
-    titles: list[TitleSuggestion]
+    tags: list[TagSuggestion] = strawberry.field(
+        description="Tags with a word starting with the prefix, most used first."
+    )
+    titles: list[TitleSuggestion] = strawberry.field(
+        description="Titles whose words complete the prefix, best first."
+    )
 
     @staticmethod
     def of(s: EngineSuggestions) -> Suggestions:
@@ -299,18 +313,18 @@ class Suggestions:
 
 @strawberry.type(description="Documents per language.")
 class LanguageCount:
-    language: str
-    count: int
+    language: str = strawberry.field(description="ISO 639-1 code.")
+    count: int = strawberry.field(description="Documents in that language.")
 
 
 @strawberry.type(description="What the served index holds.")
 class IndexInfo:
-    documents: int
-    languages: list[LanguageCount]
-    date_from: datetime | None
-    date_to: datetime | None
-    generation: str
-    built_at: str
+    documents: int = strawberry.field(description="Searchable documents.")
+    languages: list[LanguageCount] = strawberry.field(description="Documents per language.")
+    date_from: datetime | None = strawberry.field(description="Oldest publication instant (UTC).")
+    date_to: datetime | None = strawberry.field(description="Newest publication instant (UTC).")
+    generation: str = strawberry.field(description="The served index generation.")
+    built_at: str = strawberry.field(description="When that generation was built (UTC, ISO 8601).")
 
     @staticmethod
     def of(i: EngineIndexInfo) -> IndexInfo:
@@ -327,16 +341,28 @@ class IndexInfo:
 
 @strawberry.input(description="Filters; all given ones must hold. Dates are inclusive.")
 class SearchFilter:
-    published_from: datetime | None = None
-    published_to: datetime | None = None
+    published_from: datetime | None = strawberry.field(
+        default=None, description="Published at or after (naive: in facets.timeZone)."
+    )
+    published_to: datetime | None = strawberry.field(
+        default=None, description="Published at or before (inclusive)."
+    )
     tags_any: list[str] | None = strawberry.field(
         default=None, description="At least one of these tags."
     )
     tags_all: list[str] | None = strawberry.field(default=None, description="All of these tags.")
-    languages: list[str] | None = None
-    categories: list[str] | None = None
-    sources: list[str] | None = None
-    exclude_ids: list[strawberry.ID] | None = None
+    languages: list[str] | None = strawberry.field(
+        default=None, description="Any of these ISO 639-1 codes."
+    )
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Any of these categories (as written)."
+    )
+    sources: list[str] | None = strawberry.field(
+        default=None, description="Any of these sources (as written)."
+    )
+    exclude_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Leave these articles out."
+    )
 
     def to_filters(self) -> st.Filters:
         """To the engine's filters."""
@@ -366,7 +392,9 @@ class FacetOptions:
 
 @strawberry.input(description="Highlighting of titles and body fragments.")
 class HighlightOptions:
-    enabled: bool = True
+    enabled: bool = strawberry.field(
+        default=True, description="Compute highlights (off saves time)."
+    )
     fragments: int = strawberry.field(default=3, description="Body fragments per hit (at most 10).")
     fragment_size: int = strawberry.field(
         default=160, description="About this many characters each."
@@ -375,40 +403,42 @@ class HighlightOptions:
 
 @strawberry.input(description="An article to add or replace (matched by id).")
 class ArticleInput:
-    id: strawberry.ID
-    title: str
-    body: str
+    id: strawberry.ID = strawberry.field(
+        description="Stable id; an existing article with it is replaced."
+    )
+    title: str = strawberry.field(description="Headline (not empty).")
+    body: str = strawberry.field(description="Full text (not empty).")
     published: datetime = strawberry.field(
         description="With a UTC offset; naive times are refused."
     )
-    category: str = ""
-    source: str = ""
-    tags: list[str] = strawberry.field(default_factory=list)
+    category: str = strawberry.field(default="", description="Category.")
+    source: str = strawberry.field(default="", description="Publisher.")
+    tags: list[str] = strawberry.field(default_factory=list, description="Tags as written.")
     language: str | None = strawberry.field(
         default=None, description="ISO 639-1; detected if absent."
     )
-    url: str | None = None
+    url: str | None = strawberry.field(default=None, description="Link to the original.")
 
 
 @strawberry.type(description="A write was applied; the new generation is being served.")
 class WriteSuccess:
-    generation: str
-    added: int
-    updated: int
-    unchanged: int
-    deleted: int
-    documents: int
+    generation: str = strawberry.field(description="The generation now served, with the change.")
+    added: int = strawberry.field(description="New articles.")
+    updated: int = strawberry.field(description="Replaced articles whose content changed.")
+    unchanged: int = strawberry.field(description="Articles sent with identical content.")
+    deleted: int = strawberry.field(description="Articles removed.")
+    documents: int = strawberry.field(description="Documents in the new generation.")
 
 
 @strawberry.type(description="A rebuild started from the server's configured sources.")
 class ReindexStatus:
     state: str = strawberry.field(description="idle, running, done or failed.")
-    processed: int
-    total: int | None
-    generation: str | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    processed: int = strawberry.field(description="Articles read so far.")
+    total: int | None = strawberry.field(description="Articles expected (estimate).")
+    generation: str | None = strawberry.field(description="The generation built, when done.")
+    error: str | None = strawberry.field(description="Why it failed.")
+    started_at: datetime | None = strawberry.field(description="Start time (UTC).")
+    finished_at: datetime | None = strawberry.field(description="End time (UTC).")
 
 
 SearchResult = Annotated[
