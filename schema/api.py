@@ -81,6 +81,26 @@ def _request(
     )
 
 
+async def _search(
+    ctx: Context,
+    query: str,
+    filter: SearchFilter | None,
+    sort: SortOrder | None,
+    first: int,
+    after: str | None,
+    facets: FacetOptions | None,
+    highlight: HighlightOptions | None,
+) -> ArticleConnection | QueryError:
+    try:
+        req = _request(query, filter, sort, first, after, facets, highlight)
+        page = await ctx.run(ctx.engine.search, req)
+    except st.SearchError as exc:
+        return QueryError.of(exc)
+    except RequestTimeout:
+        return _timeout()
+    return ArticleConnection.of(page)
+
+
 def _timeout() -> QueryError:
     return QueryError(
         kind=ErrorKind.TIMEOUT,
@@ -113,14 +133,7 @@ class Query:
         facets: FacetOptions | None = None,
         highlight: HighlightOptions | None = None,
     ) -> SearchResult:
-        try:
-            req = _request(query, filter, sort, first, after, facets, highlight)
-            page = await info.context.run(info.context.engine.search, req)
-        except st.SearchError as exc:
-            return QueryError.of(exc)
-        except RequestTimeout:
-            return _timeout()
-        return ArticleConnection.of(page)
+        return await _search(info.context, query, filter, sort, first, after, facets, highlight)
 
     @strawberry.field(description="Filtered browsing without text, newest first by default.")
     async def browse(
@@ -132,9 +145,8 @@ class Query:
         after: str | None = None,
         facets: FacetOptions | None = None,
     ) -> SearchResult:
-        return await Query.search(
-            self, info, "", filter, sort, first, after, facets, HighlightOptions(enabled=False)
-        )
+        no_highlights = HighlightOptions(enabled=False)
+        return await _search(info.context, "", filter, sort, first, after, facets, no_highlights)
 
     @strawberry.field(description="One article by id.")
     async def article(self, info: Info[Context, None], id: strawberry.ID) -> ArticleResult:
