@@ -22,8 +22,43 @@ LANGDETECT_CHARS = 600
 # Frequent English function words: a Latin-script text full of them is English without
 # asking langdetect (whose fixed cost per call is ~2 ms, the bulk of a build's detection time).
 _EN_FUNCTION_WORDS = frozenset(
-    "the of and to in is that for on with was as it by at from be has are have said his "
-    "an were will which this not but they their its been who had".split()
+    {
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "that",
+        "for",
+        "on",
+        "with",
+        "was",
+        "as",
+        "it",
+        "by",
+        "at",
+        "from",
+        "be",
+        "has",
+        "are",
+        "have",
+        "said",
+        "his",
+        "an",
+        "were",
+        "will",
+        "which",
+        "this",
+        "not",
+        "but",
+        "they",
+        "their",
+        "its",
+        "been",
+        "who",
+        "had",
+    }
 )
 _WORD = re.compile(r"[^\W\d_]+")
 

@@ -165,7 +165,7 @@ class BodyLimit:
 
 
 class ReadAuth:
-    """With a read token configured, /graphql needs ``Authorization: Bearer`` read or write token."""
+    """With a read token configured, /graphql needs a Bearer read or write token."""
 
     def __init__(self, app: ASGIApp, tokens: tuple[str, ...]) -> None:
         self.app = app
