@@ -5,21 +5,30 @@ language's title, body and tags fields (``армії`` -> ``title_uk:армія`
 ``title_ru:арм``, ...), so an inflected word finds its lemma or stem in the
 language it belongs to.  Prefixes and fuzzy words are expanded against the
 unstemmed spelling fields (``spell_body_en`` holds ``mobilization``, where
-``body_en`` holds only the stem ``mobil``), bounded to the most frequent
-MAX_EXPANSIONS words so that no query can enumerate the whole vocabulary.
+``body_en`` holds only the stem ``mobil``) and against the words of the tag
+values (tags have no spelling field), bounded to the MAX_EXPANSIONS most
+frequent terms per prefix or fuzzy word so that no query can enumerate the
+whole vocabulary.
+
+Boolean structure is simplified here rather than by Whoosh's ``normalize``,
+which turns ``And([Every(), x])`` into ``Every()`` and drops a NullQuery from
+an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
+from whoosh.support.levenshtein import distance
 
-from search.analysis import LANGUAGES, normalize_apostrophes, terms
+from search.analysis import LANGUAGES, fold, normalize_apostrophes, terms, words
 from search.fields import field_boosts
 from search.highlight import MatchTerms
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
@@ -29,6 +38,10 @@ MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
 _BOOSTS = field_boosts()
+_ALL: Any = wq.Every()
+"""Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
+_NONE: Any = wq.NullQuery
+"""Matches no document: a prefix or fuzzy word that expands to nothing."""
 
 
 @dataclass
@@ -46,23 +59,40 @@ class Compiled:
 
 
 class _Compiler:
-    def __init__(self, reader: IndexReader) -> None:
+    def __init__(self, reader: IndexReader, tag_words: Sequence[str] = ()) -> None:
         self.reader = reader
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.indexed = set(reader.indexed_field_names())
+        self.tag_words = tag_words
 
     def node(self, node: Node, positive: bool = True) -> Any:
+        """The Whoosh query of ``node``: None when it has no searchable words (ignored),
+        ``_ALL``/``_NONE`` when it matches every/no document."""
         if isinstance(node, And):
-            parts = [self.node(c, positive) for c in node.children]
-            kept = [p for p in parts if p is not None]
-            return wq.And(kept) if kept else None
+            parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
+            if any(p is _NONE for p in parts):
+                return _NONE
+            kept = [p for p in parts if p is not _ALL]
+            if not kept:
+                return _ALL if parts else None
+            return kept[0] if len(kept) == 1 else wq.And(kept)
         if isinstance(node, Or):
-            parts = [self.node(c, positive) for c in node.children]
-            kept = [p for p in parts if p is not None]
-            return wq.Or(kept) if kept else None
+            parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
+            if any(p is _ALL for p in parts):
+                return _ALL
+            kept = [p for p in parts if p is not _NONE]
+            if not kept:
+                return _NONE if parts else None
+            return kept[0] if len(kept) == 1 else wq.Or(kept)
         if isinstance(node, Not):
             inner = self.node(node.child, not positive)
-            return wq.Not(inner) if inner is not None else None
+            if inner is None:
+                return None
+            if inner is _NONE:
+                return _ALL
+            if inner is _ALL:
+                return _NONE
+            return wq.Not(inner)
         if node.field in ("category", "source", "language"):
             return self.keyword(node)
         if isinstance(node, Prefix | Fuzzy):
@@ -73,7 +103,13 @@ class _Compiler:
         value = node.text.strip().lower()
         assert node.field is not None
         if isinstance(node, Prefix):
-            return wq.Prefix(node.field, value)
+            found = [
+                t.decode("utf-8") if isinstance(t, bytes) else str(t)
+                for t in islice(self.reader.expand_prefix(node.field, value), MAX_EXPANSIONS)
+            ]
+            if not found:
+                return _NONE
+            return wq.Or([wq.Term(node.field, t) for t in found])
         return wq.Term(node.field, value)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
@@ -97,28 +133,51 @@ class _Compiler:
         return wq.Or(clauses) if clauses else None
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
-        """Expand against the surface words of each language's spelling fields."""
+        """Expand against the surface words of each language's spelling fields and tags.
+
+        At most MAX_EXPANSIONS distinct (language, term) pairs are kept, the
+        most frequent first; each is searched in the node's fields of its language.
+        """
         surface = normalize_apostrophes(node.text.lower())
-        clauses = []
+        found: dict[tuple[str, str], int] = {}
         for lang in LANGUAGES:
             text = surface.replace("ё", "е") if lang == "ru" else surface
-            words: set[str] = set()
+            text = fold(text) if lang == "other" else text
             for kind in _KINDS[node.field]:
-                source = f"spell_{kind}_{lang}" if kind != "tags" else f"tags_{lang}"
-                found = self._expand(source, text, node)
-                words.update(found)
-            for word in sorted(words):
-                analyzed = terms(lang, word)
-                if len(analyzed) != 1:
-                    continue
-                if positive:
-                    self.marks[lang].terms.add(analyzed[0])
-                for kind in _KINDS[node.field]:
-                    name = f"{kind}_{lang}"
-                    clauses.append(wq.Term(name, analyzed[0], boost=_BOOSTS[name]))
+                if kind == "tags":
+                    source = f"tags_{lang}"
+                    candidates = self._tag_candidates(text, node)
+                else:
+                    source = f"spell_{kind}_{lang}"
+                    candidates = self._expand(source, text, node)
+                for word in candidates:
+                    analyzed = terms(lang, word)
+                    if len(analyzed) != 1:
+                        continue
+                    key = (lang, analyzed[0])
+                    if kind == "tags":
+                        frequency = self._frequency(source, analyzed[0])
+                        if not frequency:
+                            continue
+                    else:
+                        frequency = self._frequency(source, word)
+                    found[key] = max(found.get(key, 0), frequency)
+        chosen = sorted(found, key=lambda k: (-found[k], k))[:MAX_EXPANSIONS]
+        clauses = []
+        for lang, term in chosen:
+            if positive:
+                self.marks[lang].terms.add(term)
+            for kind in _KINDS[node.field]:
+                name = f"{kind}_{lang}"
+                clauses.append(wq.Term(name, term, boost=_BOOSTS[name]))
         if not clauses:
-            return wq.NullQuery
+            return _NONE
         return wq.Or(clauses)
+
+    def _frequency(self, fieldname: str, text: str) -> int:
+        if fieldname not in self.indexed:
+            return 0
+        return int(self.reader.doc_frequency(fieldname, text))
 
     def _expand(self, fieldname: str, text: str, node: Prefix | Fuzzy) -> list[str]:
         if fieldname not in self.indexed:
@@ -129,32 +188,64 @@ class _Compiler:
             candidates = islice(
                 self.reader.terms_within(fieldname, text, node.distance, prefix=1), MAX_SCAN
             )
-        words = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in candidates]
-        ranked = sorted(words, key=lambda w: (-self.reader.doc_frequency(fieldname, w), w))
+        found = {t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in candidates}
+        ranked = sorted(found, key=lambda w: (-self.reader.doc_frequency(fieldname, w), w))
         return ranked[:MAX_EXPANSIONS]
 
+    def _tag_candidates(self, text: str, node: Prefix | Fuzzy) -> list[str]:
+        """Words of the tag values matching a prefix or fuzzy word (tags have no spelling field)."""
+        if not text:
+            return []
+        if isinstance(node, Prefix):
+            start = bisect_left(self.tag_words, text)
+            found = []
+            for word in islice(self.tag_words, start, start + MAX_SCAN):
+                if not word.startswith(text):
+                    break
+                found.append(word)
+            return found
+        return [
+            word
+            for word in islice(self.tag_words, MAX_SCAN)
+            if word[:1] == text[:1] and distance(word, text, limit=node.distance) <= node.distance
+        ]
 
-def compile_query(node: Node, reader: IndexReader) -> Compiled:
+
+def tag_words(values: Iterable[str]) -> list[str]:
+    """The distinct lower-cased words of tag values, sorted (for ``compile_query``)."""
+    found = {normalize_apostrophes(w.lower()) for value in values for w in words(value)}
+    return sorted(found)
+
+
+def compile_query(node: Node, reader: IndexReader, tag_words: Sequence[str] = ()) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
+    ``tag_words``, the sorted lower-cased words of the tag values (as
+    :func:`tag_words` gives them), lets prefixes and fuzzy words match tags.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader)
+    compiler = _Compiler(reader, tag_words)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")
-    if _only_negative(node):
-        q = wq.And([wq.Every(), q])
     marks = {
         lang: MatchTerms(terms=frozenset(m.terms), phrases=tuple(sorted(m.phrases)))
         for lang, m in compiler.marks.items()
     }
-    return Compiled(query=q.normalize(), marks=marks)
+    if q is _ALL or q is _NONE:
+        return Compiled(query=q, marks=marks)
+    # The tree holds no Every and no NullQuery here, so Whoosh's normalize is safe;
+    # a purely negative query is then anchored on every document (not normalized again).
+    q = q.normalize()
+    if _only_negative(q):
+        q = wq.And([wq.Every(), q])
+    return Compiled(query=q, marks=marks)
 
 
-def _only_negative(node: Node) -> bool:
-    if isinstance(node, Not):
+def _only_negative(q: Any) -> bool:
+    """Whether a normalized Whoosh query has no positive clause at its top."""
+    if isinstance(q, wq.Not):
         return True
-    if isinstance(node, And):
-        return all(_only_negative(c) for c in node.children)
+    if isinstance(q, wq.And):
+        return all(_only_negative(c) for c in q.subqueries)
     return False

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search.analysis import field_language
-from search.compile import Compiled, compile_query
+from search.compile import Compiled, compile_query, tag_words
 from search.facets import facet
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
@@ -43,7 +43,8 @@ from search.types import (
 )
 
 TIE_SLACK = 50
-"""Extra hits scored beyond the page so equal scores can be ordered by date."""
+"""Extra hits scored beyond the page so equal scores can be ordered by date (more are
+fetched when a run of equal scores crosses the cut)."""
 FEW_HITS = 3
 """Below this many hits, a did-you-mean correction is looked for."""
 
@@ -71,7 +72,7 @@ class Suggestions:
 def _time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" (a folder), too long
         raise SearchError(
             "filter", f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Kyiv"
         ) from None
@@ -82,6 +83,15 @@ def _tag_doc(gen: Generation) -> npt.NDArray[np.int64]:
     if "tag_doc" not in cache:
         cache["tag_doc"] = gen.columns.tag_doc_index()
     result: npt.NDArray[np.int64] = cache["tag_doc"]
+    return result
+
+
+def _tag_words(gen: Generation) -> list[str]:
+    """The words of the generation's tag values, for prefix and fuzzy matching of tags."""
+    cache: dict[str, Any] = gen.__dict__.setdefault("_cache", {})
+    if "tag_words" not in cache:
+        cache["tag_words"] = tag_words(gen.columns.values["tag"])
+    result: list[str] = cache["tag_words"]
     return result
 
 
@@ -101,6 +111,10 @@ class Engine:
                 "argument",
                 f"first must be between 0 and {MAX_FIRST}",
                 hint=f"use first <= {MAX_FIRST}",
+            )
+        if req.facet_size < 0:
+            raise SearchError(
+                "argument", "facet_size must not be negative", hint="use facet_size >= 0"
             )
         unknown = set(req.facets) - set(FACET_NAMES)
         if unknown:
@@ -125,7 +139,7 @@ class Engine:
         compiled: Compiled | None = None
         if node is not None:
             try:
-                compiled = compile_query(node, searcher.reader())
+                compiled = compile_query(node, searcher.reader(), _tag_words(gen))
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -202,15 +216,19 @@ class Engine:
         article = gen.article(docnum)
         lang = field_language(article.language)
         text = f"{article.title}\n{article.body}"
-        results = searcher.more_like(docnum, f"body_{lang}", text=text, top=first + 20, numterms=12)
+        # Ask for enough to still have ``first`` after dropping every exact duplicate.
+        duplicates = int(searcher.doc_frequency("hash", stored["hash"]))
+        results = searcher.more_like(
+            docnum, f"body_{lang}", text=text, top=first + duplicates + 20, numterms=12
+        )
         hits: list[Hit] = []
         for hit in results:
+            if len(hits) >= first:
+                break
             other = searcher.stored_fields(hit.docnum)
             if hit.docnum == docnum or other["hash"] == stored["hash"]:
                 continue
             hits.append(Hit(article=gen.article(hit.docnum), score=float(hit.score), cursor=""))
-            if len(hits) >= first:
-                break
         return hits
 
     def suggest(self, prefix: str, limit: int = 10) -> Suggestions:
@@ -234,7 +252,7 @@ class Engine:
         tags.sort(key=lambda t: (-t[1], t[0]))
         titles: list[tuple[str, str]] = []
         words = needle.split()
-        if sum(c.isalnum() for c in words[-1]) >= 2:
+        if limit and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh refuses limit=0
             text = " ".join([*(f"title:{w}" for w in words[:-1]), f"title:{words[-1]}*"])
             try:
                 node = parse_query(text)
@@ -293,11 +311,20 @@ class Engine:
             ordered = docnums[np.lexsort(keys)][:needed]
             return [(int(d), None) for d in ordered]
         limit = min(total, needed + TIE_SLACK)
-        if limit <= 0:
+        if limit <= 0 or needed <= 0:
             return []
         only = None if hits_mask.all() else set(docnums.tolist())
-        results = gen.searcher().search(compiled.query, limit=limit, filter=only, terms=False)
-        scored = [(int(hit.docnum), float(hit.score)) for hit in results]
+        while True:
+            results = gen.searcher().search(compiled.query, limit=limit, filter=only, terms=False)
+            scored = [(int(hit.docnum), float(hit.score)) for hit in results]
+            # Whoosh cuts its top ``limit`` inside a run of equal scores arbitrarily (by
+            # docnum); widen until the last score fetched is below the one at ``needed``,
+            # so that every tie that can reach the page is here to be ordered by date.
+            if limit >= total or len(scored) < limit:
+                break
+            if round(scored[-1][1], 9) < round(scored[min(needed, len(scored)) - 1][1], 9):
+                break
+            limit = min(total, limit * 2)
         # Relevance first; equal scores (to 1e-9) newest first; then docnum.
         scored.sort(key=lambda ds: (-round(ds[1], 9), -int(published[ds[0]]), ds[0]))
         return [(d, s) for d, s in scored[:needed]]
@@ -306,7 +333,7 @@ class Engine:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = compile_query(node, gen.searcher().reader())
+        compiled = compile_query(node, gen.searcher().reader(), _tag_words(gen))
         docs = np.fromiter(gen.searcher().docs_for_query(compiled.query), dtype=np.int64)
         return int(allowed[docs].sum()) if docs.size else 0
 
@@ -316,7 +343,8 @@ class Engine:
     ) -> tuple[Facet, ...]:
         selected = {
             "tag": req.filters.tags_any + req.filters.tags_all,
-            "language": req.filters.languages,
+            # The language filter ignores case, so must its selected values.
+            "language": tuple(v.lower() for v in req.filters.languages),
             "category": req.filters.categories,
             "source": req.filters.sources,
         }

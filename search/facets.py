@@ -36,7 +36,10 @@ def facet(
     size: int,
     selected: tuple[str, ...],
 ) -> Facet:
-    """The top ``size`` values of ``name`` by count (ties by value); selected values always shown."""
+    """The top ``size`` values of ``name`` by count (ties by value).
+
+    Selected values are always shown, even when outside the top or counted 0.
+    """
     per_value = counts(cols, tag_doc, name, mask)
     table = cols.values[name]
     nonzero = np.flatnonzero(per_value)
@@ -47,7 +50,7 @@ def facet(
     chosen = set(selected)
     values = [FacetValue(table[i], int(per_value[i]), table[i] in chosen) for i in top]
     shown = {v.value for v in values}
-    for value in selected:
+    for value in dict.fromkeys(selected):
         if value not in shown:
             count = int(per_value[index[value]]) if value in index else 0
             values.append(FacetValue(value, count, True))

@@ -52,7 +52,7 @@ def tags_mask(
 
 @dataclass(frozen=True)
 class FilterMasks:
-    """``base`` holds the non-facet filters (live, dates, excluded ids); ``facets`` one mask per facet."""
+    """``base``: non-facet filters (live, dates, excluded ids); ``facets``: one mask per facet."""
 
     base: Mask
     facets: dict[str, Mask]

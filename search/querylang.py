@@ -21,6 +21,8 @@ from dataclasses import dataclass
 FIELDS = frozenset({"title", "body", "tag", "category", "source", "language"})
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 64
+MAX_DEPTH = 32
+"""Nested parentheses and negations, at most (deeper would exhaust Python's stack)."""
 MIN_PREFIX = 2
 MAX_FUZZY = 2
 
@@ -129,9 +131,11 @@ def _tokens(text: str) -> list[_Tok]:
             i = end + 1
         elif (
             c == "-"
-            and i + 1 < n
-            and not text[i + 1].isspace()
-            and (not toks or _after_space(text, i))
+            and (
+                (i + 1 < n and not text[i + 1].isspace() and (not toks or _after_space(text, i)))
+                # A lone trailing minus is an operator missing its term, not a dash.
+                or (_after_space(text, i) and not text[i + 1 :].strip())
+            )
         ):
             toks.append(_Tok("MINUS", c, i))
             i += 1
@@ -175,6 +179,7 @@ class _Parser:
         self.i = 0
         self.length = length
         self.clauses = 0
+        self.depth = 0
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -217,11 +222,13 @@ class _Parser:
             pos = tok.pos if tok is not None else self.length
             if tok is not None and tok.kind == "OR":
                 raise QuerySyntaxError(pos, "OR needs a term before it", "write a OR b")
+            if tok is not None and tok.kind == "RP":
+                raise QuerySyntaxError(pos, "unmatched )", "remove it or add a ( before it")
             raise QuerySyntaxError(pos, "expected a word here", "add a word or remove the operator")
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
-    def unary(self) -> Node:
-        tok = self.take()
+    def nested(self, tok: _Tok) -> Node:
+        """The operand of a ``-``/``NOT`` or the inside of a ``(``."""
         if tok.kind in ("MINUS", "NOT"):
             nxt = self.peek()
             if nxt is None or nxt.kind in ("OR", "AND", "RP"):
@@ -230,7 +237,9 @@ class _Parser:
                 )
             return Not(self.unary(), tok.pos)
         if tok.kind == "LP":
-            if (nxt := self.peek()) is not None and nxt.kind == "RP":
+            if (nxt := self.peek()) is None:
+                raise QuerySyntaxError(tok.pos, "unclosed (", "add a ) or remove this (")
+            if nxt.kind == "RP":
                 raise QuerySyntaxError(
                     tok.pos, "empty parentheses", "put words inside or remove them"
                 )
@@ -240,6 +249,22 @@ class _Parser:
                 raise QuerySyntaxError(tok.pos, "unclosed (", "add a ) or remove this (")
             self.take()
             return node
+        raise AssertionError(tok.kind)
+
+    def unary(self) -> Node:
+        tok = self.take()
+        if tok.kind in ("MINUS", "NOT", "LP"):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(
+                    tok.pos,
+                    f"more than {MAX_DEPTH} nested parentheses or negations",
+                    "simplify the query",
+                )
+            try:
+                return self.nested(tok)
+            finally:
+                self.depth -= 1
         if tok.kind == "RP":
             raise QuerySyntaxError(tok.pos, "unmatched )", "remove it or add a ( before it")
         self.clauses += 1
@@ -265,7 +290,8 @@ def _leaf(tok: _Tok) -> Leaf:
             raise QuerySyntaxError(
                 tok.pos,
                 f"prefix {text!r} is too short",
-                f"give at least {MIN_PREFIX} letters before *; to list everything, search without text",
+                f"give at least {MIN_PREFIX} letters before *; "
+                "to list everything, search without text",
             )
         return Prefix(stem, tok.field, tok.pos)
     m = re.fullmatch(r"(.+?)~(\d*)", text)

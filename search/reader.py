@@ -66,7 +66,8 @@ def open_generation(layout: Layout, name: str) -> Generation:
     with ix.reader() as r:
         if r.doc_count_all() != columns.size:
             raise ValueError(
-                f"generation {name}: {r.doc_count_all()} Whoosh documents but {columns.size} column rows"
+                f"generation {name}: {r.doc_count_all()} Whoosh documents "
+                f"but {columns.size} column rows"
             )
     return Generation(
         name=name, path=layout.generation_dir(name), ix=ix, columns=columns, manifest=manifest
@@ -90,6 +91,15 @@ class IndexReader:
         current = self._current
         if current is not None and now - self._checked < self.check_interval:
             return current
+        return self._check(now)
+
+    def refresh(self) -> Generation:
+        """Look for a new generation now, whenever the last look was."""
+        return self._check(time.monotonic())
+
+    def _check(self, now: float) -> Generation:
+        # (Forcing a look by backdating ``_checked`` to 0 fails while the machine has
+        # been up for less than check_interval: monotonic time starts near boot.)
         with self._lock:
             self._checked = now
             name = self.layout.require_current()
@@ -101,9 +111,8 @@ class IndexReader:
                     self.last_error = f"generation {name} cannot be opened: {exc}"
                     if self._current is None:
                         raise
+            else:
+                # CURRENT names the open generation again (e.g. rolled back to it after a
+                # damaged one): nothing is wrong any more.
+                self.last_error = None
             return self._current
-
-    def refresh(self) -> Generation:
-        """Look for a new generation now."""
-        self._checked = 0.0
-        return self.generation()

@@ -3,8 +3,10 @@
 Corrections come from the unstemmed spelling fields (``spell_body_uk`` holds
 ``мобілізація``, not the lemma), in the query word's script: Cyrillic words
 are corrected from Ukrainian and Russian texts, Latin ones from English and
-the rest.  A correction is offered only when the corrected query finds more
-hits than the original.
+the rest.  Only words that find nothing by themselves are corrected (as
+Lucene's default ``SUGGEST_WHEN_NOT_IN_INDEX``: ``energy`` is never "corrected"
+to ``every``), and a correction is offered only when the corrected query finds
+more hits than the original.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from search.analysis import LANGUAGES, terms
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
 
@@ -39,13 +42,32 @@ def candidates(searcher: Any, word: str) -> list[str]:
     return found
 
 
+def known(searcher: Any, word: str) -> bool:
+    """Whether ``word`` alone matches some title, body or tags in some language."""
+    reader = searcher.reader()
+    indexed = set(reader.indexed_field_names())
+    for lang in LANGUAGES:
+        analyzed = terms(lang, word)
+        if not analyzed:
+            continue
+        for kind in ("title", "body", "tags"):
+            name = f"{kind}_{lang}"
+            if name in indexed and all(reader.doc_frequency(name, t) for t in analyzed):
+                return True
+    return False
+
+
 def did_you_mean(
     text: str, node: QueryNode, total: int, searcher: Any, count: Callable[[str], int]
 ) -> str | None:
     """A corrected query finding more than ``total`` hits, or None.
 
-    Words are corrected one at a time, each keeping the candidate that finds
-    the most hits; fielded, negated and operator words are left alone.
+    Each word that finds nothing by itself (up to MAX_WORDS of them) is
+    replaced, in turn, by the candidate with which the query finds the most
+    hits (the closest candidate on a tie), so that several misspelt words
+    can be corrected together; the result is offered only if it finds more
+    than the original.  Tag/category/source/language words and operators are
+    left alone.
     """
     best_text, best_total = text, total
     words = [
@@ -56,19 +78,20 @@ def did_you_mean(
     shift = 0
     for leaf in words[:MAX_WORDS]:
         surface = leaf.text
-        if not any(c.isalpha() for c in surface):
+        if not any(c.isalpha() for c in surface) or known(searcher, surface):
             continue
-        start = leaf.pos + shift + (len(leaf.field) + 1 if leaf.field else 0)
+        # ``pos`` is where the word itself starts (after ``title:`` for a fielded word).
+        start = leaf.pos + shift
         if best_text[start : start + len(surface)] != surface:
             continue
         chosen: tuple[str, int] | None = None
         for candidate in candidates(searcher, surface):
             trial = best_text[:start] + candidate + best_text[start + len(surface) :]
             hits = count(trial)
-            if hits > best_total and (chosen is None or hits > chosen[1]):
+            if chosen is None or hits > chosen[1]:
                 chosen = (candidate, hits)
         if chosen is not None:
             best_text = best_text[:start] + chosen[0] + best_text[start + len(surface) :]
             shift += len(chosen[0]) - len(surface)
             best_total = chosen[1]
-    return best_text if best_text != text else None
+    return best_text if best_text != text and best_total > total else None

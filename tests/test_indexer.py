@@ -82,7 +82,11 @@ def test_apostrophe_variants_are_one_term(demo_engine: Engine) -> None:
         for q in ("м’ясо", "мʼясо", "м'ясо")
     }
     assert ids["м’ясо"] == ids["мʼясо"] == ids["м'ясо"]
-    assert {"uk-003-tsiny-miaso.txt", "uk-006-sonyachni-hromady.txt", "uk-009-volontery-armii.txt"} <= ids["м'ясо"]
+    assert {
+        "uk-003-tsiny-miaso.txt",
+        "uk-006-sonyachni-hromady.txt",
+        "uk-009-volontery-armii.txt",
+    } <= ids["м'ясо"]
 
 
 def _article(i: int, body: str = "Body text about energy markets.", **kw: object) -> Article:
@@ -103,7 +107,9 @@ def test_update_adds_changes_and_prunes(tmp_path: Path, demo_copy: Path) -> None
     again = update([demo_copy], index_dir, workers=1)
     assert (again.added, again.updated, again.unchanged, again.documents) == (0, 0, 36, 36)
     target = demo_copy / "en-001-volunteers-supply.txt"
-    target.write_text(target.read_text(encoding="utf-8") + "\nA new closing paragraph.\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\nA new closing paragraph.\n", encoding="utf-8"
+    )
     (demo_copy / "en-002-sanctions-exporters.txt").unlink()
     changed = update([demo_copy], index_dir, workers=1)
     assert (changed.added, changed.updated, changed.unchanged, changed.deleted) == (0, 1, 34, 0)
@@ -120,8 +126,18 @@ def test_update_adds_changes_and_prunes(tmp_path: Path, demo_copy: Path) -> None
 def test_same_id_twice_keeps_last_version(tmp_path: Path) -> None:
     lines = [
         {"id": "x", "title": "First", "body": "old text", "published": "2024-01-01T00:00:00+02:00"},
-        {"id": "x", "title": "Second", "body": "new text", "published": "2024-01-01T00:00:00+02:00"},
-        {"id": "y", "title": "Other", "body": "other text", "published": "2024-01-02T00:00:00+02:00"},
+        {
+            "id": "x",
+            "title": "Second",
+            "body": "new text",
+            "published": "2024-01-01T00:00:00+02:00",
+        },
+        {
+            "id": "y",
+            "title": "Other",
+            "body": "other text",
+            "published": "2024-01-02T00:00:00+02:00",
+        },
     ]
     src = tmp_path / "a.jsonl"
     src.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
@@ -154,7 +170,9 @@ def test_strict_fails_and_keeps_the_served_index(tmp_path: Path, demo_copy: Path
         build([demo_copy], index_dir, strict=True, workers=1)
     assert Layout(index_dir).current() == before
     assert Layout(index_dir).generations() == [before]
-    result = CliRunner().invoke(main, ["index", "build", str(demo_copy), "--index", str(index_dir), "--strict"])
+    result = CliRunner().invoke(
+        main, ["index", "build", str(demo_copy), "--index", str(index_dir), "--strict"]
+    )
     assert result.exit_code == 1
     assert "broken.txt:1: empty file" in result.output
 
@@ -190,7 +208,9 @@ lock = WriterLock(Path(sys.argv[1])); lock.acquire(); print("held", flush=True);
 
 def test_stale_lock_of_killed_writer_is_recovered(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     with pytest.raises(IndexLocked, match=f"pid {proc.pid}"):
         build([DEMO], index_dir, workers=1)
@@ -240,7 +260,9 @@ def test_killed_build_leaves_served_index_answering(tmp_path: Path, demo_copy: P
 def test_api_upserts_and_deletes(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     apply_changes(index_dir, [_article(1), _article(2)])
-    summary = apply_changes(index_dir, [_article(2, body="Changed body about grids.")], ["a1", "nope"])
+    summary = apply_changes(
+        index_dir, [_article(2, body="Changed body about grids.")], ["a1", "nope"]
+    )
     assert (summary.updated, summary.deleted, summary.documents) == (1, 1, 1)
     engine = Engine(index_dir)
     assert engine.search(SearchRequest(query="grids")).total == 1
@@ -250,7 +272,9 @@ def test_api_upserts_and_deletes(tmp_path: Path) -> None:
 def test_cli_build_stats_verify(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     runner = CliRunner()
-    result = runner.invoke(main, ["index", "build", str(DEMO), "--index", str(index_dir), "--workers", "1"])
+    result = runner.invoke(
+        main, ["index", "build", str(DEMO), "--index", str(index_dir), "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "built generation g000001: 36 documents (36 added" in result.output
     assert "docs/s" in result.output
@@ -260,7 +284,8 @@ def test_cli_build_stats_verify(tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     extra = tmp_path / "extra.jsonl"
     extra.write_text(
-        json.dumps({"id": "new", "title": "T", "body": "B", "published": "2024-01-01T00:00:00Z"}), encoding="utf-8"
+        json.dumps({"id": "new", "title": "T", "body": "B", "published": "2024-01-01T00:00:00Z"}),
+        encoding="utf-8",
     )
     bad = runner.invoke(main, ["index", "verify", str(DEMO), str(extra), "--index", str(index_dir)])
     assert bad.exit_code == 1
@@ -271,7 +296,9 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
     src = tmp_path / "many.jsonl"
     with src.open("w", encoding="utf-8") as f:
         for i in range(400):
-            lang_text = ("Армія отримала техніку. " if i % 3 == 0 else "Energy markets moved today. ") * 5
+            lang_text = (
+                "Армія отримала техніку. " if i % 3 == 0 else "Energy markets moved today. "
+            ) * 5
             f.write(
                 json.dumps(
                     {
@@ -290,9 +317,10 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
     a, b = index_stats(tmp_path / "s"), index_stats(tmp_path / "p")
     assert a["language"] == b["language"]
     for q in ("армії", "energy"):
-        assert Engine(tmp_path / "s").search(SearchRequest(query=q)).total == Engine(tmp_path / "p").search(
-            SearchRequest(query=q)
-        ).total
+        assert (
+            Engine(tmp_path / "s").search(SearchRequest(query=q)).total
+            == Engine(tmp_path / "p").search(SearchRequest(query=q)).total
+        )
     assert verify([src], tmp_path / "p")["columns_ok"]
     cols = open_generation(Layout(tmp_path / "p"), "g000001").columns
     assert int(np.asarray(cols.live).sum()) == 400
