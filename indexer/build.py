@@ -31,6 +31,7 @@ from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema, document
 from search.model import Article, ArticleError
 from search.store import Layout, Manifest, utc_now_iso
+from search.vocab import VOCAB_FILE, VocabularyBuilder
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -184,13 +185,22 @@ def _prune_old(layout: Layout) -> None:
 def _finish(layout: Layout, gen: _Generation, parent: str | None, sources: Sequence[Path]) -> int:
     """Write columns and manifest of a committed Whoosh index, then switch to it."""
     ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
+    vocabulary = VocabularyBuilder()
+
+    def stored_articles(reader: Any) -> Iterator[tuple[int, Article]]:
+        # One pass over the stored articles feeds both the columns and the vocabulary.
+        for docnum, stored in reader.iter_docs():
+            article = article_from_json(stored["doc"])
+            vocabulary.add(article)
+            yield docnum, article
+
     with ix.reader() as reader:
         size = reader.doc_count_all()
-        docs = ((docnum, article_from_json(stored["doc"])) for docnum, stored in reader.iter_docs())
-        columns = build_columns(size, docs)
-        count = reader.doc_count()
+        columns = build_columns(size, stored_articles(reader))
+        count = int(reader.doc_count())
     ix.close()
     write_columns(layout.columns_dir(gen.name), columns)
+    vocabulary.write(layout.columns_dir(gen.name) / VOCAB_FILE)
     layout.write_manifest(
         Manifest(
             generation=gen.name,

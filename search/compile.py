@@ -4,11 +4,10 @@ Each word is analyzed by every language's analyzer and matched against that
 language's title, body and tags fields (``армії`` -> ``title_uk:армія``,
 ``title_ru:арм``, ...), so an inflected word finds its lemma or stem in the
 language it belongs to.  Prefixes and fuzzy words are expanded against the
-unstemmed spelling fields (``spell_body_en`` holds ``mobilization``, where
-``body_en`` holds only the stem ``mobil``) and against the words of the tag
-values (tags have no spelling field), bounded to the MAX_EXPANSIONS most
-frequent terms per prefix or fuzzy word so that no query can enumerate the
-whole vocabulary.
+generation's vocabulary of surface words (``mobilization``, where
+``body_en`` holds only the stem ``mobil``; see ``vocab.py``), bounded to the
+MAX_EXPANSIONS most frequent terms per prefix or fuzzy word so that no query
+can enumerate the whole vocabulary.
 
 Boolean structure is simplified here rather than by Whoosh's ``normalize``,
 which turns ``And([Every(), x])`` into ``Every()`` and drops a NullQuery from
@@ -17,21 +16,19 @@ an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
-from whoosh.support.levenshtein import distance
 
-from search.analysis import LANGUAGES, fold, normalize_apostrophes, terms, words
+from search.analysis import LANGUAGES, terms
 from search.fields import field_boosts
 from search.highlight import MatchTerms
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
+from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
 MAX_SCAN = 20_000
@@ -59,11 +56,10 @@ class Compiled:
 
 
 class _Compiler:
-    def __init__(self, reader: IndexReader, tag_words: Sequence[str] = ()) -> None:
+    def __init__(self, reader: IndexReader, vocabulary: Vocabulary | None) -> None:
         self.reader = reader
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
-        self.indexed = set(reader.indexed_field_names())
-        self.tag_words = tag_words
+        self.vocabulary = vocabulary
 
     def node(self, node: Node, positive: bool = True) -> Any:
         """The Whoosh query of ``node``: None when it has no searchable words (ignored),
@@ -133,35 +129,29 @@ class _Compiler:
         return wq.Or(clauses) if clauses else None
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
-        """Expand against the surface words of each language's spelling fields and tags.
+        """Expand against the generation's vocabulary of surface words (titles, bodies, tags).
 
         At most MAX_EXPANSIONS distinct (language, term) pairs are kept, the
         most frequent first; each is searched in the node's fields of its language.
         """
-        surface = normalize_apostrophes(node.text.lower())
         found: dict[tuple[str, str], int] = {}
         for lang in LANGUAGES:
-            text = surface.replace("ё", "е") if lang == "ru" else surface
-            text = fold(text) if lang == "other" else text
-            for kind in _KINDS[node.field]:
-                if kind == "tags":
-                    source = f"tags_{lang}"
-                    candidates = self._tag_candidates(text, node)
-                else:
-                    source = f"spell_{kind}_{lang}"
-                    candidates = self._expand(source, text, node)
-                for word in candidates:
-                    analyzed = terms(lang, word)
-                    if len(analyzed) != 1:
-                        continue
+            if self.vocabulary is None:
+                break
+            vocab = self.vocabulary[lang]
+            text = surface(lang, node.text)
+            if not text:
+                continue
+            if isinstance(node, Prefix):
+                # Several words share a stem or lemma: look at more words than terms kept.
+                candidates = vocab.prefixed(text, 4 * MAX_EXPANSIONS, scan=MAX_SCAN)
+            else:
+                candidates = vocab.near(text, node.distance, 4 * MAX_EXPANSIONS)
+            for word in candidates:
+                analyzed = terms(lang, word)
+                if len(analyzed) == 1:
                     key = (lang, analyzed[0])
-                    if kind == "tags":
-                        frequency = self._frequency(source, analyzed[0])
-                        if not frequency:
-                            continue
-                    else:
-                        frequency = self._frequency(source, word)
-                    found[key] = max(found.get(key, 0), frequency)
+                    found[key] = max(found.get(key, 0), vocab.frequency(word))
         chosen = sorted(found, key=lambda k: (-found[k], k))[:MAX_EXPANSIONS]
         clauses = []
         for lang, term in chosen:
@@ -174,57 +164,17 @@ class _Compiler:
             return _NONE
         return wq.Or(clauses)
 
-    def _frequency(self, fieldname: str, text: str) -> int:
-        if fieldname not in self.indexed:
-            return 0
-        return int(self.reader.doc_frequency(fieldname, text))
 
-    def _expand(self, fieldname: str, text: str, node: Prefix | Fuzzy) -> list[str]:
-        if fieldname not in self.indexed:
-            return []
-        if isinstance(node, Prefix):
-            candidates = islice(self.reader.expand_prefix(fieldname, text), MAX_SCAN)
-        else:
-            candidates = islice(
-                self.reader.terms_within(fieldname, text, node.distance, prefix=1), MAX_SCAN
-            )
-        found = {t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in candidates}
-        ranked = sorted(found, key=lambda w: (-self.reader.doc_frequency(fieldname, w), w))
-        return ranked[:MAX_EXPANSIONS]
-
-    def _tag_candidates(self, text: str, node: Prefix | Fuzzy) -> list[str]:
-        """Words of the tag values matching a prefix or fuzzy word (tags have no spelling field)."""
-        if not text:
-            return []
-        if isinstance(node, Prefix):
-            start = bisect_left(self.tag_words, text)
-            found = []
-            for word in islice(self.tag_words, start, start + MAX_SCAN):
-                if not word.startswith(text):
-                    break
-                found.append(word)
-            return found
-        return [
-            word
-            for word in islice(self.tag_words, MAX_SCAN)
-            if word[:1] == text[:1] and distance(word, text, limit=node.distance) <= node.distance
-        ]
-
-
-def tag_words(values: Iterable[str]) -> list[str]:
-    """The distinct lower-cased words of tag values, sorted (for ``compile_query``)."""
-    found = {normalize_apostrophes(w.lower()) for value in values for w in words(value)}
-    return sorted(found)
-
-
-def compile_query(node: Node, reader: IndexReader, tag_words: Sequence[str] = ()) -> Compiled:
+def compile_query(
+    node: Node, reader: IndexReader, vocabulary: Vocabulary | None = None
+) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
-    ``tag_words``, the sorted lower-cased words of the tag values (as
-    :func:`tag_words` gives them), lets prefixes and fuzzy words match tags.
+    ``vocabulary`` (the generation's surface words) expands prefixes and fuzzy
+    words; without it they match nothing.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader, tag_words)
+    compiler = _Compiler(reader, vocabulary)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

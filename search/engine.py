@@ -12,14 +12,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import numpy.typing as npt
 
 from search.analysis import field_language
-from search.compile import Compiled, compile_query, tag_words
+from search.compile import Compiled, compile_query
 from search.facets import facet
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
@@ -78,23 +76,6 @@ def _time_zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def _tag_doc(gen: Generation) -> npt.NDArray[np.int64]:
-    cache: dict[str, Any] = gen.__dict__.setdefault("_cache", {})
-    if "tag_doc" not in cache:
-        cache["tag_doc"] = gen.columns.tag_doc_index()
-    result: npt.NDArray[np.int64] = cache["tag_doc"]
-    return result
-
-
-def _tag_words(gen: Generation) -> list[str]:
-    """The words of the generation's tag values, for prefix and fuzzy matching of tags."""
-    cache: dict[str, Any] = gen.__dict__.setdefault("_cache", {})
-    if "tag_words" not in cache:
-        cache["tag_words"] = tag_words(gen.columns.values["tag"])
-    result: list[str] = cache["tag_words"]
-    return result
-
-
 class Engine:
     """Searches the served generation of one index directory (thread-safe)."""
 
@@ -134,12 +115,12 @@ class Engine:
         offset = decode_cursor(req.after, key) if req.after else 0
         searcher = gen.searcher()
         masks = build_masks(
-            gen.columns, _tag_doc(gen), req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
+            gen.columns, gen.tag_doc, req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
         )
         compiled: Compiled | None = None
         if node is not None:
             try:
-                compiled = compile_query(node, searcher.reader(), _tag_words(gen))
+                compiled = compile_query(node, searcher.reader(), gen.vocabulary)
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -167,7 +148,12 @@ class Engine:
         if node is not None and total < FEW_HITS:
             all_filters = masks.all()
             suggestion = did_you_mean(
-                req.query, node, total, searcher, lambda q: self._count(gen, q, all_filters)
+                req.query,
+                node,
+                total,
+                searcher,
+                gen.vocabulary,
+                lambda q: self._count(gen, q, all_filters),
             )
         return SearchPage(
             hits=hits,
@@ -241,7 +227,7 @@ class Engine:
         cols = gen.columns
         live = np.asarray(cols.live)
         tag_counts = np.bincount(
-            np.asarray(cols.tag_ids)[live[_tag_doc(gen)]], minlength=len(cols.values["tag"])
+            np.asarray(cols.tag_ids)[live[gen.tag_doc]], minlength=len(cols.values["tag"])
         )
         tags = [
             (value, int(tag_counts[i]))
@@ -257,7 +243,7 @@ class Engine:
             try:
                 node = parse_query(text)
                 assert node is not None
-                compiled = compile_query(node, gen.searcher().reader())
+                compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
                 for hit in gen.searcher().search(compiled.query, limit=limit):
                     article = gen.article(hit.docnum)
                     titles.append((article.id, article.title))
@@ -333,7 +319,7 @@ class Engine:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = compile_query(node, gen.searcher().reader(), _tag_words(gen))
+        compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
         docs = np.fromiter(gen.searcher().docs_for_query(compiled.query), dtype=np.int64)
         return int(allowed[docs].sum()) if docs.size else 0
 
@@ -351,7 +337,7 @@ class Engine:
         return tuple(
             facet(
                 gen.columns,
-                _tag_doc(gen),
+                gen.tag_doc,
                 name,
                 matched & masks.without(name),
                 req.facet_size,

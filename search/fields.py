@@ -39,7 +39,7 @@ def field_boosts() -> dict[str, float]:
 
 
 def build_schema() -> fields.Schema:
-    """The Whoosh schema (bodies and titles index unstemmed forms for spelling)."""
+    """The Whoosh schema (surface words for spelling live in the vocabulary, see vocab.py)."""
     spec: dict[str, Any] = {
         "id": fields.ID(stored=True, unique=True),
         "hash": fields.ID(stored=True),
@@ -49,8 +49,8 @@ def build_schema() -> fields.Schema:
         "language": fields.ID(),
     }
     for lang in LANGUAGES:
-        spec[f"title_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang), spelling=True)
-        spec[f"body_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang), spelling=True)
+        spec[f"title_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang))
+        spec[f"body_{lang}"] = fields.TEXT(analyzer=text_analyzer(lang))
         spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
     return fields.Schema(**spec)
 

@@ -33,6 +33,12 @@ class Article:
     def __post_init__(self) -> None:
         if self.published.tzinfo is None or self.published.utcoffset() is None:
             raise ValueError("published must carry a UTC offset")
+        try:
+            self.published.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"published {self.published.isoformat()} is out of range in UTC"
+            ) from None
 
     @property
     def published_utc(self) -> datetime:

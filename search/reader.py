@@ -12,9 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
@@ -22,6 +25,7 @@ from search.columns import Columns, read_columns
 from search.fields import article_from_json
 from search.model import Article
 from search.store import Layout, Manifest
+from search.vocab import VOCAB_FILE, Vocabulary
 
 
 @dataclass
@@ -56,6 +60,16 @@ class Generation:
     def documents(self) -> int:
         """Live documents."""
         return self.manifest.documents
+
+    @cached_property
+    def tag_doc(self) -> npt.NDArray[np.int64]:
+        """For each entry of the tag CSR, its document (computed once per generation)."""
+        return self.columns.tag_doc_index()
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Surface words with document frequencies (loaded on first use)."""
+        return Vocabulary(self.path / "columns" / VOCAB_FILE)
 
 
 def open_generation(layout: Layout, name: str) -> Generation:

@@ -1,7 +1,7 @@
 """Did you mean: corrections from the index's own vocabulary, kept only if they find more.
 
-Corrections come from the unstemmed spelling fields (``spell_body_uk`` holds
-``мобілізація``, not the lemma), in the query word's script: Cyrillic words
+Corrections come from the generation's vocabulary of surface words
+(``мобілізація``, not the lemma; see ``vocab.py``), in the query word's script: Cyrillic words
 are corrected from Ukrainian and Russian texts, Latin ones from English and
 the rest.  Only words that find nothing by themselves are corrected (as
 Lucene's default ``SUGGEST_WHEN_NOT_IN_INDEX``: ``energy`` is never "corrected"
@@ -17,6 +17,7 @@ from typing import Any
 from search.analysis import LANGUAGES, terms
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
+from search.vocab import Vocabulary, surface
 
 MAX_WORDS = 4
 CANDIDATES = 4
@@ -27,16 +28,12 @@ def _languages(word: str) -> tuple[str, ...]:
     return ("uk", "ru") if cyrillic * 2 >= len(word) else ("en", "other")
 
 
-def candidates(searcher: Any, word: str) -> list[str]:
-    """Index words close to ``word`` in its script's languages, best first."""
-    lowered = word.lower()
+def candidates(vocabulary: Vocabulary, word: str) -> list[str]:
+    """Archive words close to ``word`` in its script's languages, best first."""
     found: list[str] = []
-    for lang in _languages(lowered):
-        try:
-            corrector = searcher.corrector(f"body_{lang}")
-        except KeyError:
-            continue
-        for suggestion in corrector.suggest(lowered, limit=CANDIDATES, maxdist=2, prefix=1):
+    for lang in _languages(word.lower()):
+        lowered = surface(lang, word)
+        for suggestion in vocabulary[lang].near(lowered, maxdist=2, limit=CANDIDATES):
             if suggestion != lowered and suggestion not in found:
                 found.append(suggestion)
     return found
@@ -58,7 +55,12 @@ def known(searcher: Any, word: str) -> bool:
 
 
 def did_you_mean(
-    text: str, node: QueryNode, total: int, searcher: Any, count: Callable[[str], int]
+    text: str,
+    node: QueryNode,
+    total: int,
+    searcher: Any,
+    vocabulary: Vocabulary,
+    count: Callable[[str], int],
 ) -> str | None:
     """A corrected query finding more than ``total`` hits, or None.
 
@@ -77,21 +79,21 @@ def did_you_mean(
     ]
     shift = 0
     for leaf in words[:MAX_WORDS]:
-        surface = leaf.text
-        if not any(c.isalpha() for c in surface) or known(searcher, surface):
+        written = leaf.text
+        if not any(c.isalpha() for c in written) or known(searcher, written):
             continue
         # ``pos`` is where the word itself starts (after ``title:`` for a fielded word).
         start = leaf.pos + shift
-        if best_text[start : start + len(surface)] != surface:
+        if best_text[start : start + len(written)] != written:
             continue
         chosen: tuple[str, int] | None = None
-        for candidate in candidates(searcher, surface):
-            trial = best_text[:start] + candidate + best_text[start + len(surface) :]
+        for candidate in candidates(vocabulary, written):
+            trial = best_text[:start] + candidate + best_text[start + len(written) :]
             hits = count(trial)
             if chosen is None or hits > chosen[1]:
                 chosen = (candidate, hits)
         if chosen is not None:
-            best_text = best_text[:start] + chosen[0] + best_text[start + len(surface) :]
-            shift += len(chosen[0]) - len(surface)
+            best_text = best_text[:start] + chosen[0] + best_text[start + len(written) :]
+            shift += len(chosen[0]) - len(written)
             best_total = chosen[1]
     return best_text if best_text != text and best_total > total else None

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.build import build
-from search.compile import MAX_EXPANSIONS, compile_query, tag_words
+from search.compile import MAX_EXPANSIONS, compile_query
 from search.engine import Engine
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
@@ -91,7 +91,7 @@ def expansion_terms(engine: Engine, query: str) -> set[tuple[str, str]]:
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
-    compiled = compile_query(node, gen.searcher().reader(), tag_words(gen.columns.values["tag"]))
+    compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
     text_fields = re.compile(r"^(title|body|tags)_(\w+)$")
     found = set()
     for fieldname, text in compiled.query.iter_all_terms():
