@@ -16,10 +16,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import tarfile
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,7 +24,6 @@ from pathlib import Path
 import httpx
 import pytest
 import strawberry
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -45,6 +41,7 @@ from schema.graphiql import (
     sri_digest,
 )
 from tests.browser import chromium_unavailable_reason, run_graphiql
+from tests.server import live_server
 
 REPO = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO / ".assets"
@@ -118,29 +115,8 @@ def make_app(assets_dir: Path, empty_dir: Path) -> Starlette:
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real uvicorn server on a free loopback port, in a background thread."""
-    app = make_app(ASSETS_DIR, tmp_path_factory.mktemp("no-assets"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with live_server(make_app(ASSETS_DIR, tmp_path_factory.mktemp("no-assets"))) as url:
+        yield url
 
 
 def get_page(base_url: str, path: str = "/graphql") -> httpx.Response:
