@@ -9,6 +9,7 @@ removes the incomplete folder.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import multiprocessing
 import os
@@ -255,16 +256,39 @@ def _index_articles(
 
 
 def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
-    """Where one id came twice with different content, keep only the last version."""
+    """Where one id came more than once with different content, keep one copy of the last version.
+
+    The last version may have been added twice (A, B, A): copies of it are
+    identical, so the first one found stays.
+    """
     if not redo:
         return
     writer = ix.writer()
     with ix.searcher() as searcher:
         for article_id, digest in redo.items():
+            kept = False
             for docnum in searcher.document_numbers(id=article_id):
-                if searcher.stored_fields(docnum)["hash"] != digest:
+                if not kept and searcher.stored_fields(docnum)["hash"] == digest:
+                    kept = True
+                else:
                     writer.delete_document(docnum)
     writer.commit()
+
+
+def _abandon(writer: IndexWriter | None, pool: Executor | None, before: set[Any]) -> None:
+    """Stop a failed write: cancel the writer and end its and the pool's worker processes.
+
+    Whoosh's multiprocess writer cannot cancel processes started through a
+    context (forkserver), which then print tracebacks after the real error.
+    """
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for child in set(multiprocessing.active_children()) - before:
+        child.terminate()
+        child.join(timeout=5)
 
 
 def _run(
@@ -296,6 +320,8 @@ def _run(
                 known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
         parallel = workers > 1 and estimate_total(sources) >= PARALLEL_THRESHOLD
         pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
+        writer: IndexWriter | None = None
+        children = set(multiprocessing.active_children())
         try:
             writer = _open_writer(ix, workers, parallel and parent is None)
             if items is None:
@@ -303,7 +329,6 @@ def _run(
             articles = _prepared(items, summary.errors, pool)
             seen_now, redo = _index_articles(writer, articles, known, summary, progress)
             if strict and summary.errors:
-                writer.cancel()
                 raise StrictBuildError(summary.errors)
             gone = (set(known) - seen_now) if prune else set()
             gone |= {i for i in deletes if i in known and i not in seen_now}
@@ -311,9 +336,11 @@ def _run(
                 writer.delete_by_term("id", article_id)
                 summary.deleted += 1
             writer.commit()
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        except BaseException:
+            _abandon(writer, pool, children)
+            raise
+        if pool is not None:
+            pool.shutdown()
         _resolve_duplicates(ix, redo)
         ix.close()
         summary.documents = _finish(layout, gen, parent, sources)

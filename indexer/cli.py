@@ -58,6 +58,10 @@ def _run_write(verb: str, sources: tuple[Path, ...], index_dir: Path, **kwargs: 
         summary = fn(list(sources), index_dir, progress=bar.update, **kwargs)  # type: ignore[arg-type]
     except IndexLocked as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # a full disk, a file size limit, permissions, I/O errors
+        raise click.ClickException(
+            f"{verb} failed: {exc}; nothing was switched, the served generation is unchanged"
+        ) from exc
     except builder.StrictBuildError as exc:
         bar.close()
         _print_errors(exc.errors)
@@ -110,6 +114,10 @@ def stats_cmd(index_dir: Path, as_json: bool) -> None:
         stats = index_stats(index_dir)
     except IndexNotFound as exc:
         raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # a damaged generation: Whoosh and numpy raise all kinds
+        raise click.ClickException(
+            f"the served generation cannot be opened: {exc} (see `newsearch index rollback`)"
+        ) from exc
     if as_json:
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
         return

@@ -109,6 +109,11 @@ def rollback(index_dir: Path) -> str:
         if not older:
             raise ValueError(f"no generation older than {current} to roll back to")
         target = older[-1]
-        open_generation(layout, target).ix.close()  # refuse a damaged target
+        try:
+            open_generation(layout, target).ix.close()  # refuse a damaged target
+        except Exception as exc:  # Whoosh and numpy raise all kinds on damaged files
+            raise ValueError(
+                f"generation {target} cannot be opened, not rolling back to it: {exc}"
+            ) from exc
         layout.switch(target)
         return target

@@ -83,9 +83,8 @@ def create_app(settings: Settings) -> Starlette:
         except IndexNotFound as exc:
             return JSONResponse({"ready": False, "reason": str(exc)}, status_code=503)
         except Exception as exc:
-            return JSONResponse(
-                {"ready": False, "reason": f"index cannot be opened: {exc}"}, status_code=503
-            )
+            reason = engine.reader.last_error or f"index cannot be opened: {exc}"
+            return JSONResponse({"ready": False, "reason": reason}, status_code=503)
         if engine.reader.last_error:
             return JSONResponse(
                 {"ready": False, "reason": engine.reader.last_error, "serving": gen.name},
@@ -108,6 +107,9 @@ def create_app(settings: Settings) -> Starlette:
         try:
             gen = await anyio.to_thread.run_sync(engine.reader.generation)
             log.info("serving generation %s (%d documents)", gen.name, gen.documents)
+            # This frame lives as long as the server: holding ``gen`` here kept the first
+            # generation (its memory and open files, even once pruned) after every rebuild.
+            del gen
         except Exception as exc:  # the server still starts; /readyz reports why
             log.warning("index not ready: %s", exc)
         yield

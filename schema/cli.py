@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 import uvicorn
+from uvicorn.config import LOG_LEVELS
 
 from indexer.cli import INDEX_OPTION, index
 
@@ -43,7 +44,12 @@ main.add_command(index)
 @click.option(
     "--assets", "assets_dir", type=click.Path(path_type=Path), default=None, help="GraphiQL assets."
 )
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(list(LOG_LEVELS), case_sensitive=False),
+    default="info",
+    show_default=True,
+)
 def serve(
     index_dir: Path,
     host: str,
@@ -70,7 +76,8 @@ def serve(
         config["assets_dir"] = str(assets_dir.resolve())
     os.environ["NEWSEARCH_SERVE_CONFIG"] = json.dumps(config)
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=LOG_LEVELS[log_level.lower()],  # "trace" is uvicorn's level 5, unknown to logging
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     uvicorn.run(
         "schema.app:app_from_env",
@@ -78,7 +85,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        log_level=log_level.lower(),
         access_log=False,  # our RequestContext middleware writes structured access logs
         timeout_graceful_shutdown=10,
     )

@@ -51,7 +51,7 @@ class Metrics:
 
 
 class RequestContext:
-    """Gives each request an id (X-Request-ID), logs one JSON line, records metrics."""
+    """Gives each request an id (X-Request-ID) and nosniff, logs one JSON line, records metrics."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -73,9 +73,11 @@ class RequestContext:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append(
-                    (b"x-request-id", request_id.encode("latin-1"))
-                )
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                # No browser may sniff a JSON answer (it echoes article text) into HTML.
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)

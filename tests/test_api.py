@@ -100,7 +100,8 @@ def test_search_exact_data(client: Client) -> None:
                         "tags": ["волонтери", "mobilization", "war with Russia", "допомога"],
                     },
                     "highlights": {
-                        "title": "Волонтери за добу зібрали п&#x27;ять тонн продуктів для <mark>армії</mark>"
+                        "title": "Волонтери за добу зібрали п&#x27;ять тонн продуктів для "
+                        "<mark>армії</mark>"
                     },
                 },
             ],
@@ -154,7 +155,10 @@ def test_first_over_cap_is_typed_error(client: Client) -> None:
 
 
 def test_paging_with_cursors_reaches_the_end(client: Client) -> None:
-    query = "{ browse(first: 10, after: AFTER) { ... on ArticleConnection { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }"
+    query = (
+        "{ browse(first: 10, after: AFTER) { ... on ArticleConnection { totalCount"
+        " edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }"
+    )
     seen: list[str] = []
     after = "null"
     while True:
@@ -168,7 +172,8 @@ def test_paging_with_cursors_reaches_the_end(client: Client) -> None:
 
 def test_article_lookups(client: Client) -> None:
     result = client.execute(
-        """{ a: article(id: "en-003-bold-claims-xss.txt") { __typename ... on Article { title category } }
+        """{ a: article(id: "en-003-bold-claims-xss.txt") {
+                 __typename ... on Article { title category } }
              b: article(id: "missing") { __typename ... on NotFound { id message } }
              articles(ids: ["missing", "ru-006-stroyki-migranty.txt"]) { id language } }"""
     )
@@ -256,7 +261,8 @@ def test_writes_need_the_token(tmp_path: Path) -> None:
         "documents": 37,
     }
     found = client.execute(
-        '{ search(query: "batteries") { ... on ArticleConnection { edges { node { id published language } } } } }'
+        '{ search(query: "batteries") { ... on ArticleConnection {'
+        " edges { node { id published language } } } } }"
     )
     assert found.data["search"]["edges"] == [
         {"node": {"id": "api-1", "published": "2025-06-01T09:00:00+03:00", "language": "en"}}
@@ -285,7 +291,10 @@ def test_guards_reject_abuse(client: Client) -> None:
     tokens = "{ " + " ".join("indexInfo { documents }" for _ in range(2000)) + " }"
     result = client.execute(tokens)
     assert result.errors and "token" in result.errors[0].message.lower()
-    too_deep = '{ related(id: "x") { ... on RelatedArticles { articles { node { id } highlights { fragments { matches { start } } } } } } }'
+    too_deep = (
+        '{ related(id: "x") { ... on RelatedArticles { articles { node { id }'
+        " highlights { fragments { matches { start } } } } } } }"
+    )
     shallow = Client(client.settings.index_dir, max_depth=4)
     result = shallow.execute(too_deep)
     assert result.errors and "exceeds maximum operation depth" in result.errors[0].message

@@ -69,7 +69,8 @@ def test_health_ready_metrics(server: str) -> None:
 def test_search_over_http_exact(server: str) -> None:
     response = post(
         server,
-        '{ search(query: "мигрантов") { ... on ArticleConnection { totalCount edges { node { id } } } } }',
+        '{ search(query: "мигрантов") { ... on ArticleConnection {'
+        " totalCount edges { node { id } } } } }",
     )
     assert response.status_code == 200
     assert response.json() == {
@@ -211,7 +212,10 @@ def test_writes_over_http_and_token_never_logged(
 def test_slow_search_does_not_block_health_or_other_requests(corpus_index: Path) -> None:
     heavy = " OR ".join(f"{a}{b}*" for a in "abcdefghilmnoprst" for b in "aeiou")
     heavy = " OR ".join(heavy.split(" OR ")[:60])
-    query = '{ search(query: "HEAVY", first: 100, highlight: {fragments: 10}) { ... on ArticleConnection { totalCount } ... on QueryError { kind } } }'
+    query = (
+        '{ search(query: "HEAVY", first: 100, highlight: {fragments: 10}) {'
+        " ... on ArticleConnection { totalCount } ... on QueryError { kind } } }"
+    )
     settings = Settings(index_dir=corpus_index, search_threads=2, request_timeout=60)
     with live_server(create_app(settings)) as base:
         started = time.monotonic()
@@ -247,6 +251,7 @@ def test_request_time_limit_gives_typed_error(corpus_index: Path) -> None:
     with live_server(create_app(settings)) as base:
         response = post(
             base,
-            f'{{ search(query: "{heavy}", first: 100) {{ __typename ... on QueryError {{ kind }} }} }}',
+            f'{{ search(query: "{heavy}", first: 100) {{ __typename'
+            f" ... on QueryError {{ kind }} }} }}",
         )
         assert response.json()["data"]["search"] == {"__typename": "QueryError", "kind": "TIMEOUT"}
