@@ -22,7 +22,11 @@ def _dir_size(path: Path) -> int:
 def index_stats(index_dir: Path) -> dict[str, Any]:
     """Counts per language, category and source, date range and size of the served generation."""
     layout = Layout(index_dir)
-    gen = open_generation(layout, layout.require_current())
+    with open_generation(layout, layout.require_current()) as gen:
+        return _stats(gen)
+
+
+def _stats(gen: Any) -> dict[str, Any]:
     cols = gen.columns
     live = np.asarray(cols.live)
     stats: dict[str, Any] = {
@@ -41,7 +45,6 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
         stats["date_to"] = datetime_from_us(int(published.max()), 0).isoformat()
     else:
         stats["date_from"] = stats["date_to"] = None
-    gen.ix.close()
     return stats
 
 
@@ -51,7 +54,11 @@ def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
     Also checks that the columns agree with the stored articles.
     """
     layout = Layout(index_dir)
-    gen = open_generation(layout, layout.require_current())
+    with open_generation(layout, layout.require_current()) as gen:
+        return _verify(gen, sources)
+
+
+def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
     with gen.ix.reader() as reader:
         indexed = {f["id"]: (docnum, f["hash"]) for docnum, f in reader.iter_docs()}
     missing: list[str] = []
@@ -72,7 +79,6 @@ def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
             changed.append(item.id)
     extra = sorted(set(indexed) - seen)
     columns_ok = _columns_agree(gen, [d for d, _ in indexed.values()])
-    gen.ix.close()
     return {
         "checked": checked,
         "missing": missing,
@@ -110,7 +116,7 @@ def rollback(index_dir: Path) -> str:
             raise ValueError(f"no generation older than {current} to roll back to")
         target = older[-1]
         try:
-            open_generation(layout, target).ix.close()  # refuse a damaged target
+            open_generation(layout, target).close()  # refuse a damaged target
         except Exception as exc:  # Whoosh and numpy raise all kinds on damaged files
             raise ValueError(
                 f"generation {target} cannot be opened, not rolling back to it: {exc}"

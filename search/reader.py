@@ -10,8 +10,10 @@ gets its own, per generation.
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +57,17 @@ class Generation:
             self._local.searcher = found
             self._searchers.append(found)
         return found
+
+    def close(self) -> None:
+        """Close every searcher and the index now (for short-lived, one-thread uses)."""
+        _close_all(self._searchers)
+        self.ix.close()
+
+    def __enter__(self) -> Generation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def article(self, docnum: int) -> Article:
         """The stored article of a document number."""
@@ -104,14 +117,23 @@ def open_whoosh(path: Path) -> Any:
 def open_generation(layout: Layout, name: str) -> Generation:
     """Open generation ``name`` of ``layout`` (raises if it is missing or damaged)."""
     ix = open_whoosh(layout.whoosh_dir(name))
-    columns = read_columns(layout.columns_dir(name))
-    manifest = layout.manifest(name)
-    with ix.reader() as r:
-        if r.doc_count_all() != columns.size:
-            raise ValueError(
-                f"generation {name}: {r.doc_count_all()} Whoosh documents "
-                f"but {columns.size} column rows"
-            )
+    try:
+        columns = read_columns(layout.columns_dir(name))
+        manifest = layout.manifest(name)
+        with ix.reader() as r:
+            if r.doc_count_all() != columns.size:
+                raise ValueError(
+                    f"generation {name}: {r.doc_count_all()} Whoosh documents "
+                    f"but {columns.size} column rows"
+                )
+    except BaseException:
+        ix.close()
+        # Whoosh leaves the files it opened on a damaged segment to the garbage collector,
+        # which would warn later in an unrelated place: collect them here, quietly.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        raise
     return Generation(
         name=name, path=layout.generation_dir(name), ix=ix, columns=columns, manifest=manifest
     )

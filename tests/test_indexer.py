@@ -29,8 +29,7 @@ from tests.conftest import DEMO
 
 def _count(index_dir: Path) -> int:
     layout = Layout(index_dir)
-    gen = open_generation(layout, layout.require_current())
-    with gen.ix.reader() as r:
+    with open_generation(layout, layout.require_current()) as gen, gen.ix.reader() as r:
         return int(r.doc_count())
 
 
@@ -322,5 +321,6 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
             == Engine(tmp_path / "p").search(SearchRequest(query=q)).total
         )
     assert verify([src], tmp_path / "p")["columns_ok"]
-    cols = open_generation(Layout(tmp_path / "p"), "g000001").columns
+    with open_generation(Layout(tmp_path / "p"), "g000001") as gen:
+        cols = gen.columns
     assert int(np.asarray(cols.live).sum()) == 400
