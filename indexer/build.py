@@ -275,21 +275,13 @@ def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
     writer.commit()
 
 
-def _abandon(writer: IndexWriter | None, pool: Executor | None, before: set[Any]) -> None:
-    """Stop a failed write: cancel the writer and end its and the pool's worker processes.
-
-    Whoosh's multiprocess writer cannot cancel processes started through a
-    context (forkserver), which then print tracebacks after the real error.
-    """
+def _abandon(writer: IndexWriter | None, pool: Executor | None) -> None:
+    """Stop a failed write: cancel the writer and the pool's pending work."""
     if writer is not None:
         with contextlib.suppress(Exception):
             writer.cancel()
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
-    for child in set(multiprocessing.active_children()) - before:
-        child.terminate()
-        child.join(timeout=5)
-
 
 def _run(
     layout: Layout,
@@ -321,7 +313,6 @@ def _run(
         parallel = workers > 1 and estimate_total(sources) >= PARALLEL_THRESHOLD
         pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
         writer: IndexWriter | None = None
-        children = set(multiprocessing.active_children())
         try:
             writer = _open_writer(ix, workers, parallel and parent is None)
             if items is None:
@@ -337,7 +328,7 @@ def _run(
                 summary.deleted += 1
             writer.commit()
         except BaseException:
-            _abandon(writer, pool, children)
+            _abandon(writer, pool)
             raise
         if pool is not None:
             pool.shutdown()

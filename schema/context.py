@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from graphql import GraphQLError
 
 from schema.settings import Settings
 from schema.writes import Writes
@@ -18,8 +19,19 @@ from search.engine import Engine
 T = TypeVar("T")
 
 
-class RequestTimeout(Exception):
-    """The request's work took longer than the configured limit."""
+class RequestTimeout(GraphQLError):
+    """The request's work took longer than the configured limit.
+
+    ``search`` and ``browse`` answer it as a ``QueryError`` of kind TIMEOUT; on the other
+    fields (``article``, ``suggest``, ``related``, ``indexInfo``...) it is a GraphQL error with
+    ``extensions.kind = "TIMEOUT"``, never a masked "Unexpected error.".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the request took longer than the server's time limit",
+            extensions={"kind": "TIMEOUT"},
+        )
 
 
 @dataclass

@@ -239,7 +239,8 @@ def test_slow_search_does_not_block_health_or_other_requests(corpus_index: Path)
         result["quick"] = time.monotonic()
         assert quick.status_code == 200
         done.wait(60)
-        assert result["health"] - health_started < 0.25
+        # Blocked behind the heavy search it would wait about as long as that search.
+        assert result["health"] - health_started < heavy_seconds / 2
         assert result["health"] < result["heavy"] and result["quick"] < result["heavy"]
 
 

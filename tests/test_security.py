@@ -527,6 +527,26 @@ def test_list_limits(site: tuple[str, Path]) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_time_limit_is_a_typed_error_on_every_field(site: tuple[str, Path]) -> None:
+    """Over the time limit, no field answers a masked "Unexpected error."."""
+    index_dir = site[1]
+    with live_server(create_app(Settings(index_dir=index_dir, request_timeout=1e-9))) as base:
+        search = data(gql(base, "{ search { __typename ... on QueryError { kind } } }"))
+        assert search == {"search": {"__typename": "QueryError", "kind": "TIMEOUT"}}
+        for field in [
+            '{ article(id: "x") { __typename } }',
+            '{ articles(ids: ["x"]) { id } }',
+            '{ related(id: "x") { __typename } }',
+            '{ suggest(prefix: "ar") { tags { tag } } }',
+            "{ indexInfo { documents } }",
+        ]:
+            body = gql(base, field).json()
+            assert body["data"] is None, body
+            [error] = body["errors"]
+            assert error["message"] == "the request took longer than the server's time limit"
+            assert error["extensions"] == {"kind": "TIMEOUT"}
+
+
 def test_bodies_over_the_limit_get_413(site: tuple[str, Path]) -> None:
     base, _ = site
     limit = 1_000_000
