@@ -283,6 +283,7 @@ def _abandon(writer: IndexWriter | None, pool: Executor | None) -> None:
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
+
 def _run(
     layout: Layout,
     sources: Sequence[Path],
