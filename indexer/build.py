@@ -344,6 +344,31 @@ def _run(
     return summary
 
 
+def _locked_run(
+    index_dir: Path,
+    sources: Sequence[Path],
+    *,
+    from_current: bool,
+    workers: int | None,
+    **options: Any,
+) -> Summary:
+    """Take the writer lock, drop dead writers' folders, and write one generation.
+
+    ``from_current`` starts from a copy of the served generation (update)
+    instead of an empty index (build).
+    """
+    layout = Layout(index_dir)
+    with WriterLock(layout.root):
+        _remove_incomplete(layout)
+        return _run(
+            layout,
+            sources,
+            parent=layout.current() if from_current else None,
+            workers=workers or os.cpu_count() or 1,
+            **options,
+        )
+
+
 def build(
     sources: Sequence[Path],
     index_dir: Path,
@@ -357,18 +382,15 @@ def build(
     Raises IndexLocked when another writer runs, StrictBuildError with
     ``strict`` and any input error (the served generation is then unchanged).
     """
-    layout = Layout(index_dir)
-    with WriterLock(layout.root):
-        _remove_incomplete(layout)
-        return _run(
-            layout,
-            sources,
-            parent=None,
-            strict=strict,
-            workers=workers or os.cpu_count() or 1,
-            progress=progress,
-            prune=False,
-        )
+    return _locked_run(
+        index_dir,
+        sources,
+        from_current=False,
+        strict=strict,
+        workers=workers,
+        progress=progress,
+        prune=False,
+    )
 
 
 def update(
@@ -385,19 +407,15 @@ def update(
     With ``prune``, articles no longer in ``sources`` are removed.  With no
     index yet, this is a build.
     """
-    layout = Layout(index_dir)
-    with WriterLock(layout.root):
-        _remove_incomplete(layout)
-        parent = layout.current()
-        return _run(
-            layout,
-            sources,
-            parent=parent,
-            strict=strict,
-            workers=workers or os.cpu_count() or 1,
-            progress=progress,
-            prune=prune,
-        )
+    return _locked_run(
+        index_dir,
+        sources,
+        from_current=True,
+        strict=strict,
+        workers=workers,
+        progress=progress,
+        prune=prune,
+    )
 
 
 def apply_changes(
@@ -412,17 +430,14 @@ def apply_changes(
     Unknown ids in ``deletes`` are ignored; articles without a language get
     one detected.  Returns when the new generation is served.
     """
-    layout = Layout(index_dir)
-    with WriterLock(layout.root):
-        _remove_incomplete(layout)
-        return _run(
-            layout,
-            [Path(origin)],
-            items=list(upserts),
-            deletes=deletes,
-            parent=layout.current(),
-            strict=False,
-            workers=1,
-            progress=None,
-            prune=False,
-        )
+    return _locked_run(
+        index_dir,
+        [Path(origin)],
+        from_current=True,
+        workers=1,
+        items=list(upserts),
+        deletes=deletes,
+        strict=False,
+        progress=None,
+        prune=False,
+    )
