@@ -29,8 +29,9 @@ from indexer.language import detect_language
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
 from search.columns import build_columns, write_columns
-from search.fields import article_from_json, build_schema, document
+from search.fields import article_from_json, build_schema
 from search.model import Article, ArticleError
+from search.postings import POSTINGS_DIR, FieldStats, PostingsBuilder, analyzed_document
 from search.store import Layout, Manifest, utc_now_iso
 from search.vocab import VOCAB_FILE, VocabularyBuilder
 
@@ -83,8 +84,24 @@ def with_language(article: Article) -> Article:
     return article.with_language(detect_language(article.title, article.body), detected=True)
 
 
-def _detect_batch(batch: list[Article]) -> list[Article]:
-    return [with_language(a) for a in batch]
+@dataclass(frozen=True)
+class Prepared:
+    """An article ready to index: language set, Whoosh document analyzed, postings counted."""
+
+    article: Article
+    document: dict[str, Any]
+    stats: list[FieldStats]
+
+
+def prepare(article: Article) -> Prepared:
+    """Detect the language if needed and analyze the article (once, for Whoosh and postings)."""
+    article = with_language(article)
+    doc, stats = analyzed_document(article)
+    return Prepared(article, doc, stats)
+
+
+def _prepare_batch(batch: list[Article]) -> list[Prepared]:
+    return [prepare(a) for a in batch]
 
 
 def _batches(
@@ -106,19 +123,19 @@ def _batches(
 
 def _prepared(
     items: Iterable[Article | ArticleError], errors: list[ArticleError], pool: Executor | None
-) -> Iterator[Article]:
+) -> Iterator[Prepared]:
     batches = _batches(items, errors)
     if pool is None:
         for batch in batches:
-            yield from _detect_batch(batch)
+            yield from _prepare_batch(batch)
         return
     # Keep a bounded number of batches in flight: memory stays flat on any corpus.
-    in_flight = [pool.submit(_detect_batch, b) for b in islice(batches, 8)]
+    in_flight = [pool.submit(_prepare_batch, b) for b in islice(batches, 8)]
     while in_flight:
         done = in_flight.pop(0)
         nxt = next(batches, None)
         if nxt is not None:
-            in_flight.append(pool.submit(_detect_batch, nxt))
+            in_flight.append(pool.submit(_prepare_batch, nxt))
         yield from done.result()
 
 
@@ -183,25 +200,38 @@ def _prune_old(layout: Layout) -> None:
             shutil.rmtree(layout.generation_dir(name), ignore_errors=True)
 
 
-def _finish(layout: Layout, gen: _Generation, parent: str | None, sources: Sequence[Path]) -> int:
-    """Write columns and manifest of a committed Whoosh index, then switch to it."""
+def _finish(
+    layout: Layout,
+    gen: _Generation,
+    parent: str | None,
+    sources: Sequence[Path],
+    postings: PostingsBuilder,
+) -> int:
+    """Write columns, postings and manifest of a committed Whoosh index, then switch to it."""
     ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
     vocabulary = VocabularyBuilder()
-
-    def stored_articles(reader: Any) -> Iterator[tuple[int, Article]]:
-        # One pass over the stored articles feeds both the columns and the vocabulary.
-        for docnum, stored in reader.iter_docs():
-            article = article_from_json(stored["doc"])
-            vocabulary.add(article)
-            yield docnum, article
-
     with ix.reader() as reader:
         size = reader.doc_count_all()
-        columns = build_columns(size, stored_articles(reader))
+        docs: list[tuple[str, str] | None] = [None] * size
+
+        def stored_articles() -> Iterator[tuple[int, Article]]:
+            # One pass over the stored articles feeds the columns, the vocabulary and
+            # the postings' document table.
+            for docnum, stored in reader.iter_docs():
+                article = article_from_json(stored["doc"])
+                vocabulary.add(article)
+                docs[docnum] = (stored["id"], stored["hash"])
+                if postings.missing(docs[docnum]):
+                    # Kept from a generation built without postings: analyzed once, now.
+                    postings.add(stored["id"], stored["hash"], analyzed_document(article)[1])
+                yield docnum, article
+
+        columns = build_columns(size, stored_articles())
         count = int(reader.doc_count())
     ix.close()
     write_columns(layout.columns_dir(gen.name), columns)
     vocabulary.write(layout.columns_dir(gen.name) / VOCAB_FILE)
+    postings.write(gen.dir / POSTINGS_DIR, docs)
     layout.write_manifest(
         Manifest(
             generation=gen.name,
@@ -218,26 +248,29 @@ def _finish(layout: Layout, gen: _Generation, parent: str | None, sources: Seque
 
 def _index_articles(
     writer: IndexWriter,
-    articles: Iterable[Article],
+    prepared: Iterable[Prepared],
     known: dict[str, str],
     summary: Summary,
     progress: Progress | None,
+    postings: PostingsBuilder,
 ) -> tuple[set[str], dict[str, str]]:
-    """Add new or changed articles.
+    """Add new or changed articles (to Whoosh and to the postings).
 
     Returns the ids seen in the sources, and those seen twice with different
     content mapped to the hash of their last version (the one that must stay).
     """
     seen: dict[str, str] = {}
     redo: dict[str, str] = {}
-    for article in articles:
+    for item in prepared:
+        article = item.article
         digest = article.content_hash
         if progress is not None:
             progress(1)
         if article.id in seen:
             summary.duplicates += 1
             if seen[article.id] != digest:
-                writer.add_document(**document(article))
+                writer.add_document(**item.document)
+                postings.add(article.id, digest, item.stats)
                 redo[article.id] = digest
                 seen[article.id] = digest
             continue
@@ -251,7 +284,8 @@ def _index_articles(
             summary.updated += 1
         else:
             summary.added += 1
-        writer.add_document(**document(article))
+        writer.add_document(**item.document)
+        postings.add(article.id, digest, item.stats)
     return set(seen), redo
 
 
@@ -314,12 +348,15 @@ def _run(
         parallel = workers > 1 and estimate_total(sources) >= PARALLEL_THRESHOLD
         pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
         writer: IndexWriter | None = None
+        postings = PostingsBuilder(
+            layout.generation_dir(parent) / POSTINGS_DIR if parent is not None else None
+        )
         try:
             writer = _open_writer(ix, workers, parallel and parent is None)
             if items is None:
                 items = iter_sources(list(sources))
             articles = _prepared(items, summary.errors, pool)
-            seen_now, redo = _index_articles(writer, articles, known, summary, progress)
+            seen_now, redo = _index_articles(writer, articles, known, summary, progress, postings)
             if strict and summary.errors:
                 raise StrictBuildError(summary.errors)
             gone = (set(known) - seen_now) if prune else set()
@@ -335,7 +372,7 @@ def _run(
             pool.shutdown()
         _resolve_duplicates(ix, redo)
         ix.close()
-        summary.documents = _finish(layout, gen, parent, sources)
+        summary.documents = _finish(layout, gen, parent, sources, postings)
         summary.generation = gen.name
     except BaseException:
         gen.cleanup()

@@ -1,9 +1,13 @@
 """The search API: ``search``, ``browse``, ``get``, ``suggest``, ``related``, ``info``.
 
-Plain functions of an ``Engine`` over the served generation.  Text matching
-and BM25F scoring are Whoosh's; filters, facets, histograms and date order
-are numpy operations over the generation's columns (``filters.py``,
-``facets.py``, ``histogram.py``).  Expected failures raise ``SearchError``.
+Plain functions of an ``Engine`` over the served generation.  A query is
+compiled to a Whoosh query (``compile.py``) and matched and scored with
+Whoosh's BM25F over numpy postings (``accel.py``: the same documents and
+scores as Whoosh's matchers, without their per-posting Python cost); a
+generation built without postings is searched by Whoosh itself.  Filters,
+facets, histograms, top-k and date order are numpy operations over the
+generation's columns (``filters.py``, ``facets.py``, ``histogram.py``).
+Expected failures raise ``SearchError``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import numpy.typing as npt
 
+from search.accel import evaluate
 from search.analysis import field_language
 from search.compile import Compiled, compile_query
 from search.facets import facet
@@ -79,8 +85,13 @@ def _time_zone(name: str) -> ZoneInfo:
 class Engine:
     """Searches the served generation of one index directory (thread-safe)."""
 
-    def __init__(self, index_dir: Path, check_interval: float = 1.0) -> None:
+    def __init__(
+        self, index_dir: Path, check_interval: float = 1.0, *, accelerated: bool = True
+    ) -> None:
+        """``accelerated=False`` scores with Whoosh's matchers even where postings exist
+        (the reference the accelerated path is tested against)."""
         self.reader = IndexReader(index_dir, check_interval=check_interval)
+        self.accelerated = accelerated
 
     # -- public API ---------------------------------------------------------
 
@@ -118,6 +129,7 @@ class Engine:
             gen.columns, gen.tag_doc, req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
         )
         compiled: Compiled | None = None
+        scores: npt.NDArray[np.float64] | None = None
         if node is not None:
             try:
                 compiled = compile_query(node, searcher.reader(), gen.vocabulary)
@@ -125,14 +137,12 @@ class Engine:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
                 ) from None
-            matched = np.zeros(gen.columns.size, dtype=np.bool_)
-            docs = np.fromiter(searcher.docs_for_query(compiled.query), dtype=np.int64)
-            matched[docs] = True
+            matched, scores = self._match(gen, compiled.query)
         else:
             matched = np.asarray(gen.columns.live).copy()
         hits_mask = matched & masks.all()
         total = int(hits_mask.sum())
-        order = self._order(gen, compiled, hits_mask, sort, offset + req.first, total)
+        order = self._order(gen, compiled, scores, hits_mask, sort, offset + req.first, total)
         page = order[offset : offset + req.first]
         hits = tuple(
             self._hit(gen, docnum, score, encode_cursor(gen.name, key, offset + i), compiled, req)
@@ -278,10 +288,21 @@ class Engine:
                 found[article_id] = docnum
         return found
 
+    def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64] | None]:
+        """The documents ``query`` matches and, on the accelerated path, their scores."""
+        if self.accelerated and gen.postings is not None:
+            found = evaluate(query, gen.postings, gen.searcher(), np.asarray(gen.columns.live))
+            return found.matched, found.scores
+        matched = np.zeros(gen.columns.size, dtype=np.bool_)
+        docs = np.fromiter(gen.searcher().docs_for_query(query), dtype=np.int64)
+        matched[docs] = True
+        return matched, None
+
     @staticmethod
     def _order(
         gen: Generation,
         compiled: Compiled | None,
+        scores: npt.NDArray[np.float64] | None,
         hits_mask: Mask,
         sort: Sort,
         needed: int,
@@ -296,6 +317,10 @@ class Engine:
             keys = (docnums, -dates) if sort is not Sort.OLDEST else (docnums, dates)
             ordered = docnums[np.lexsort(keys)][:needed]
             return [(int(d), None) for d in ordered]
+        if needed <= 0:
+            return []
+        if scores is not None:
+            return _top(docnums, scores, published, needed)
         limit = min(total, needed + TIE_SLACK)
         if limit <= 0 or needed <= 0:
             return []
@@ -320,8 +345,8 @@ class Engine:
         if node is None:
             return 0
         compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
-        docs = np.fromiter(gen.searcher().docs_for_query(compiled.query), dtype=np.int64)
-        return int(allowed[docs].sum()) if docs.size else 0
+        matched, _ = self._match(gen, compiled.query)
+        return int((matched & allowed).sum())
 
     @staticmethod
     def _facets(
@@ -375,3 +400,21 @@ class Engine:
                 body_spans=tuple(body_spans),
             )
         return Hit(article=article, score=score, cursor=cursor, highlights=highlights)
+
+
+def _top(
+    docnums: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    published: npt.NDArray[np.int64],
+    needed: int,
+) -> list[tuple[int, float | None]]:
+    """The ``needed`` best of ``docnums``: by score, equal scores (to 1e-9) newest first,
+    then by docnum; every document tied with the last one kept is ordered, not cut."""
+    exact = scores[docnums]
+    rounded = np.round(exact, 9)
+    if docnums.size > needed:
+        cut = np.partition(rounded, docnums.size - needed)[docnums.size - needed]
+        keep = rounded >= cut
+        docnums, exact, rounded = docnums[keep], exact[keep], rounded[keep]
+    order = np.lexsort((docnums, -published[docnums], -rounded))[:needed]
+    return [(int(docnums[i]), float(exact[i])) for i in order]

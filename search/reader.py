@@ -28,6 +28,7 @@ from whoosh.searching import Searcher
 from search.columns import Columns, read_columns
 from search.fields import article_from_json
 from search.model import Article
+from search.postings import POSTINGS_DIR, Postings, open_postings
 from search.store import Layout, Manifest
 from search.vocab import VOCAB_FILE, Vocabulary
 
@@ -41,6 +42,8 @@ class Generation:
     ix: Any
     columns: Columns
     manifest: Manifest
+    postings: Postings | None = None
+    """Arrays of the accelerated scoring path (None: built before they existed)."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _searchers: list[Searcher] = field(default_factory=list, repr=False)
 
@@ -120,6 +123,7 @@ def open_generation(layout: Layout, name: str) -> Generation:
     try:
         columns = read_columns(layout.columns_dir(name))
         manifest = layout.manifest(name)
+        postings = open_postings(layout.generation_dir(name) / POSTINGS_DIR, columns.size)
         with ix.reader() as r:
             if r.doc_count_all() != columns.size:
                 raise ValueError(
@@ -135,7 +139,12 @@ def open_generation(layout: Layout, name: str) -> Generation:
             gc.collect()
         raise
     return Generation(
-        name=name, path=layout.generation_dir(name), ix=ix, columns=columns, manifest=manifest
+        name=name,
+        path=layout.generation_dir(name),
+        ix=ix,
+        columns=columns,
+        manifest=manifest,
+        postings=postings,
     )
 
 

@@ -1,0 +1,233 @@
+"""The accelerated scoring path (numpy postings) against Whoosh's own matchers.
+
+Both paths run on the same real on-disk indexes: every query must give the
+same total, the same ranking and the same scores (to float32 precision).
+Builds and updates must leave postings identical to a fresh build's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.build import apply_changes, build, update
+from indexer.parse import iter_sources
+from search.engine import Engine
+from search.model import Article
+from search.postings import POSTINGS_DIR, Postings
+from search.reader import open_generation
+from search.store import Layout
+from search.types import Filters, SearchError, SearchRequest, Sort
+from tests.corpora import write_jsonl
+
+
+def _page(engine: Engine, query: str, **options: Any) -> Any:
+    try:
+        return engine.search(SearchRequest(query=query, highlight=False, **options))
+    except SearchError as exc:
+        return exc.kind
+
+
+def _assert_same(fast: Engine, slow: Engine, query: str, **options: Any) -> bool:
+    """Same outcome on both paths; True when the query found something."""
+    a, b = _page(fast, query, **options), _page(slow, query, **options)
+    if isinstance(b, str):
+        assert a == b, query
+        return False
+    assert a.total == b.total, query
+    assert [h.article.id for h in a.hits] == [h.article.id for h in b.hits], query
+    for x, y in zip(a.hits, b.hits, strict=True):
+        if y.score is None:  # date order
+            assert x.score is None, query
+        else:
+            assert x.score == pytest.approx(y.score, rel=1e-5), query
+    assert a.facets == b.facets, query
+    return bool(b.total > 0)
+
+
+def _title_words(engine: Engine, step: int) -> list[list[str]]:
+    gen = engine.reader.generation()
+    found = []
+    for docnum in range(0, gen.columns.size, step):
+        title = gen.article(docnum).title
+        words = [w.strip(".,:;!?\"'«»()") for w in title.split()]
+        words = [w for w in words if len(w) > 3 and w.isalpha()]
+        if words:
+            found.append(words)
+    return found
+
+
+def _queries(words: list[list[str]], seed: int) -> list[str]:
+    """1-3 title words, and the same words under OR, NOT, prefix, fuzzy, phrase and fields."""
+    rng = random.Random(seed)
+    queries = []
+    for ws in words:
+        picked = rng.sample(ws, min(len(ws), rng.randint(1, 3)))
+        a = picked[0]
+        queries.append(" ".join(picked))
+        queries.append(" OR ".join(picked))
+        queries.append(f"{a} -{ws[-1]}" if ws[-1] != a else f"-{a}")
+        queries.append(f"{a[:4]}*")
+        queries.append(f"{a}~")
+        queries.append(f'"{" ".join(ws[:2])}"')
+        queries.append(f"title:{a} OR body:{ws[-1]}")
+        queries.append(f"({a} OR {ws[-1]}) language:{rng.choice(['uk', 'ru', 'en'])}")
+    return queries
+
+
+@pytest.fixture(scope="module")
+def corpus_pair(corpus_index: Path) -> tuple[Engine, Engine]:
+    return Engine(corpus_index), Engine(corpus_index, accelerated=False)
+
+
+def test_real_corpora_rank_alike_on_both_paths(corpus_pair: tuple[Engine, Engine]) -> None:
+    fast, slow = corpus_pair
+    assert fast.reader.generation().postings is not None
+    queries = _queries(_title_words(fast, step=23), seed=5)
+    found = sum(_assert_same(fast, slow, q, first=20) for q in queries)
+    print(f"\naccelerated vs Whoosh: {len(queries)} queries on the real corpora, {found} with hits")
+    assert len(queries) >= 900 and found >= 700
+
+
+def test_real_corpora_alike_with_filters_facets_and_deep_pages(
+    corpus_pair: tuple[Engine, Engine],
+) -> None:
+    fast, slow = corpus_pair
+    words = _title_words(fast, step=97)
+    facets = ("tag", "language", "category", "source")
+    for i, ws in enumerate(words):
+        query = " OR ".join(ws[:2])
+        _assert_same(fast, slow, query, first=50, facets=facets)
+        _assert_same(fast, slow, query, first=10, filters=Filters(languages=("uk", "ru")))
+        page = _page(slow, query, first=100)
+        if page.total > 100:
+            # The deep page is reached through the cursor of the last hit.
+            cursor = page.hits[-1].cursor
+            _assert_same(fast, slow, query, first=100, after=cursor)
+        if i % 3 == 0:
+            _assert_same(fast, slow, query, first=10, sort=Sort.OLDEST)
+
+
+_WORDS = ["уряд", "армії", "Київ", "government", "election", "правительство", "мобилизация"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.recursive(
+        st.sampled_from([*_WORDS, "title:уряд", "tag:economy", "category:politics", "ел*"]),
+        lambda inner: st.one_of(
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} {t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+            inner.map(lambda t: f"-{t}"),
+        ),
+        max_leaves=6,
+    )
+)
+def test_boolean_queries_alike_on_demo(demo_index: Path, query: str) -> None:
+    _assert_same(Engine(demo_index), Engine(demo_index, accelerated=False), query, first=36)
+
+
+def _postings_by_id(index_dir: Path) -> dict[str, dict[str, tuple[int, float]]]:
+    """key -> article id -> (tf, weight) of the served generation."""
+    layout = Layout(index_dir)
+    name = layout.require_current()
+    directory = layout.generation_dir(name) / POSTINGS_DIR
+    docs = json.loads((directory / "docs.json").read_text(encoding="utf-8"))
+    keys_blob = np.load(directory / "keys.npy").tobytes()
+    key_ptr = np.load(directory / "key_ptr.npy")
+    ptr, doc = np.load(directory / "ptr.npy"), np.load(directory / "doc.npy")
+    tf, weight = np.load(directory / "tf.npy"), np.load(directory / "weight.npy")
+    result: dict[str, dict[str, tuple[int, float]]] = {}
+    for t in range(len(ptr) - 1):
+        key = keys_blob[key_ptr[t] : key_ptr[t + 1]].decode()
+        result[key] = {
+            docs[int(doc[p])][0]: (int(tf[p]), round(float(weight[p]), 4))
+            for p in range(ptr[t], ptr[t + 1])
+        }
+    return result
+
+
+def test_update_leaves_postings_of_a_fresh_build(demo_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    files = sorted(demo_copy.rglob("*.txt"))
+    files[0].unlink()  # vanished
+    changed = files[1].read_text(encoding="utf-8").replace("\n\n", "\n\nзовсім новий абзац\n\n", 1)
+    files[1].write_text(changed, encoding="utf-8")
+    shutil.copy(files[2], demo_copy / "copy-of-another.txt")  # new id, same content
+    summary = update([demo_copy], index, prune=True, workers=1)
+    assert (summary.added, summary.updated, summary.deleted) == (1, 1, 1)
+    fresh = tmp_path / "fresh"
+    build([demo_copy], fresh, workers=1)
+    assert _postings_by_id(index) == _postings_by_id(fresh)
+
+    # Through the API: one article changed, one added under a new id, one deleted.
+    articles = [a for a in iter_sources([demo_copy]) if isinstance(a, Article)]
+    changed_article = replace(articles[0], body=articles[0].body + "\n\nДодатковий абзац.")
+    added = replace(articles[1], id="api/added")
+    apply_changes(index, [changed_article, added], deletes=[articles[2].id])
+    final = [changed_article, added, *articles[1:2], *articles[3:]]
+    fresh_api = tmp_path / "fresh-api"
+    build([write_jsonl(final, tmp_path / "final.jsonl")], fresh_api, workers=1)
+    after = _postings_by_id(index)
+    assert any("api/added" in docs for docs in after.values())
+    assert after == _postings_by_id(fresh_api)
+
+
+def test_generation_without_postings_is_searched_by_whoosh(demo_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    reference = Engine(index)
+    queries = ["уряд", "election OR армії", "-government", '"climate change"', "мобилиз*"]
+    expected = {q: _page(reference, q, first=36) for q in queries}
+    layout = Layout(index)
+    shutil.rmtree(layout.generation_dir(layout.require_current()) / POSTINGS_DIR)
+    old = Engine(index)
+    assert old.reader.generation().postings is None
+    for q in queries:
+        got = _page(old, q, first=36)
+        assert [h.article.id for h in got.hits] == [h.article.id for h in expected[q].hits]
+    # The next update gives every kept article its postings (analyzed once, then).
+    update([demo_copy], index, workers=1)
+    assert Engine(index).reader.generation().postings is not None
+    fresh = tmp_path / "fresh"
+    build([demo_copy], fresh, workers=1)
+    assert _postings_by_id(index) == _postings_by_id(fresh)
+
+
+def test_damaged_postings_keep_the_generation_from_opening(demo_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    name = layout.require_current()
+    doc = layout.generation_dir(name) / POSTINGS_DIR / "doc.npy"
+    doc.write_bytes(doc.read_bytes()[:-8])
+    with pytest.raises(ValueError):
+        open_generation(layout, name)
+
+
+def test_lookup_finds_every_key_and_nothing_else(demo_index: Path) -> None:
+    layout = Layout(demo_index)
+    name = layout.require_current()
+    gen = open_generation(layout, name)
+    postings = gen.postings
+    assert isinstance(postings, Postings)
+    by_key = _postings_by_id(demo_index)
+    for key, docs in by_key.items():
+        field, term = key.split("\x1f", 1)
+        found, _ = postings.lookup(field, term)
+        assert len(found) == len(docs)
+    assert postings.lookup("body_uk", "zzzz-not-a-term")[0].size == 0
+    assert postings.lookup("body_uk", "")[0].size == 0
+    gen.close()
