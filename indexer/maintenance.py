@@ -11,6 +11,7 @@ import numpy as np
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
 from search.model import ArticleError, datetime_from_us
+from search.postings import POSTINGS_DIR, postings_agree
 from search.reader import open_generation
 from search.store import Layout
 
@@ -51,7 +52,7 @@ def _stats(gen: Any) -> dict[str, Any]:
 def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
     """Compare the served generation with ``sources`` by id and content hash.
 
-    Also checks that the columns agree with the stored articles.
+    Also checks that the columns and the postings agree with the stored articles.
     """
     layout = Layout(index_dir)
     with open_generation(layout, layout.require_current()) as gen:
@@ -78,7 +79,14 @@ def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
         elif found[1] != item.content_hash:
             changed.append(item.id)
     extra = sorted(set(indexed) - seen)
-    columns_ok = _columns_agree(gen, [d for d, _ in indexed.values()])
+    columns_ok = _columns_agree(gen, [d for d, _ in indexed.values()]) and (
+        gen.postings is None
+        or postings_agree(
+            gen.path / POSTINGS_DIR,
+            {d: (i, h) for i, (d, h) in indexed.items()},
+            gen.columns.size,
+        )
+    )
     return {
         "checked": checked,
         "missing": missing,

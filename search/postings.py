@@ -347,6 +347,21 @@ class Postings:
         return found
 
 
+def postings_agree(directory: Path, docs: dict[int, tuple[str, str]], size: int) -> bool:
+    """Whether the postings in ``directory`` are whole and name exactly the live
+    documents ``docs`` (docnum -> (id, content hash)) of a generation of ``size``."""
+    table = _read_docs(directory)
+    if len(table) != size or {i: p for i, p in enumerate(table) if p is not None} != docs:
+        return False
+    ptr, doc = _load(directory, "ptr"), _load(directory, "doc")
+    return bool(
+        ptr[0] == 0
+        and ptr[-1] == doc.shape[0]
+        and np.all(np.diff(ptr) > 0)
+        and (doc.shape[0] == 0 or (int(doc.min()) >= 0 and int(doc.max()) < size))
+    )
+
+
 def open_postings(directory: Path, size: int) -> Postings | None:
     """The postings in ``directory``, or None for a generation built without them."""
     if not (directory / "meta.json").exists():

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.build import apply_changes, build, update
+from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from search.engine import Engine
 from search.model import Article
@@ -231,3 +232,15 @@ def test_lookup_finds_every_key_and_nothing_else(demo_index: Path) -> None:
     assert postings.lookup("body_uk", "zzzz-not-a-term")[0].size == 0
     assert postings.lookup("body_uk", "")[0].size == 0
     gen.close()
+
+
+def test_verify_checks_the_postings(demo_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    assert verify([demo_copy], index)["columns_ok"]
+    layout = Layout(index)
+    docs_file = layout.generation_dir(layout.require_current()) / POSTINGS_DIR / "docs.json"
+    docs = json.loads(docs_file.read_text(encoding="utf-8"))
+    docs[0], docs[1] = docs[1], docs[0]  # two documents' postings swapped
+    docs_file.write_text(json.dumps(docs), encoding="utf-8")
+    assert not verify([demo_copy], index)["columns_ok"]
