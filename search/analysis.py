@@ -226,7 +226,53 @@ def tags_analyzer(language: str) -> Analyzer:
 
 def terms(language: str, text: str) -> list[str]:
     """The index terms of ``text`` in ``language``: handy for tests and highlights."""
-    return [t.text for t in text_analyzer(field_language(language))(text)]
+    return text_terms(field_language(language), text)
+
+
+_TERMS_LIMIT = 200_000
+"""Words whose term ``word_term`` remembers, per language (then it forgets them all at
+once: the frequent ones come straight back, and memory stays bounded)."""
+_TERMS: dict[str, dict[str, str]] = {}
+
+
+def word_term(language: str, word: str) -> str:
+    """The term ``text_analyzer(language)`` makes of one surface word (a WORD_PATTERN match)."""
+    table = _TERMS.setdefault(language, {})
+    found = table.get(word)
+    if found is None:
+        analyzed = [t.text for t in text_analyzer(language)(word)]
+        if len(analyzed) != 1:  # cannot happen for a match of WORD_PATTERN; never guess
+            raise ValueError(f"{word!r} is not one word")
+        found = str(analyzed[0])
+        if len(table) >= _TERMS_LIMIT:
+            table.clear()
+        table[word] = found
+    return found
+
+
+def forget_terms() -> None:
+    """Empty ``word_term``'s memory (benchmarks measure a cold start with it)."""
+    _TERMS.clear()
+
+
+def word_terms(language: str, words: list[str]) -> list[str]:
+    """``word_term`` of each word (a dictionary lookup per word once the words are known)."""
+    found: list[Any] = list(map(_TERMS.setdefault(language, {}).get, words))
+    if None in found:
+        for i, term in enumerate(found):
+            if term is None:
+                found[i] = word_term(language, words[i])
+    return found
+
+
+def text_terms(language: str, text: str) -> list[str]:
+    """Exactly the terms of ``text_analyzer(language)(text)``, in order, much faster.
+
+    Every filter of the text analyzer acts on one word alone, so each distinct
+    word goes through the pipeline once and is looked up after that (news text
+    repeats its words: this is most of the indexing time otherwise).
+    """
+    return word_terms(language, _WORD_RE.findall(text))
 
 
 def tokens_with_chars(language: str, text: str) -> Iterator[tuple[str, int, int]]:

@@ -141,7 +141,7 @@ def write_columns(directory: Path, columns: Columns) -> None:
             f.flush()
             os.fsync(f.fileno())
     with (directory / "values.json").open("w", encoding="utf-8") as f:
-        json.dump(columns.values, f, ensure_ascii=False)
+        f.write(json.dumps(columns.values, ensure_ascii=False))  # dumps: the C encoder
         f.flush()
         os.fsync(f.fileno())
 

@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from search.analysis import (
     WORD_PATTERN,
@@ -23,7 +24,8 @@ from search.analysis import (
     fold,
     normalize_apostrophes,
     terms,
-    tokens_with_chars,
+    word_term,
+    word_terms,
 )
 
 ELLIPSIS = "…"
@@ -31,6 +33,7 @@ _OPEN, _CLOSE = "<mark>", "</mark>"
 _ZWJ = "\u200d"
 _APOSTROPHE_CHARS = "'’ʼ`´‘"
 _WORD = re.compile(WORD_PATTERN)
+_WORD_SPLIT = re.compile(f"({WORD_PATTERN})")
 
 
 @dataclass(frozen=True)
@@ -116,23 +119,24 @@ def _normalized(spans: Sequence[Span], n: int) -> list[Span]:
     return [Span(s, e) for s, e in merged]
 
 
-def _tokens(language: str, text: str) -> list[tuple[str, int, int]]:
-    """``tokens_with_chars``, but word by word if the analyzer fails on the text.
+def _terms(language: str, words: list[str]) -> list[str]:
+    """The term of each word: what ``tokens_with_chars`` gives, without offsets.
 
+    Each word's term comes from the analyzer through ``word_terms``' cache, so an
+    article is highlighted without running its whole body through the pipeline.
     pymorphy3 raises ValueError on letters without a Unicode name (Tangut on
-    Python 3.11); such a word then keeps its lower-cased surface form as term.
+    Python 3.11); such a word keeps its lower-cased surface form as term.
     """
     try:
-        return list(tokens_with_chars(language, text))
+        return word_terms(language, words)
     except ValueError:
         pass
     found = []
-    for m in _WORD.finditer(text):
+    for word in words:
         try:
-            term = terms(language, m.group())[0]
-        except (ValueError, IndexError):
-            term = normalize_apostrophes(m.group().lower())
-        found.append((term, m.start(), m.end()))
+            found.append(word_term(language, word))
+        except ValueError:
+            found.append(normalize_apostrophes(word.lower()))
     return found
 
 
@@ -146,23 +150,36 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     if not text:
         return []
     lang = field_language(language)
-    tokens = _tokens(lang, text)
+    # [gap, word, gap, word, ..., gap]: the words, and their offsets by summing lengths.
+    parts = _WORD_SPLIT.split(text)
+    terms_ = _terms(lang, parts[1::2])
     singles = set(match.terms) | {p[0] for p in match.phrases if len(p) == 1}
     by_first: dict[str, list[tuple[str, ...]]] = {}
     for phrase in match.phrases:
         if len(phrase) > 1:
             by_first.setdefault(phrase[0], []).append(phrase)
     prefixes = tuple({_surface(lang, p) for p in match.prefixes if p})
+    # Offsets are found only for texts with a match (words are located by the same regex).
+    wanted = singles | by_first.keys()
+    if not prefixes and wanted.isdisjoint(terms_):
+        return []
+    ends = list(accumulate(map(len, parts)))
     found: list[Span] = []
-    for i, (term, start, end) in enumerate(tokens):
+    # Without prefixes only the words with a wanted term need a look.
+    candidates = (
+        range(len(terms_)) if prefixes else [i for i, term in enumerate(terms_) if term in wanted]
+    )
+    for i in candidates:
+        term = terms_[i]
+        start, end = ends[2 * i], ends[2 * i + 1]
         if term in singles or (prefixes and _surface(lang, text[start:end]).startswith(prefixes)):
             found.append(Span(start, end))
         for phrase in by_first.get(term, ()):
             last = i + len(phrase) - 1
-            if last < len(tokens) and all(
-                tokens[i + k][0] == phrase[k] for k in range(1, len(phrase))
+            if last < len(terms_) and all(
+                terms_[i + k] == phrase[k] for k in range(1, len(phrase))
             ):
-                found.append(Span(start, tokens[last][2]))
+                found.append(Span(start, ends[2 * last + 1]))
     widened = []
     for span in found:
         start, end = span.start, span.end

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import LANGUAGES, field_language, tags_analyzer, text_analyzer
+from search.analysis import LANGUAGES, field_language, tags_analyzer, text_terms
 from search.fields import FIELD_KINDS, document
 from search.model import Article
 
@@ -80,13 +80,15 @@ def analyzed_document(article: Article) -> tuple[dict[str, Any], list[FieldStats
         value = doc.get(name)
         if not value:
             continue
-        analyzer = tags_analyzer(lang) if kind == "tags" else text_analyzer(lang)
-        tokens = [t.text for t in analyzer(value)]
-        if kind != "tags":
+        if kind == "tags":
+            tokens = [t.text for t in tags_analyzer(lang)(value)]
+        else:
+            tokens = text_terms(lang, value)
             doc[name] = tokens
         if tokens:
             counts = Counter(tokens)
-            stats.append((_FIELD_INDEX[name], list(counts), list(counts.values()), len(tokens)))
+            freqs = [min(f, _MAX_TF) for f in counts.values()]
+            stats.append((_FIELD_INDEX[name], list(counts), freqs, len(tokens)))
     return doc, stats
 
 
@@ -140,14 +142,16 @@ class PostingsBuilder:
         for field_index, field_terms, freqs, length in stats:
             row[field_index] = length
             table = self._terms[field_index]
-            for term in field_terms:
-                tid = table.get(term)
-                if tid is None:
-                    tid = table[term] = self._term_count
-                    self._term_count += 1
-                self._term.append(tid)
-            self._doc.extend([d] * len(field_terms))
-            self._tf.extend(min(f, _MAX_TF) for f in freqs)
+            get = table.get
+            ids = [get(t, -1) for t in field_terms]  # the main process's hot loop: kept lean
+            if -1 in ids:
+                for i, term in enumerate(field_terms):
+                    if ids[i] < 0:
+                        ids[i] = table[term] = self._term_count
+                        self._term_count += 1
+            self._term.extend(ids)
+            self._doc.extend(array("i", (d,)) * len(ids))
+            self._tf.extend(freqs)
         self._lengths.extend(row)
 
     def write(self, directory: Path, docs: Sequence[tuple[str, str] | None]) -> None:
@@ -155,6 +159,8 @@ class PostingsBuilder:
 
         ``docs[i]`` is (id, content hash), None for a deleted document.  Every
         live document must have been added or be in the parent generation.
+        Memory: about 30 bytes per posting at the peak (int32 and uint16 arrays
+        throughout; weights computed in slices).
         """
         size = len(docs)
         run_keys = [""] * self._term_count
@@ -166,50 +172,54 @@ class PostingsBuilder:
         keys = sorted(set(run_keys).union(parent.keys if parent else ()))
         key_id = {k: i for i, k in enumerate(keys)}
 
-        run_doc_to_new = np.full(len(self._lengths) // len(FIELDS), -1, dtype=np.int64)
-        parent_index = self._parent_index
-        parent_to_new = np.full(len(parent.docs) if parent else 0, -1, dtype=np.int64)
+        run_docs = len(self._lengths) // len(FIELDS)
+        run_to_new = np.full(run_docs, -1, dtype=np.int32)
+        parent_to_new = np.full(len(parent.docs) if parent else 0, -1, dtype=np.int32)
         for docnum, pair in enumerate(docs):
             if pair is None:
                 continue
             if pair in self._index:
-                run_doc_to_new[self._index[pair]] = docnum
-            elif pair in parent_index:
-                parent_to_new[parent_index[pair]] = docnum
+                run_to_new[self._index[pair]] = docnum
+            elif pair in self._parent_index:
+                parent_to_new[self._parent_index[pair]] = docnum
             else:
                 raise ValueError(f"no postings for document {docnum} (id {pair[0]!r})")
 
-        run_lengths = np.frombuffer(self._lengths, dtype=np.int32).reshape(-1, len(FIELDS))
         lengths = np.zeros((size, len(FIELDS)), dtype=np.int32)
-        kept = run_doc_to_new >= 0
-        lengths[run_doc_to_new[kept]] = run_lengths[kept]
-        term_parts = [np.array([key_id[k] for k in run_keys], dtype=np.int64)[self._term]]
-        doc_parts = [run_doc_to_new[np.frombuffer(self._doc, dtype=np.int32)]]
-        tf_parts = [np.frombuffer(self._tf, dtype=np.uint16)]
+        run_lengths = np.frombuffer(self._lengths, dtype=np.int32).reshape(-1, len(FIELDS))
+        kept = run_to_new >= 0
+        lengths[run_to_new[kept]] = run_lengths[kept]
+        run_map = np.array([key_id[k] for k in run_keys], dtype=np.int32)
+        term = run_map[np.frombuffer(self._term, dtype=np.int32)]
+        doc = run_to_new[np.frombuffer(self._doc, dtype=np.int32)]
+        tf = np.frombuffer(self._tf, dtype=np.uint16)
         if parent is not None:
             kept = parent_to_new >= 0
             lengths[parent_to_new[kept]] = parent.lengths[kept]
-            parent_terms = np.array([key_id[k] for k in parent.keys], dtype=np.int64)
-            term_parts.append(np.repeat(parent_terms, np.diff(parent.ptr)))
-            doc_parts.append(parent_to_new[parent.doc])
-            tf_parts.append(np.asarray(parent.tf))
-        term = np.concatenate(term_parts)
-        doc = np.concatenate(doc_parts)
-        tf = np.concatenate(tf_parts)
-        live = doc >= 0  # postings of replaced or deleted documents go
-        term, doc, tf = term[live], doc[live], tf[live]
-        used = np.bincount(term, minlength=len(keys)) > 0  # and terms only they had
-        if not used.all():
-            term = (np.cumsum(used) - 1)[term]
+            parent_map = np.array([key_id[k] for k in parent.keys], dtype=np.int32)
+            term = np.concatenate([term, np.repeat(parent_map, np.diff(parent.ptr))])
+            doc = np.concatenate([doc, parent_to_new[parent.doc]])
+            tf = np.concatenate([tf, parent.tf])
+        live = doc >= 0
+        if not live.all():  # postings of replaced or deleted documents go
+            term, doc, tf = term[live], doc[live], tf[live]
+        del live
+        counts = np.bincount(term, minlength=len(keys))
+        used = counts > 0
+        if not used.all():  # and so do terms only they had
+            term = (np.cumsum(used, dtype=np.int32) - 1)[term]
             keys = [k for k, u in zip(keys, used.tolist(), strict=True) if u]
-        order = np.argsort(term * max(size, 1) + doc, kind="stable")
-        term, doc, tf = term[order], doc[order].astype(np.int32), tf[order]
+            counts = counts[used]
+        # Term-major; a term's documents keep their order (any order scores alike).
+        order = np.argsort(term, kind="stable")
+        del term
+        doc, tf = doc[order], tf[order]
         del order
         ptr = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=len(keys)), out=ptr[1:])
-        field_of_key = np.array([_FIELD_INDEX[k.split(_SEP, 1)[0]] for k in keys], dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        field_of_key = np.array([_FIELD_INDEX[k.split(_SEP, 1)[0]] for k in keys], dtype=np.int8)
         live_docs = sum(pair is not None for pair in docs)
-        weight = bm25_weights(ptr, term, doc, tf, field_of_key, lengths, live_docs)
+        weight = bm25_weights(ptr, doc, tf, field_of_key, lengths, live_docs)
         encoded = [k.encode("utf-8") for k in keys]
         key_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum([len(k) for k in encoded], out=key_ptr[1:])
@@ -229,26 +239,37 @@ class PostingsBuilder:
         _dump(directory / "meta.json", {"fields": list(FIELDS), "B": B, "K1": K1})
 
 
+_SLICE = 1 << 22
+"""Postings weighed at a time (float64 temporaries stay near 100 MB)."""
+
+
 def bm25_weights(
     ptr: npt.NDArray[np.int64],
-    term: npt.NDArray[np.int64],
     doc: npt.NDArray[Any],
     tf: npt.NDArray[np.uint16],
-    field_of_key: npt.NDArray[np.int64],
+    field_of_key: npt.NDArray[np.int8],
     lengths: npt.NDArray[np.int32],
     documents: int,
 ) -> npt.NDArray[np.float32]:
-    """Whoosh's BM25F score of every posting (``whoosh.scoring.bm25``), vectorized."""
+    """Whoosh's BM25F score of every posting (``whoosh.scoring.bm25``), vectorized.
+
+    ``ptr`` delimits each term's postings in ``doc``/``tf`` (term-major).
+    """
     n = max(documents, 1)
     df = np.diff(ptr)
     idf = np.array([math.log(n / (d + 1)) + 1 for d in df.tolist()], dtype=np.float64)
     totals = lengths.sum(axis=0, dtype=np.int64)
     avgfl = np.where(totals > 0, totals / n, 1.0)
-    field = field_of_key[term]
-    fl = quantized_lengths(lengths[doc, field].astype(np.int64))
-    tfw = tf.astype(np.float64)
-    weight = idf[term] * ((tfw * (K1 + 1)) / (tfw + K1 * ((1 - B) + B * fl / avgfl[field])))
-    return weight.astype(np.float32)
+    weight = np.empty(doc.shape[0], dtype=np.float32)
+    for start in range(0, doc.shape[0], _SLICE):
+        stop = min(start + _SLICE, doc.shape[0])
+        term = np.searchsorted(ptr, np.arange(start, stop), side="right") - 1
+        field = field_of_key[term]
+        fl = quantized_lengths(lengths[doc[start:stop], field].astype(np.int64))
+        tfw = tf[start:stop].astype(np.float64)
+        norm = tfw + K1 * ((1 - B) + B * fl / avgfl[field])
+        weight[start:stop] = idf[term] * ((tfw * (K1 + 1)) / norm)
+    return weight
 
 
 def _save(path: Path, value: npt.NDArray[Any]) -> None:
@@ -259,8 +280,10 @@ def _save(path: Path, value: npt.NDArray[Any]) -> None:
 
 
 def _dump(path: Path, value: object) -> None:
+    # json.dumps, not json.dump: dump streams through the pure-Python encoder (10x slower).
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     with path.open("w", encoding="utf-8") as f:
-        json.dump(value, f, ensure_ascii=False, separators=(",", ":"))
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
 

@@ -65,7 +65,7 @@ class VocabularyBuilder:
         """Write vocab.json (fsynced)."""
         data = {lang: sorted(c.items()) for lang, c in self.counts.items()}
         with path.open("w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+            f.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))  # C encoder
             f.flush()
             os.fsync(f.fileno())
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from indexer.build import apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
+from search.analysis import field_language, text_analyzer, text_terms
 from search.engine import Engine
 from search.model import Article
 from search.postings import POSTINGS_DIR, Postings
@@ -244,3 +245,41 @@ def test_verify_checks_the_postings(demo_copy: Path, tmp_path: Path) -> None:
     docs[0], docs[1] = docs[1], docs[0]  # two documents' postings swapped
     docs_file.write_text(json.dumps(docs), encoding="utf-8")
     assert not verify([demo_copy], index)["columns_ok"]
+
+
+_LETTERS = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюяыэъёABCxyz"
+_TEXT = st.text(alphabet=st.sampled_from(list(_LETTERS + "'’ʼ`´‘\u0301 -.,\n0123")), max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["uk", "ru", "en", "other"]), _TEXT)
+def test_fast_analysis_equals_the_analyzer_pipeline(language: str, text: str) -> None:
+    expected = [t.text for t in text_analyzer(language)(text)]
+    assert text_terms(language, text) == expected
+
+
+def test_whoosh_gets_the_analyzers_tokens(demo_index: Path) -> None:
+    """Title and body reach Whoosh pre-analyzed: its postings and positions are the pipeline's."""
+    gen = Engine(demo_index).reader.generation()
+    searcher = gen.searcher()
+    for docnum in range(gen.columns.size):
+        article = gen.article(docnum)
+        lang = field_language(article.language)
+        for kind, text in (("title", article.title), ("body", article.body)):
+            tokens = [t.text for t in text_analyzer(lang)(text)]
+            vector = {
+                term: sorted(positions)
+                for term, positions in _positions(searcher, docnum, f"{kind}_{lang}", set(tokens))
+            }
+            expected: dict[str, list[int]] = {}
+            for position, token in enumerate(tokens):
+                expected.setdefault(token, []).append(position)
+            assert vector == expected, (article.id, kind)
+
+
+def _positions(searcher: Any, docnum: int, field: str, terms: set[str]) -> Any:
+    for term in terms:
+        matcher = searcher.postings(field, term)
+        matcher.skip_to(docnum)
+        assert matcher.is_active() and matcher.id() == docnum
+        yield term, matcher.value_as("positions")

@@ -10,13 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.analysis import terms
+from search.analysis import field_language, terms, tokens_with_chars
 from search.highlight import (
     Fragment,
     MatchTerms,
     Span,
     _continues,
-    _tokens,
     fragments,
     mark,
     match_spans,
@@ -300,7 +299,7 @@ def test_fragments_round_trip(case: tuple[str, list[Span]], count: int, size: in
 def test_match_spans_are_sorted_and_in_bounds(
     language: str, text: str, data: st.DataObject
 ) -> None:
-    words = [term for term, _, _ in _tokens(language, text)]
+    words = [term for term, _, _ in tokens_with_chars(field_language(language), text)]
     chosen = data.draw(st.lists(st.sampled_from(words), max_size=4) if words else st.just([]))
     phrase = tuple(words[:2])
     prefix = data.draw(st.text(max_size=3))
