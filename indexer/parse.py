@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from search.model import Article, ArticleError
+from search.model import Article, ArticleError, check_url
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """An article file over this is refused with an error, not read whole.  JSON Lines files are
@@ -196,6 +196,12 @@ def parse_jsonl_line(line: str, *, path: str, lineno: int, default_id: str) -> A
         raise ArticleFormatError(
             lineno, f"field 'language' must be an ISO 639-1 code such as 'uk', found {language!r}"
         )
+    url = (string("url") or "").strip() or None
+    if url is not None:
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise ArticleFormatError(lineno, f"field 'url': {exc}") from None
     return Article(
         id=article_id.strip() if article_id is not None else default_id,
         title=title,
@@ -206,7 +212,7 @@ def parse_jsonl_line(line: str, *, path: str, lineno: int, default_id: str) -> A
         tags=_json_tags(record.get("tags"), lineno),
         language=language,
         language_detected=False,
-        url=(string("url") or "").strip() or None,
+        url=url,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class Article:
     headline: str | None = None
 
     def __post_init__(self) -> None:
+        if self.url is not None:
+            check_url(self.url)
         if self.published.tzinfo is None or self.published.utcoffset() is None:
             raise ValueError("published must carry a UTC offset")
         try:
@@ -100,3 +103,15 @@ class ArticleError:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+def check_url(url: str) -> None:
+    """Refuse anything but an absolute http(s) URL: a client renders it as a link, and
+    ``javascript:`` or ``data:`` there would run in a journalist's browser."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.netloc
+        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
+    ):
+        raise ValueError(f"url must be an absolute http or https URL, found {url[:80]!r}")

@@ -526,3 +526,18 @@ def test_iter_sources_never_raises(content: bytes) -> None:
                 assert item.content_hash and item.published_utc.tzinfo is UTC
             else:
                 assert item.line >= 1 and item.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,x", "ftp://example.org/a", "//example.org", "http://"],
+)
+def test_jsonl_url_must_be_http_or_https(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "a.jsonl"
+    good = jsonl_record(id="a", url="https://example.org/a")
+    bad = jsonl_record(id="b", url=url)
+    path.write_text(good + "\n" + bad + "\n", encoding="utf-8")
+    items = list(read_source(path))
+    assert isinstance(items[0], Article) and items[0].url == "https://example.org/a"
+    assert isinstance(items[1], ArticleError)
+    assert items[1].line == 2 and "url" in items[1].message, items[1]

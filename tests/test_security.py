@@ -668,8 +668,8 @@ def test_no_file_outside_the_pinned_assets_is_served(site: tuple[str, Path]) -> 
     if (REPO / ".assets").is_dir():
         package = PACKAGES[0]
         name = package.files[0].name
-        response = httpx.get(f"{base}/_graphiql/{package.spec}/{name}", timeout=30)
-        assert response.status_code == 200 and response.content
+        served = httpx.get(f"{base}/_graphiql/{package.spec}/{name}", timeout=30)
+        assert served.status_code == 200 and served.content
 
 
 # --------------------------------------------------------------------------- logs
@@ -806,3 +806,34 @@ def test_tokens_never_appear_in_the_output_of_newsearch_serve(tmp_path: Path) ->
     assert '"path": "/graphql"' in text and "Traceback" in text and "TRACE" in text
     for secret in SECRETS:
         assert secret not in text
+
+
+HOSTILE_URLS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    " javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "//evil.example/x",
+    "https://evil.example/\u0000x",
+    "https:/no-host",
+]
+
+
+def test_hostile_urls_are_refused_by_the_api_and_nothing_changes(site: tuple[str, Path]) -> None:
+    base, _ = site
+    before = data(gql(base, STATE))
+    for url in HOSTILE_URLS:
+        body = _mutate(
+            base, UPSERT, {"a": [ARTICLES[0] | {"id": "url-1", "url": url}]}, f"Bearer {TOKEN}"
+        )
+        result = body["data"]["upsertArticles"]
+        assert result["__typename"] == "QueryError", (url, body)
+    assert data(gql(base, STATE)) == before
+    ok = _mutate(
+        base,
+        UPSERT,
+        {"a": [ARTICLES[0] | {"id": "url-ok", "url": "https://example.org/a?b=1#c"}]},
+        f"Bearer {TOKEN}",
+    )
+    assert ok["data"]["upsertArticles"]["__typename"] == "WriteSuccess", ok
