@@ -130,6 +130,17 @@ def open_generation(layout: Layout, name: str) -> Generation:
                     f"generation {name}: {r.doc_count_all()} Whoosh documents "
                     f"but {columns.size} column rows"
                 )
+        generation = Generation(
+            name=name,
+            path=layout.generation_dir(name),
+            ix=ix,
+            columns=columns,
+            manifest=manifest,
+            postings=postings,
+        )
+        # Read now, so that a damaged vocabulary keeps the generation from being served
+        # (and /readyz says why) instead of failing the first fuzzy query.
+        _ = generation.vocabulary.languages
     except BaseException:
         ix.close()
         # Whoosh leaves the files it opened on a damaged segment to the garbage collector,
@@ -138,14 +149,7 @@ def open_generation(layout: Layout, name: str) -> Generation:
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
         raise
-    return Generation(
-        name=name,
-        path=layout.generation_dir(name),
-        ix=ix,
-        columns=columns,
-        manifest=manifest,
-        postings=postings,
-    )
+    return generation
 
 
 class IndexReader:

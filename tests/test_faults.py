@@ -337,6 +337,9 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
     "toc garbled": ("whoosh/_MAIN_*.toc", _garble),
     "column emptied": ("columns/published_us.npy", lambda p: p.write_bytes(b"")),
     "values truncated": ("columns/values.json", _truncate_half),
+    "vocabulary truncated": ("columns/vocab.json", _truncate_half),
+    "postings truncated": ("postings/weight.npy", _truncate_half),
+    "postings meta garbled": ("postings/meta.json", _garble),
 }
 
 
