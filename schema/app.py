@@ -125,7 +125,9 @@ def create_app(settings: Settings) -> Starlette:
     middleware = [
         Middleware(RequestContext, metrics=metrics),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
-        Middleware(GZipMiddleware, minimum_size=1024),
+        # Level 5, not Starlette's 9: ~0.5 ms instead of ~6.5 ms on a 45 KB search answer,
+        # for an answer ~5% larger (measured on the benchmark's full query).
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),

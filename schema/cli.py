@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
-from uvicorn.config import LOG_LEVELS
+from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+from uvicorn.supervisors import Multiprocess
 
 from indexer.cli import INDEX_OPTION, index
 
@@ -22,12 +26,90 @@ def main() -> None:
 
 main.add_command(index)
 
+log = logging.getLogger("newsearch.server")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+APP = "schema.app:app_from_env"
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(writes_enabled: bool) -> int:
+    """Worker processes when ``--workers`` is not given.
+
+    One per usable CPU for a read-only server: a worker runs GraphQL on one core (the GIL), so
+    one process cannot use a second core.  With writes enabled (a write token), one: reindex
+    progress (``reindexStatus``) lives in the process that started the rebuild, and a write is
+    searchable at once only in the worker that applied it.
+    """
+    return 1 if writes_enabled else min(usable_cpus(), 64)
+
+
+def log_config(level: int, workers: int) -> dict[str, Any]:
+    """uvicorn's logging plus a root handler for our loggers (access log, errors), in each worker.
+
+    Worker processes of a multi-worker server are fresh interpreters: only this dictConfig
+    (applied by uvicorn in every worker) gives them handlers; ``logging.basicConfig`` in the
+    parent did not reach them, so their access logs were lost.  With several workers each
+    line names its process id.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    fmt = LOG_FORMAT if workers == 1 else LOG_FORMAT.replace("%(name)s", "%(name)s[%(process)d]")
+    config["formatters"]["newsearch"] = {"format": fmt}
+    config["handlers"]["newsearch"] = {
+        "formatter": "newsearch",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["newsearch"], "level": level}
+    return config
+
+
+class TCPConfig(uvicorn.Config):
+    """uvicorn's configuration, with a listening socket that asyncio knows to be TCP.
+
+    ``Config.bind_socket`` (used for several workers) leaves the socket's ``proto`` at 0;
+    accepted connections inherit it, and asyncio sets TCP_NODELAY only when ``proto`` is
+    IPPROTO_TCP.  With Nagle's algorithm on, the body of each response (written after its
+    headers) waited for the client's delayed ACK: ~45 ms more per keep-alive request with
+    ``--workers`` > 1 (uvicorn issue #3149).  One worker is unaffected: asyncio binds there.
+    """
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+            fd = sock.detach()
+            return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=fd)
+        return sock
+
+
+def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
+    """Serve the app with ``workers`` processes (several: uvicorn's process supervisor)."""
+    if workers == 1:
+        uvicorn.run(APP, factory=True, workers=1, **options)
+        return
+    config = TCPConfig(APP, factory=True, workers=workers, **options)
+    # The supervisor handles SIGINT/SIGTERM itself (and restarts a worker that dies).
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
 
 @main.command()
 @INDEX_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes. Default: one per CPU, or 1 when NEWSEARCH_WRITE_TOKEN is set "
+    "(reindexStatus and read-your-writes are per process). Each worker opens the index "
+    "itself (memory per worker); /metrics reports the worker that answers the scrape.",
+)
 @click.option(
     "--sources", multiple=True, type=click.Path(path_type=Path), help="Sources for `reindex`."
 )
@@ -54,7 +136,7 @@ def serve(
     index_dir: Path,
     host: str,
     port: int,
-    workers: int,
+    workers: int | None,
     sources: tuple[Path, ...],
     cors_origins: tuple[str, ...],
     request_timeout: float,
@@ -75,19 +157,27 @@ def serve(
     if assets_dir is not None:
         config["assets_dir"] = str(assets_dir.resolve())
     os.environ["NEWSEARCH_SERVE_CONFIG"] = json.dumps(config)
-    logging.basicConfig(
-        level=LOG_LEVELS[log_level.lower()],  # "trace" is uvicorn's level 5, unknown to logging
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    uvicorn.run(
-        "schema.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level.lower(),
-        access_log=False,  # our RequestContext middleware writes structured access logs
-        timeout_graceful_shutdown=10,
+    level = LOG_LEVELS[log_level.lower()]  # "trace" is uvicorn's level 5, unknown to logging
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    writes_enabled = bool(os.environ.get("NEWSEARCH_WRITE_TOKEN"))
+    if workers is None:
+        workers = default_workers(writes_enabled)
+    elif workers > 1 and writes_enabled:
+        log.warning(
+            "%d workers with writes enabled: reindexStatus answers for the worker that "
+            "serves the request, and other workers see a write within about a second",
+            workers,
+        )
+    run_uvicorn(
+        workers,
+        {
+            "host": host,
+            "port": port,
+            "log_config": log_config(level, workers),
+            "log_level": log_level.lower(),
+            "access_log": False,  # our RequestContext middleware writes structured access logs
+            "timeout_graceful_shutdown": 10,
+        },
     )
 
 

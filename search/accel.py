@@ -50,6 +50,19 @@ def evaluate(query: Any, postings: Postings, searcher: Any, live: Mask) -> Evalu
     return Evaluated(matched=matched, scores=scores)
 
 
+def evaluate_with_whoosh(query: Any, searcher: Any, live: Mask) -> Evaluated:
+    """The reference path: Whoosh's matcher for the whole query, walked once.
+
+    Every match with its score, for generations without postings (and for tests).
+    Whoosh's own top-k (``searcher.search(q, limit=k)``) is not used: on
+    multi-segment indexes it returned lower-scored documents ahead of better
+    ones for some queries (whoosh3 3.54, ``(a OR b) language:uk``).
+    """
+    live = np.asarray(live, dtype=np.bool_)
+    matched, scores = _walk(query, searcher, live)
+    return Evaluated(matched=matched, scores=scores)
+
+
 class _Evaluator:
     def __init__(self, postings: Postings, searcher: Any, live: Mask) -> None:
         self.postings = postings
@@ -85,7 +98,7 @@ class _Evaluator:
             inner, _ = self.node(q.query)
             matched = self.live & ~inner
             return matched, matched.astype(np.float64)
-        return self._whoosh(q)
+        return _walk(q, self.searcher, self.live)
 
     @staticmethod
     def _boosted(scores: Scores, boost: float) -> Scores:
@@ -112,25 +125,26 @@ class _Evaluator:
         # Every BM25F weight is > 0 (idf >= 1 - 1/N, tf >= 1), so a score marks a match.
         return scores > 0, scores
 
-    def _whoosh(self, q: Any) -> tuple[Mask, Scores]:
-        """A subquery the arrays cannot answer, matched and scored by Whoosh."""
-        matched = np.zeros(self.size, dtype=np.bool_)
-        scores = np.zeros(self.size)
-        for leaf, offset in self.searcher.leaf_searchers():
-            m = q.matcher(leaf, leaf.context())
-            ids: list[int] = []
-            values: list[float] = []
-            while m.is_active():
-                ids.append(m.id())
-                values.append(m.score())
-                m.next()
-            if ids:
-                at = np.asarray(ids, dtype=np.int64) + offset
-                matched[at] = True
-                scores[at] = values
-        matched &= self.live
-        scores[~matched] = 0.0
-        return matched, scores
+
+def _walk(q: Any, searcher: Any, live: Mask) -> tuple[Mask, Scores]:
+    """A (sub)query matched and scored by Whoosh's own matchers, segment by segment."""
+    matched = np.zeros(live.shape[0], dtype=np.bool_)
+    scores = np.zeros(live.shape[0])
+    for leaf, offset in searcher.leaf_searchers():
+        m = q.matcher(leaf, leaf.context())
+        ids: list[int] = []
+        values: list[float] = []
+        while m.is_active():
+            ids.append(m.id())
+            values.append(m.score())
+            m.next()
+        if ids:
+            at = np.asarray(ids, dtype=np.int64) + offset
+            matched[at] = True
+            scores[at] = values
+    matched &= live
+    scores[~matched] = 0.0
+    return matched, scores
 
 
 def _is_text_term(q: Any) -> bool:

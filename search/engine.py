@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
-from search.accel import evaluate
+from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
 from search.compile import Compiled, compile_query
 from search.facets import facet
@@ -46,9 +46,6 @@ from search.types import (
     Sort,
 )
 
-TIE_SLACK = 50
-"""Extra hits scored beyond the page so equal scores can be ordered by date (more are
-fetched when a run of equal scores crosses the cut)."""
 FEW_HITS = 3
 """Below this many hits, a did-you-mean correction is looked for."""
 
@@ -142,7 +139,7 @@ class Engine:
             matched = np.asarray(gen.columns.live).copy()
         hits_mask = matched & masks.all()
         total = int(hits_mask.sum())
-        order = self._order(gen, compiled, scores, hits_mask, sort, offset + req.first, total)
+        order = self._order(gen, scores, hits_mask, sort, offset + req.first)
         page = order[offset : offset + req.first]
         hits = tuple(
             self._hit(gen, docnum, score, encode_cursor(gen.name, key, offset + i), compiled, req)
@@ -288,30 +285,28 @@ class Engine:
                 found[article_id] = docnum
         return found
 
-    def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64] | None]:
-        """The documents ``query`` matches and, on the accelerated path, their scores."""
+    def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
+        """The documents ``query`` matches, and their scores."""
+        live = np.asarray(gen.columns.live)
         if self.accelerated and gen.postings is not None:
-            found = evaluate(query, gen.postings, gen.searcher(), np.asarray(gen.columns.live))
-            return found.matched, found.scores
-        matched = np.zeros(gen.columns.size, dtype=np.bool_)
-        docs = np.fromiter(gen.searcher().docs_for_query(query), dtype=np.int64)
-        matched[docs] = True
-        return matched, None
+            found = evaluate(query, gen.postings, gen.searcher(), live)
+        else:
+            found = evaluate_with_whoosh(query, gen.searcher(), live)
+        return found.matched, found.scores
 
     @staticmethod
     def _order(
         gen: Generation,
-        compiled: Compiled | None,
         scores: npt.NDArray[np.float64] | None,
         hits_mask: Mask,
         sort: Sort,
         needed: int,
-        total: int,
     ) -> list[tuple[int, float | None]]:
-        """(docnum, score) for the first ``needed`` hits in ``sort`` order."""
+        """(docnum, score) for the first ``needed`` hits in ``sort`` order (scores: None
+        without query text)."""
         published = np.asarray(gen.columns.published_us)
         docnums = np.flatnonzero(hits_mask)
-        if sort is not Sort.RELEVANCE or compiled is None:
+        if sort is not Sort.RELEVANCE or scores is None:
             # Newest: date descending, then docnum for a total order.
             dates = published[docnums]
             keys = (docnums, -dates) if sort is not Sort.OLDEST else (docnums, dates)
@@ -319,26 +314,7 @@ class Engine:
             return [(int(d), None) for d in ordered]
         if needed <= 0:
             return []
-        if scores is not None:
-            return _top(docnums, scores, published, needed)
-        limit = min(total, needed + TIE_SLACK)
-        if limit <= 0 or needed <= 0:
-            return []
-        only = None if hits_mask.all() else set(docnums.tolist())
-        while True:
-            results = gen.searcher().search(compiled.query, limit=limit, filter=only, terms=False)
-            scored = [(int(hit.docnum), float(hit.score)) for hit in results]
-            # Whoosh cuts its top ``limit`` inside a run of equal scores arbitrarily (by
-            # docnum); widen until the last score fetched is below the one at ``needed``,
-            # so that every tie that can reach the page is here to be ordered by date.
-            if limit >= total or len(scored) < limit:
-                break
-            if round(scored[-1][1], 9) < round(scored[min(needed, len(scored)) - 1][1], 9):
-                break
-            limit = min(total, limit * 2)
-        # Relevance first; equal scores (to 1e-9) newest first; then docnum.
-        scored.sort(key=lambda ds: (-round(ds[1], 9), -int(published[ds[0]]), ds[0]))
-        return [(d, s) for d, s in scored[:needed]]
+        return _top(docnums, scores, published, needed)
 
     def _count(self, gen: Generation, query_text: str, allowed: Mask) -> int:
         node = parse_query(query_text)
