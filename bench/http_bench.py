@@ -81,7 +81,9 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(index_dir: Path, log: Path, workers: int = 1, timeout: float = 120.0) -> Server:
+def start_server(
+    index_dir: Path, log: Path, workers: int | None = None, timeout: float = 120.0
+) -> Server:
     """Start the server on a free loopback port and wait until /readyz says ready."""
     import httpx
 
@@ -100,8 +102,7 @@ def start_server(index_dir: Path, log: Path, workers: int = 1, timeout: float = 
         "127.0.0.1",
         "--port",
         str(port),
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers else []),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -201,7 +202,7 @@ def run_http(
     requests_per_level: int,
     budget_s: float,
     log: Path,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Latency and throughput of the full query at each concurrency level; server memory."""
     server = start_server(index_dir, log, workers)

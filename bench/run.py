@@ -91,8 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--serve-workers",
         type=int,
-        default=1,
-        help="`newsearch serve --workers` for the HTTP phase [1, the server's default]",
+        default=None,
+        help="`newsearch serve --workers` for the HTTP phase [the server's default: one per CPU]",
     )
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile of a slow query")
     p.add_argument(
@@ -475,7 +475,8 @@ class Bench:
             peers.FAIRNESS,
             "HTTP: the client (httpx AsyncClient) runs in the benchmark process on the same "
             "machine as the server, so at concurrency 8 and 32 client and server share the cores; "
-            f"`newsearch serve` runs with {a.serve_workers} worker(s), info logging.",
+            f"`newsearch serve` runs with {a.serve_workers or 'its default number of'} "
+            "worker(s) (one per CPU), info logging.",
             "Other work may run on this machine at the same time (load averages above); "
             "figures are then pessimistic.",
         ]
