@@ -106,9 +106,11 @@ def highlight_page(module: Any, language: str, page: Page) -> list[Any]:
 
 
 class _Reference:
+    """The highlighter with ``match_spans`` as it was (``mark``/``fragments`` did not change)."""
+
     match_spans = staticmethod(old.reference_match_spans)
-    mark = staticmethod(old.reference_mark)
-    fragments = staticmethod(old.reference_fragments)
+    mark = staticmethod(new.mark)
+    fragments = staticmethod(new.fragments)
 
 
 def page_ms(module: Any, language: str, page: Page) -> float:

@@ -6,16 +6,15 @@ import copy
 import json
 import logging
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
 from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
-from uvicorn.supervisors import Multiprocess
 
 from indexer.cli import INDEX_OPTION, index
+from schema.workers import serve_workers
 
 
 @click.group()
@@ -70,32 +69,12 @@ def log_config(level: int, workers: int) -> dict[str, Any]:
     return config
 
 
-class TCPConfig(uvicorn.Config):
-    """uvicorn's configuration, with a listening socket that asyncio knows to be TCP.
-
-    ``Config.bind_socket`` (used for several workers) leaves the socket's ``proto`` at 0;
-    accepted connections inherit it, and asyncio sets TCP_NODELAY only when ``proto`` is
-    IPPROTO_TCP.  With Nagle's algorithm on, the body of each response (written after its
-    headers) waited for the client's delayed ACK: ~45 ms more per keep-alive request with
-    ``--workers`` > 1 (uvicorn issue #3149).  One worker is unaffected: asyncio binds there.
-    """
-
-    def bind_socket(self) -> socket.socket:
-        sock = super().bind_socket()
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-            fd = sock.detach()
-            return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=fd)
-        return sock
-
-
 def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
-    """Serve the app with ``workers`` processes (several: uvicorn's process supervisor)."""
+    """Serve the app with ``workers`` processes (several: a socket each, see workers.py)."""
     if workers == 1:
         uvicorn.run(APP, factory=True, workers=1, **options)
         return
-    config = TCPConfig(APP, factory=True, workers=workers, **options)
-    # The supervisor handles SIGINT/SIGTERM itself (and restarts a worker that dies).
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    serve_workers(uvicorn.Config(APP, factory=True, **options), workers)
 
 
 @main.command()

@@ -1,15 +1,21 @@
-"""A real uvicorn server on a free loopback port, in a background thread, lifespan on."""
+"""Real servers on free loopback ports: uvicorn in a thread (lifespan on), or `newsearch serve`."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
@@ -36,3 +42,39 @@ def live_server(app: ASGIApp) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@contextmanager
+def serve_process(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    log: Path,
+    ready: str = "/readyz",
+    timeout: float = 60.0,
+) -> Iterator[str]:
+    """``newsearch serve ARGS`` as a subprocess on a free loopback port, output into ``log``.
+
+    Yields the base URL once ``ready`` answers 200; terminates the server afterwards.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "schema.cli", "serve", *args, "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{base}{ready}", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            alive = proc.poll() is None
+            assert alive and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

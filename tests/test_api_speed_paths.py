@@ -6,12 +6,12 @@ time), while the depth, alias and introspection guards still refuse what they re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import re
+import select
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from schema import cli
-from tests.conftest import REPO
+from schema import cli, workers
+from tests.server import serve_process
 from tests.test_api import Client
 
 SEARCH = """
@@ -116,64 +116,58 @@ def test_serve_passes_workers_and_logging_to_uvicorn(
     assert "uvicorn" in seen["log_config"]["loggers"]
 
 
-def test_the_listening_socket_of_several_workers_is_tcp() -> None:
-    """So asyncio turns Nagle off on every connection (it added ~45 ms per keep-alive request)."""
-    config = cli.TCPConfig(cli.APP, factory=True, host="127.0.0.1", port=0, workers=2)
-    sock = config.bind_socket()
+def test_each_worker_socket_is_tcp_and_shares_the_port() -> None:
+    """TCP, so asyncio turns Nagle off (it added ~45 ms per keep-alive request); SO_REUSEPORT,
+    so every worker listens on the port with a socket of its own."""
+    first = workers.listening_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = workers.listening_socket("127.0.0.1", port)
     try:
-        assert sock.proto == socket.IPPROTO_TCP
-        assert sock.getsockname()[0] == "127.0.0.1"
-        sock.listen()  # each worker's event loop does this
-        with socket.create_connection(sock.getsockname()) as client:
-            accepted, _ = sock.accept()
+        assert first.proto == second.proto == socket.IPPROTO_TCP
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            ready = [s for s in (first, second) if _pending(s)]
+            assert len(ready) == 1
+            accepted, _ = ready[0].accept()
             with accepted:
                 assert accepted.proto == socket.IPPROTO_TCP
                 assert client.getsockname() == accepted.getpeername()
     finally:
-        sock.close()
+        first.close()
+        second.close()
 
 
-def test_several_workers_serve_and_log(demo_index: Path, tmp_path: Path) -> None:
-    """Every worker answers, is ready, and writes its access log (they were lost with 2+)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def _pending(sock: socket.socket) -> bool:
+    sock.settimeout(0.5)
+    readable, _, _ = select.select([sock], [], [], 0.5)
+    return bool(readable)
+
+
+def test_several_workers_serve_log_and_share_a_burst_of_connections(
+    demo_index: Path, tmp_path: Path
+) -> None:
+    """Every worker answers and writes its access log (they were lost with 2+), and
+    connections opened together are spread over the workers (one took them all before)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSEARCH_")}
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "schema.cli", "serve", "--index", str(demo_index)),
-                *("--port", str(port), "--workers", "2"),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-                time.sleep(0.1)
-            with httpx.Client(timeout=30) as client:
-                for _ in range(6):  # new connections: the kernel spreads them over the workers
-                    r = client.post(
-                        f"{base}/graphql",
-                        json={"query": "{ indexInfo { documents } }"},
-                        headers={"connection": "close"},
-                    )
-                    assert r.json()["data"]["indexInfo"]["documents"] > 0
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with serve_process(["--index", str(demo_index), "--workers", "2"], env, log) as base:
+        asyncio.run(_burst(base, connections=16, requests=4))
     text = log.read_text(encoding="utf-8", errors="replace")
     assert text.count("serving generation") == 2, text
-    access = [line for line in text.splitlines() if "newsearch.access[" in line]
-    assert sum('"path": "/graphql"' in line for line in access) == 6, text
+    pids = re.findall(r"newsearch\.access\[(\d+)\].*\"path\": \"/graphql\"", text)
+    assert len(pids) == 16 * 4, text
+    # 16 connections hashed over 2 sockets all land on one with probability 2**-15.
+    assert len(set(pids)) == 2, text
+
+
+async def _burst(base: str, connections: int, requests: int) -> None:
+    """``connections`` keep-alive clients opened at the same moment, ``requests`` each."""
+    query = {"query": "{ indexInfo { documents } }"}
+
+    async def one() -> None:
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+            for _ in range(requests):
+                r = await client.post("/graphql", json=query)
+                assert r.json()["data"]["indexInfo"]["documents"] > 0
+
+    await asyncio.gather(*(one() for _ in range(connections)))

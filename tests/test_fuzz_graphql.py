@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -32,7 +29,7 @@ from indexer.build import build
 from schema.app import create_app
 from schema.settings import Settings
 from tests.conftest import DEMO, REPO
-from tests.server import live_server
+from tests.server import live_server, serve_process
 
 # hypothesis-graphql is in the `test` extra; a venv made before it was added skips, not fails.
 _hg = pytest.importorskip("hypothesis_graphql", reason="pip install -e '.[test]'")
@@ -118,36 +115,10 @@ def write_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     tmp = tmp_path_factory.mktemp("fuzz-write")
     index_dir = tmp / "ix"
     build([DEMO], index_dir, workers=1)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "schema.cli", "serve", "--index", str(index_dir)),
-            *("--port", str(port), "--request-timeout", str(TIME_LIMIT)),
-        ],
-        cwd=REPO,
-        env={**os.environ, "NEWSEARCH_WRITE_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
+    args = ["--index", str(index_dir), "--request-timeout", str(TIME_LIMIT)]
+    env = {**os.environ, "NEWSEARCH_WRITE_TOKEN": TOKEN}
+    with serve_process(args, env, tmp / "serve.log") as base:
         yield base, index_dir
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
     text = (tmp / "serve.log").read_text(encoding="utf-8", errors="replace")
     assert "unexpected error" not in text, text[-3000:]
 

@@ -26,8 +26,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -42,7 +40,7 @@ from schema.app import create_app
 from schema.graphiql import PACKAGES
 from schema.settings import Settings
 from tests.conftest import DEMO, REPO
-from tests.server import live_server
+from tests.server import live_server, serve_process
 
 TOKEN = "sec-write-Tok3n-4b9e27c1"
 READ_TOKEN = "sec-read-Tok3n-91aa03f2"
@@ -771,37 +769,11 @@ def test_tokens_never_appear_in_logs(tmp_path: Path, capfd: pytest.CaptureFixtur
 
 def test_tokens_never_appear_in_the_output_of_newsearch_serve(tmp_path: Path) -> None:
     index_dir = damaged_index(tmp_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "NEWSEARCH_WRITE_TOKEN": TOKEN, "NEWSEARCH_READ_TOKEN": READ_TOKEN}
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "schema.cli", "serve", "--index", str(index_dir)),
-                *("--port", str(port), "--log-level", "trace"),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-                time.sleep(0.1)
-            _exercise(base, token_in_url=False)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    args = ["--index", str(index_dir), "--log-level", "trace"]
+    with serve_process(args, env, log, ready="/healthz") as base:
+        _exercise(base, token_in_url=False)
     text = log.read_text(encoding="utf-8", errors="replace")
     assert '"path": "/graphql"' in text and "Traceback" in text and "TRACE" in text
     for secret in SECRETS:
