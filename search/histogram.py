@@ -8,6 +8,7 @@ is placed with one ``searchsorted`` over the published column.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -57,9 +58,24 @@ def histogram(
         return []
     lo = datetime_from_us(int(published_us.min()), 0).astimezone(tz)
     hi = datetime_from_us(int(published_us.max()), 0).astimezone(tz)
+    spans, edges = _buckets(_floor(lo, interval), _floor(hi, interval), interval, tz)
+    which = np.searchsorted(edges, published_us, side="right") - 1
+    per_bucket = np.bincount(which, minlength=len(spans))
+    return [
+        Bucket(key=key, start=start, end=end, count=int(per_bucket[i]))
+        for i, (key, start, end) in enumerate(spans)
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _buckets(
+    first: datetime, last: datetime, interval: Interval, tz: ZoneInfo
+) -> tuple[tuple[tuple[str, datetime, datetime], ...], npt.NDArray[np.int64]]:
+    """(key, start, end) of each bucket from local ``first`` to ``last``, and the edges as
+    epoch microseconds (cached: requests repeat the same ranges, and building a decade of
+    month edges in a time zone costs more than the rest of the histogram)."""
     starts: list[datetime] = []
-    local = _floor(lo, interval)
-    last = _floor(hi, interval)
+    local = first
     while local <= last:
         starts.append(local)
         if len(starts) > MAX_BUCKETS:
@@ -71,14 +87,9 @@ def histogram(
         local = _next(local, interval)
     edges_local = [*starts, local]
     edges = np.asarray([instant_us(e.replace(tzinfo=tz), tz) for e in edges_local], dtype=np.int64)
-    which = np.searchsorted(edges, published_us, side="right") - 1
-    per_bucket = np.bincount(which, minlength=len(starts))
-    return [
-        Bucket(
-            key=_key(start, interval),
-            start=start.replace(tzinfo=tz),
-            end=edges_local[i + 1].replace(tzinfo=tz),
-            count=int(per_bucket[i]),
-        )
+    edges.setflags(write=False)
+    spans = tuple(
+        (_key(start, interval), start.replace(tzinfo=tz), edges_local[i + 1].replace(tzinfo=tz))
         for i, start in enumerate(starts)
-    ]
+    )
+    return spans, edges
