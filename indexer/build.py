@@ -33,7 +33,7 @@ from search.fields import article_from_json, build_schema
 from search.model import Article, ArticleError
 from search.postings import POSTINGS_DIR, FieldStats, PostingsBuilder, analyzed_document
 from search.store import Layout, Manifest, utc_now_iso
-from search.vocab import VOCAB_FILE, VocabularyBuilder
+from search.vocab import VOCAB_FILE, VocabularyBuilder, article_words
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -91,13 +91,15 @@ class Prepared:
     article: Article
     document: dict[str, Any]
     stats: list[FieldStats]
+    words: list[str]
+    """Distinct surface words, for the vocabulary."""
 
 
 def prepare(article: Article) -> Prepared:
     """Detect the language if needed and analyze the article (once, for Whoosh and postings)."""
     article = with_language(article)
     doc, stats = analyzed_document(article)
-    return Prepared(article, doc, stats)
+    return Prepared(article, doc, stats, list(article_words(article)))
 
 
 def _prepare_batch(batch: list[Article]) -> list[Prepared]:
@@ -206,10 +208,15 @@ def _finish(
     parent: str | None,
     sources: Sequence[Path],
     postings: PostingsBuilder,
+    counted: VocabularyBuilder | None,
 ) -> int:
-    """Write columns, postings and manifest of a committed Whoosh index, then switch to it."""
+    """Write columns, postings and manifest of a committed Whoosh index, then switch to it.
+
+    ``counted`` is the vocabulary of every live document when it was counted while
+    indexing (a build without replaced documents); else the words are counted here.
+    """
     ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
-    vocabulary = VocabularyBuilder()
+    vocabulary = counted or VocabularyBuilder()
     with ix.reader() as reader:
         size = reader.doc_count_all()
         docs: list[tuple[str, str] | None] = [None] * size
@@ -219,7 +226,8 @@ def _finish(
             # the postings' document table.
             for docnum, stored in reader.iter_docs():
                 article = article_from_json(stored["doc"])
-                vocabulary.add(article)
+                if counted is None:
+                    vocabulary.add(article)
                 docs[docnum] = (stored["id"], stored["hash"])
                 if postings.missing(docs[docnum]):
                     # Kept from a generation built without postings: analyzed once, now.
@@ -253,6 +261,7 @@ def _index_articles(
     summary: Summary,
     progress: Progress | None,
     postings: PostingsBuilder,
+    vocabulary: VocabularyBuilder,
 ) -> tuple[set[str], dict[str, str]]:
     """Add new or changed articles (to Whoosh and to the postings).
 
@@ -263,7 +272,7 @@ def _index_articles(
     redo: dict[str, str] = {}
     for item in prepared:
         article = item.article
-        digest = article.content_hash
+        digest = item.document["hash"]  # the worker computed it (SHA-256 of the article)
         if progress is not None:
             progress(1)
         if article.id in seen:
@@ -286,6 +295,7 @@ def _index_articles(
             summary.added += 1
         writer.add_document(**item.document)
         postings.add(article.id, digest, item.stats)
+        vocabulary.add_words(article.language, item.words)
     return set(seen), redo
 
 
@@ -356,7 +366,10 @@ def _run(
             if items is None:
                 items = iter_sources(list(sources))
             articles = _prepared(items, summary.errors, pool)
-            seen_now, redo = _index_articles(writer, articles, known, summary, progress, postings)
+            vocabulary = VocabularyBuilder()
+            seen_now, redo = _index_articles(
+                writer, articles, known, summary, progress, postings, vocabulary
+            )
             if strict and summary.errors:
                 raise StrictBuildError(summary.errors)
             gone = (set(known) - seen_now) if prune else set()
@@ -372,7 +385,12 @@ def _run(
             pool.shutdown()
         _resolve_duplicates(ix, redo)
         ix.close()
-        summary.documents = _finish(layout, gen, parent, sources, postings)
+        # Counted while indexing, the vocabulary is exact when every document indexed in
+        # this run is live and there are no others: a build that replaced nothing.
+        exact = parent is None and summary.duplicates == 0
+        summary.documents = _finish(
+            layout, gen, parent, sources, postings, vocabulary if exact else None
+        )
         summary.generation = gen.name
     except BaseException:
         gen.cleanup()

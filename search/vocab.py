@@ -59,7 +59,11 @@ class VocabularyBuilder:
 
     def add(self, article: Article) -> None:
         """Count one article's words."""
-        self.counts[field_language(article.language)].update(article_words(article))
+        self.add_words(article.language, article_words(article))
+
+    def add_words(self, language: str, words: Iterable[str]) -> None:
+        """Count one article's distinct words (``article_words``, computed elsewhere)."""
+        self.counts[field_language(language)].update(words)
 
     def write(self, path: Path) -> None:
         """Write vocab.json (fsynced)."""

@@ -283,3 +283,22 @@ def _positions(searcher: Any, docnum: int, field: str, terms: set[str]) -> Any:
         matcher.skip_to(docnum)
         assert matcher.is_active() and matcher.id() == docnum
         yield term, matcher.value_as("positions")
+
+
+def test_vocabulary_counted_while_indexing_is_a_recount(demo_copy: Path, tmp_path: Path) -> None:
+    """A fresh build counts words in the workers; an update recounts the stored articles."""
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    first = layout.require_current()
+    counted = (layout.columns_dir(first) / "vocab.json").read_text(encoding="utf-8")
+    (demo_copy / "extra.txt").write_text(
+        sorted(demo_copy.rglob("*.txt"))[0].read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    update([demo_copy], index, workers=1)
+    (demo_copy / "extra.txt").unlink()
+    update([demo_copy], index, prune=True, workers=1)
+    recounted = (layout.columns_dir(layout.require_current()) / "vocab.json").read_text("utf-8")
+    assert layout.require_current() != first
+    assert json.loads(counted) == json.loads(recounted)
+    assert sum(len(words) for words in json.loads(counted).values()) > 1000
