@@ -10,6 +10,7 @@ gets its own, per generation.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import threading
 import time
@@ -50,7 +51,7 @@ class Generation:
     def __post_init__(self) -> None:
         # Searchers hold open files (see open_whoosh): close them when the generation is
         # dropped.  No thread can be using one then, since a search holds its generation.
-        weakref.finalize(self, _close_all, self._searchers)
+        weakref.finalize(self, _release, self._searchers)
 
     def searcher(self) -> Searcher:
         """This thread's Whoosh searcher for the generation (reused across requests)."""
@@ -95,6 +96,19 @@ class Generation:
     def vocabulary(self) -> Vocabulary:
         """Surface words with document frequencies (loaded on first use)."""
         return Vocabulary(self.path / "columns" / VOCAB_FILE)
+
+
+def _release(searchers: list[Searcher]) -> None:
+    """Close a dropped generation's searchers, then give the freed memory back: glibc keeps
+    freed heap pages otherwise (each switch left ~18 MB per worker under scripts/load)."""
+    _close_all(searchers)
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Return free heap memory to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _close_all(searchers: list[Searcher]) -> None:

@@ -122,7 +122,10 @@ MARKERS = ("whoosh", "whoosh/_MAIN_1.toc", "columns", "columns/values.json", "ma
 def _dirs(path: Path) -> set[tuple[str, int, int]]:
     found = set()
     for p in path.iterdir() if path.is_dir() else ():
-        with_stat = p.stat()
+        try:
+            with_stat = p.stat()
+        except FileNotFoundError:  # pruned by the writer between listing and stat
+            continue
         found.add((p.name, with_stat.st_ino, with_stat.st_ctime_ns))
     return found
 
