@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
+from whoosh import query as wq
 
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
@@ -211,17 +212,21 @@ class Engine:
         text = f"{article.title}\n{article.body}"
         # Ask for enough to still have ``first`` after dropping every exact duplicate.
         duplicates = int(searcher.doc_frequency("hash", stored["hash"]))
-        results = searcher.more_like(
-            docnum, f"body_{lang}", text=text, top=first + duplicates + 20, numterms=12
-        )
+        # Whoosh's more_like: the text's key terms, weighted, in an Or (scored here, as
+        # every query is: Whoosh's own top-k misranks on multi-segment indexes).
+        field = f"body_{lang}"
+        key_terms = searcher.key_terms_from_text(field, text, numterms=12)
+        query = wq.Or([wq.Term(field, word, boost=weight) for word, weight in key_terms])
+        matched, scores = self._match(gen, query)
+        matched[docnum] = False
+        published = np.asarray(gen.columns.published_us)
         hits: list[Hit] = []
-        for hit in results:
+        for other, score in _top(np.flatnonzero(matched), scores, published, first + duplicates):
             if len(hits) >= first:
                 break
-            other = searcher.stored_fields(hit.docnum)
-            if hit.docnum == docnum or other["hash"] == stored["hash"]:
+            if searcher.stored_fields(other)["hash"] == stored["hash"]:
                 continue
-            hits.append(Hit(article=gen.article(hit.docnum), score=float(hit.score), cursor=""))
+            hits.append(Hit(article=gen.article(other), score=score, cursor=""))
         return hits
 
     def suggest(self, prefix: str, limit: int = 10) -> Suggestions:
@@ -251,8 +256,10 @@ class Engine:
                 node = parse_query(text)
                 assert node is not None
                 compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
-                for hit in gen.searcher().search(compiled.query, limit=limit):
-                    article = gen.article(hit.docnum)
+                matched, scores = self._match(gen, compiled.query)
+                published = np.asarray(cols.published_us)
+                for docnum, _ in _top(np.flatnonzero(matched), scores, published, limit):
+                    article = gen.article(docnum)
                     titles.append((article.id, article.title))
             except QuerySyntaxError:
                 pass
