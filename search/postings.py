@@ -105,7 +105,6 @@ class _Arrays:
     doc: npt.NDArray[np.int32]
     tf: npt.NDArray[np.uint16]
     lengths: npt.NDArray[np.int32]
-    docs: list[tuple[str, str] | None]
 
 
 class PostingsBuilder:
@@ -125,8 +124,11 @@ class PostingsBuilder:
         self._lengths = array("i")
         self._index: dict[tuple[str, str], int] = {}
         self._parent_index: dict[tuple[str, str], int] = {}
+        self._parent_size = 0
         if self.parent is not None:
-            for i, pair in enumerate(_read_docs(self.parent)):
+            parent_docs = _read_docs(self.parent)
+            self._parent_size = len(parent_docs)
+            for i, pair in enumerate(parent_docs):
                 if pair is not None:
                     self._parent_index[pair] = i
 
@@ -174,7 +176,7 @@ class PostingsBuilder:
 
         run_docs = len(self._lengths) // len(FIELDS)
         run_to_new = np.full(run_docs, -1, dtype=np.int32)
-        parent_to_new = np.full(len(parent.docs) if parent else 0, -1, dtype=np.int32)
+        parent_to_new = np.full(self._parent_size, -1, dtype=np.int32)
         for docnum, pair in enumerate(docs):
             if pair is None:
                 continue
@@ -304,7 +306,6 @@ def _read_arrays(directory: Path) -> _Arrays:
         doc=_load(directory, "doc"),
         tf=_load(directory, "tf"),
         lengths=_load(directory, "lengths"),
-        docs=_read_docs(directory),
     )
 
 
