@@ -216,7 +216,7 @@ def _finish(
     indexing (a build without replaced documents); else the words are counted here.
     """
     ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
-    vocabulary = counted or VocabularyBuilder()
+    vocabulary = counted if counted is not None else VocabularyBuilder()
     with ix.reader() as reader:
         size = reader.doc_count_all()
         docs: list[tuple[str, str] | None] = [None] * size
@@ -261,9 +261,9 @@ def _index_articles(
     summary: Summary,
     progress: Progress | None,
     postings: PostingsBuilder,
-    vocabulary: VocabularyBuilder,
+    vocabulary: VocabularyBuilder | None,
 ) -> tuple[set[str], dict[str, str]]:
-    """Add new or changed articles (to Whoosh and to the postings).
+    """Add new or changed articles (to Whoosh, the postings and, if given, the vocabulary).
 
     Returns the ids seen in the sources, and those seen twice with different
     content mapped to the hash of their last version (the one that must stay).
@@ -295,7 +295,8 @@ def _index_articles(
             summary.added += 1
         writer.add_document(**item.document)
         postings.add(article.id, digest, item.stats)
-        vocabulary.add_words(article.language, item.words)
+        if vocabulary is not None:
+            vocabulary.add_words(article.language, item.words)
     return set(seen), redo
 
 
@@ -366,7 +367,8 @@ def _run(
             if items is None:
                 items = iter_sources(list(sources))
             articles = _prepared(items, summary.errors, pool)
-            vocabulary = VocabularyBuilder()
+            # Only a build from nothing can use words counted as they come (see _finish).
+            vocabulary = VocabularyBuilder() if parent is None else None
             seen_now, redo = _index_articles(
                 writer, articles, known, summary, progress, postings, vocabulary
             )
@@ -387,10 +389,8 @@ def _run(
         ix.close()
         # Counted while indexing, the vocabulary is exact when every document indexed in
         # this run is live and there are no others: a build that replaced nothing.
-        exact = parent is None and summary.duplicates == 0
-        summary.documents = _finish(
-            layout, gen, parent, sources, postings, vocabulary if exact else None
-        )
+        counted = vocabulary if summary.duplicates == 0 else None
+        summary.documents = _finish(layout, gen, parent, sources, postings, counted)
         summary.generation = gen.name
     except BaseException:
         gen.cleanup()
