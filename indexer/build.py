@@ -141,12 +141,18 @@ def _prepared(
         yield from done.result()
 
 
-def estimate_total(paths: Sequence[Path]) -> int:
-    """A cheap count of the articles in ``paths`` (files and JSONL lines), for progress ETA."""
+def estimate_total(paths: Sequence[Path], enough: int | None = None) -> int:
+    """A cheap count of the articles in ``paths`` (files and JSONL lines), for progress ETA.
+
+    With ``enough``, counting stops once that many are found (a yes/no question
+    need not read a large corpus through).
+    """
     total = 0
     for path in paths:
         files = [path] if path.is_file() else [p for p in sorted(path.rglob("*")) if p.is_file()]
         for f in files:
+            if enough is not None and total >= enough:
+                return total
             name = f.name.removesuffix(".gz")
             if name.endswith(".txt"):
                 total += 1
@@ -154,9 +160,10 @@ def estimate_total(paths: Sequence[Path]) -> int:
                 opener: Any = gzip.open if f.name.endswith(".gz") else open
                 try:
                     with opener(f, "rb") as fh:
-                        total += sum(
-                            chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")
-                        )
+                        for chunk in iter(lambda: fh.read(1 << 20), b""):
+                            total += int(chunk.count(b"\n"))
+                            if enough is not None and total >= enough:
+                                return total
                 except OSError:
                     total += 1
     return total
@@ -356,7 +363,9 @@ def _run(
             ix = whoosh_index.open_dir(str(layout.whoosh_dir(gen.name)))
             with ix.reader() as reader:
                 known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
-        parallel = workers > 1 and estimate_total(sources) >= PARALLEL_THRESHOLD
+        parallel = (
+            workers > 1 and estimate_total(sources, enough=PARALLEL_THRESHOLD) >= PARALLEL_THRESHOLD
+        )
         pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
         writer: IndexWriter | None = None
         postings = PostingsBuilder(

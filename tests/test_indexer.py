@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import StrictBuildError, apply_changes, build, update
+from indexer.build import StrictBuildError, apply_changes, build, estimate_total, update
 from indexer.lock import IndexLocked, WriterLock
 from indexer.maintenance import index_stats, rollback, verify
 from schema.cli import main
@@ -324,3 +324,12 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
     with open_generation(Layout(tmp_path / "p"), "g000001") as gen:
         cols = gen.columns
     assert int(np.asarray(cols.live).sum()) == 400
+
+
+def test_estimate_total_stops_once_it_has_enough(tmp_path: Path) -> None:
+    for i in range(10):
+        (tmp_path / f"a{i}.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("{}\n" * 7, encoding="utf-8")
+    assert estimate_total([tmp_path]) == 17
+    assert estimate_total([tmp_path], enough=4) == 4
+    assert estimate_total([tmp_path / "b.jsonl"], enough=4) == 7  # whole chunks are counted
