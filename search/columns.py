@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search.model import Article
+from search.store import write_synced
 
 FACETS = ("language", "category", "source", "tag")
 _ARRAYS = (
@@ -135,13 +136,14 @@ def write_columns(directory: Path, columns: Columns) -> None:
     """Write the arrays and value tables into ``directory`` (created), fsynced."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in _ARRAYS:
-        path = directory / f"{name}.npy"
-        with path.open("wb") as f:
-            np.save(f, getattr(columns, name), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-    with (directory / "values.json").open("w", encoding="utf-8") as f:
-        f.write(json.dumps(columns.values, ensure_ascii=False))  # dumps: the C encoder
+        save_synced(directory / f"{name}.npy", getattr(columns, name))
+    write_synced(directory / "values.json", json.dumps(columns.values, ensure_ascii=False))
+
+
+def save_synced(path: Path, value: npt.NDArray[Any]) -> None:
+    """Save one array as ``.npy`` and force it to disk."""
+    with path.open("wb") as f:
+        np.save(f, value, allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
 

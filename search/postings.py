@@ -29,7 +29,6 @@ import bisect
 import itertools
 import json
 import math
-import os
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -42,8 +41,10 @@ import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
 from search.analysis import LANGUAGES, field_language, tags_analyzer, text_terms
+from search.columns import save_synced
 from search.fields import FIELD_KINDS, document
 from search.model import Article
+from search.store import write_synced
 
 POSTINGS_DIR = "postings"
 B = 0.75
@@ -236,7 +237,7 @@ class PostingsBuilder:
         }
         directory.mkdir(parents=True, exist_ok=True)
         for name, value in arrays.items():
-            _save(directory / f"{name}.npy", value)
+            save_synced(directory / f"{name}.npy", value)
         _dump(directory / "docs.json", [list(p) if p else None for p in docs])
         _dump(directory / "meta.json", {"fields": list(FIELDS), "B": B, "K1": K1})
 
@@ -274,20 +275,9 @@ def bm25_weights(
     return weight
 
 
-def _save(path: Path, value: npt.NDArray[Any]) -> None:
-    with path.open("wb") as f:
-        np.save(f, value, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _dump(path: Path, value: object) -> None:
     # json.dumps, not json.dump: dump streams through the pure-Python encoder (10x slower).
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    with path.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    write_synced(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def _load(directory: Path, name: str) -> Any:

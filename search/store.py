@@ -65,13 +65,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: readers see the old or the new content, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+def write_synced(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` and force it to disk (a generation's files are durable
+    before CURRENT names the generation)."""
+    with path.open("w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write_synced(tmp, text)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from whoosh.support.levenshtein import damerau_levenshtein
 
 from search.analysis import LANGUAGES, WORD_PATTERN, field_language, fold, normalize_apostrophes
 from search.model import Article
+from search.store import write_synced
 
 _WORDS = re.compile(WORD_PATTERN)
 VOCAB_FILE = "vocab.json"
@@ -68,10 +68,7 @@ class VocabularyBuilder:
     def write(self, path: Path) -> None:
         """Write vocab.json (fsynced)."""
         data = {lang: sorted(c.items()) for lang, c in self.counts.items()}
-        with path.open("w", encoding="utf-8") as f:
-            f.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))  # C encoder
-            f.flush()
-            os.fsync(f.fileno())
+        write_synced(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
 
 @dataclass
