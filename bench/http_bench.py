@@ -82,9 +82,16 @@ class Server:
 
 
 def start_server(
-    index_dir: Path, log: Path, workers: int | None = None, timeout: float = 120.0
+    index_dir: Path,
+    log: Path,
+    workers: int | None = None,
+    timeout: float = 120.0,
+    log_level: str | None = None,
 ) -> Server:
-    """Start the server on a free loopback port and wait until /readyz says ready."""
+    """Start the server on a free loopback port and wait until /readyz says ready.
+
+    Raises RuntimeError when it exits or is not ready within ``timeout`` seconds.
+    """
     import httpx
 
     port = free_port()
@@ -103,6 +110,7 @@ def start_server(
         "--port",
         str(port),
         *(["--workers", str(workers)] if workers else []),
+        *(["--log-level", log_level] if log_level else []),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

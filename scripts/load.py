@@ -37,8 +37,6 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +53,7 @@ if str(REPO) not in sys.path:
 
 import httpx  # noqa: E402
 
+from bench.http_bench import start_server  # noqa: E402
 from indexer.parse import iter_sources  # noqa: E402
 from search.model import Article  # noqa: E402
 from search.store import Layout  # noqa: E402
@@ -116,14 +115,6 @@ def ensure_index(index_dir: Path, sources: list[Path]) -> None:
         log(f"the initial build failed:\n{err.decode(errors='replace')}")
         sys.exit(1)
     log(f"{out.decode(errors='replace').strip()} ({time.monotonic() - started:.1f} s)")
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def rss_bytes(pid: int) -> int:
@@ -488,35 +479,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     index_dir = Path(args.index).resolve() if args.index else work / "index"
     ensure_index(index_dir, sources)
     vocab = Vocabulary.of(sources, args.seed)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server_log = (work / "server.log").open("wb")
-    server = cli(
-        "serve",
-        "--index",
-        str(index_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-    )
+    try:
+        server = start_server(index_dir, work / "server.log", timeout=60, log_level="warning")
+    except RuntimeError as exc:
+        raise SystemExit(f"the server did not get ready: {exc}") from None
+    base = server.url
     tally = Tally()
     rebuilt: dict[str, Any] = {}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not get ready (see {work / 'server.log'})")
-            await asyncio.sleep(0.1)
         mix = Mix(vocab, args.seed)
         if args.warmup > 0:  # caches and thread pools fill up; not measured
             log(f"warming up for {args.warmup:g} s ...")
@@ -528,7 +498,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         started = time.monotonic()
         stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(server.pid, started, stop, tally))
+        sampler = asyncio.create_task(sample_rss(server.proc.pid, started, stop, tally))
         rebuilder = asyncio.create_task(
             rebuild(args.duration * args.rebuild_at, sources, index_dir, base, rebuilt)
         )
@@ -543,13 +513,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop.set()
         await sampler
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server_log.close()
+        server.stop()
     return report(args, tally, elapsed, rebuilt)
 
 
