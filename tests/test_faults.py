@@ -375,9 +375,9 @@ def two_generations(tmp_path: Path) -> Path:
     return index_dir
 
 
-def rollback_cli(index_dir: Path) -> str:
+def run_rollback(index_dir: Path) -> subprocess.CompletedProcess[str]:
     """``newsearch index rollback --index DIR``, one command in a subprocess."""
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "schema.cli", "index", "rollback", "--index", str(index_dir)],
         cwd=REPO,
         capture_output=True,
@@ -385,6 +385,11 @@ def rollback_cli(index_dir: Path) -> str:
         timeout=60,
         check=False,
     )
+
+
+def rollback_cli(index_dir: Path) -> str:
+    """A rollback that must succeed; what it printed."""
+    done = run_rollback(index_dir)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -450,14 +455,7 @@ def test_running_server_keeps_serving_when_the_new_generation_is_damaged(tmp_pat
 def test_rollback_refuses_a_damaged_previous_generation(tmp_path: Path) -> None:
     index_dir = two_generations(tmp_path)
     damage(index_dir / "generations" / "g000001", "toc garbled")
-    done = subprocess.run(
-        [sys.executable, "-m", "schema.cli", "index", "rollback", "--index", str(index_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_rollback(index_dir)
     assert done.returncode == 1
     assert done.stderr.startswith("Error: ") and "g000001" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
