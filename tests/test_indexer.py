@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from indexer import build as build_module
 from indexer.build import StrictBuildError, apply_changes, build, estimate_total, update
 from indexer.lock import IndexLocked, WriterLock
 from indexer.maintenance import index_stats, rollback, verify
@@ -291,10 +292,10 @@ def test_cli_build_stats_verify(tmp_path: Path) -> None:
     assert "missing: new" in bad.output
 
 
-def test_parallel_build_matches_serial(tmp_path: Path) -> None:
-    src = tmp_path / "many.jsonl"
+def _many(src: Path, count: int) -> Path:
+    """``count`` short uk/en articles in one JSON Lines file."""
     with src.open("w", encoding="utf-8") as f:
-        for i in range(400):
+        for i in range(count):
             lang_text = (
                 "Армія отримала техніку. " if i % 3 == 0 else "Energy markets moved today. "
             ) * 5
@@ -303,13 +304,18 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
                     {
                         "id": f"m{i}",
                         "title": f"T{i}",
-                        "body": lang_text,
+                        "body": lang_text + f"word{i % 11} news{i % 5}",
                         "tags": [f"t{i % 7}"],
                         "published": f"2024-01-{i % 28 + 1:02d}T10:00:00+02:00",
                     }
                 )
                 + "\n"
             )
+    return src
+
+
+def test_parallel_build_matches_serial(tmp_path: Path) -> None:
+    src = _many(tmp_path / "many.jsonl", 400)
     serial = build([src], tmp_path / "s", workers=1)
     parallel = build([src], tmp_path / "p", workers=2)
     assert serial.documents == parallel.documents == 400
@@ -324,6 +330,66 @@ def test_parallel_build_matches_serial(tmp_path: Path) -> None:
     with open_generation(Layout(tmp_path / "p"), "g000001") as gen:
         cols = gen.columns
     assert int(np.asarray(cols.live).sum()) == 400
+
+
+def _segments(index_dir: Path) -> int:
+    layout = Layout(index_dir)
+    with open_generation(layout, layout.require_current()) as gen, gen.ix.reader() as r:
+        return len(list(r.leaf_readers()))
+
+
+def _ranked(engine: Engine, query: str) -> list[tuple[float, str]]:
+    """Every hit as (score, id), paged through; ties may come in another order, so sorted."""
+    found: list[tuple[float, str]] = []
+    after = None
+    while True:
+        page = engine.search(SearchRequest(query=query, first=100, after=after))
+        found += [(round(h.score or 0.0, 4), h.article.id) for h in page.hits]
+        if not page.has_next_page:
+            assert len(found) == page.total
+            return sorted(found, reverse=True)
+        after = page.end_cursor
+
+
+def test_parallel_build_in_chunks_ranks_as_serial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parallel build commits segments in chunks (no spill to disk): same answers."""
+    src = _many(tmp_path / "many.jsonl", 400)
+    serial = build([src], tmp_path / "s", workers=1)
+    monkeypatch.setattr(build_module, "CHUNK_POSTINGS", 800)
+    chunked = build([src], tmp_path / "c", workers=2)
+    assert serial.documents == chunked.documents == 400
+    assert _segments(tmp_path / "s") == 1
+    assert _segments(tmp_path / "c") >= 6  # two per chunk: one per worker
+    queries = ("армії", "energy markets", '"markets moved"', "word3 OR news2", "t4", "-energy")
+    for accelerated in (True, False):
+        s_engine = Engine(tmp_path / "s", accelerated=accelerated)
+        c_engine = Engine(tmp_path / "c", accelerated=accelerated)
+        for q in queries:
+            ranked = _ranked(c_engine, q)
+            assert ranked, q
+            assert ranked == _ranked(s_engine, q), (accelerated, q)
+    assert verify([src], tmp_path / "c")["columns_ok"]
+    assert index_stats(tmp_path / "c")["language"] == index_stats(tmp_path / "s")["language"]
+
+
+def test_failed_chunked_build_leaves_served_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks already committed belong to the new generation only: a failure drops them all."""
+    index_dir = tmp_path / "ix"
+    build([DEMO], index_dir)
+    before = _count(index_dir)
+    src = _many(tmp_path / "many.jsonl", 400)
+    with src.open("a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    monkeypatch.setattr(build_module, "CHUNK_POSTINGS", 800)
+    with pytest.raises(StrictBuildError):
+        build([src], index_dir, workers=2, strict=True)
+    assert Layout(index_dir).generations() == ["g000001"]
+    assert _count(index_dir) == before
+    assert [p.name for p in (index_dir / "generations").iterdir()] == ["g000001"]
 
 
 def test_estimate_total_stops_once_it_has_enough(tmp_path: Path) -> None:
