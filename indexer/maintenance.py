@@ -10,6 +10,7 @@ import numpy as np
 
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
+from search.articles import articles_agree
 from search.model import ArticleError, datetime_from_us
 from search.postings import POSTINGS_DIR, postings_agree
 from search.reader import open_generation
@@ -52,7 +53,8 @@ def _stats(gen: Any) -> dict[str, Any]:
 def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
     """Compare the served generation with ``sources`` by id and content hash.
 
-    Also checks that the columns and the postings agree with the stored articles.
+    Also checks that the columns, the postings and the articles' plain copy agree with
+    the stored articles.
     """
     layout = Layout(index_dir)
     with open_generation(layout, layout.require_current()) as gen:
@@ -62,6 +64,9 @@ def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
 def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
     with gen.ix.reader() as reader:
         indexed = {f["id"]: (docnum, f["hash"]) for docnum, f in reader.iter_docs()}
+        articles_ok = gen.articles is None or articles_agree(
+            gen.articles, ((docnum, f["doc"]) for docnum, f in reader.iter_docs())
+        )
     missing: list[str] = []
     changed: list[str] = []
     seen: set[str] = set()
@@ -79,12 +84,16 @@ def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
         elif found[1] != item.content_hash:
             changed.append(item.id)
     extra = sorted(set(indexed) - seen)
-    columns_ok = _columns_agree(gen, [d for d, _ in indexed.values()]) and (
-        gen.postings is None
-        or postings_agree(
-            gen.path / POSTINGS_DIR,
-            {d: (i, h) for i, (d, h) in indexed.items()},
-            gen.columns.size,
+    columns_ok = (
+        articles_ok
+        and _columns_agree(gen, [d for d, _ in indexed.values()])
+        and (
+            gen.postings is None
+            or postings_agree(
+                gen.path / POSTINGS_DIR,
+                {d: (i, h) for i, (d, h) in indexed.items()},
+                gen.columns.size,
+            )
         )
     )
     return {

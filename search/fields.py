@@ -75,7 +75,7 @@ def article_to_json(article: Article) -> str:
     )
 
 
-def article_from_json(text: str) -> Article:
+def article_from_json(text: str | bytes) -> Article:
     """Inverse of :func:`article_to_json`."""
     data = json.loads(text)
     return Article(

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
+from search.articles import ARTICLES_DIR, Articles, open_articles
 from search.columns import Columns, read_columns
 from search.fields import article_from_json
 from search.model import Article
@@ -45,13 +46,15 @@ class Generation:
     manifest: Manifest
     postings: Postings | None = None
     """Arrays of the accelerated scoring path (None: built before they existed)."""
+    articles: Articles | None = None
+    """Articles as plain JSON (None: built before they existed; read from Whoosh)."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _searchers: list[Searcher] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         # Searchers hold open files (see open_whoosh): close them when the generation is
         # dropped.  No thread can be using one then, since a search holds its generation.
-        weakref.finalize(self, _release, self._searchers)
+        weakref.finalize(self, _release, self._searchers, self.articles)
 
     def searcher(self) -> Searcher:
         """This thread's Whoosh searcher for the generation (reused across requests)."""
@@ -65,6 +68,8 @@ class Generation:
     def close(self) -> None:
         """Close every searcher and the index now (for short-lived, one-thread uses)."""
         _close_all(self._searchers)
+        if self.articles is not None:
+            self.articles.close()
         self.ix.close()
 
     def __enter__(self) -> Generation:
@@ -74,7 +79,10 @@ class Generation:
         self.close()
 
     def article(self, docnum: int) -> Article:
-        """The stored article of a document number."""
+        """The stored article of a (live) document number."""
+        found = self.articles.article(docnum) if self.articles is not None else None
+        if found is not None:
+            return found
         return article_from_json(self.searcher().stored_fields(docnum)["doc"])
 
     def docnum(self, article_id: str) -> int | None:
@@ -98,10 +106,13 @@ class Generation:
         return Vocabulary(self.path / "columns" / VOCAB_FILE)
 
 
-def _release(searchers: list[Searcher]) -> None:
-    """Close a dropped generation's searchers, then give the freed memory back: glibc keeps
-    freed heap pages otherwise (each switch left ~18 MB per worker under scripts/load)."""
+def _release(searchers: list[Searcher], articles: Articles | None) -> None:
+    """Close a dropped generation's searchers and files, then give the freed memory back:
+    glibc keeps freed heap pages otherwise (each switch left ~18 MB per worker under
+    scripts/load)."""
     _close_all(searchers)
+    if articles is not None:
+        articles.close()
     _trim_heap()
 
 
@@ -138,6 +149,7 @@ def open_generation(layout: Layout, name: str) -> Generation:
         columns = read_columns(layout.columns_dir(name))
         manifest = layout.manifest(name)
         postings = open_postings(layout.generation_dir(name) / POSTINGS_DIR, columns.size)
+        articles = open_articles(layout.generation_dir(name) / ARTICLES_DIR, columns.size)
         with ix.reader() as r:
             if r.doc_count_all() != columns.size:
                 raise ValueError(
@@ -151,6 +163,7 @@ def open_generation(layout: Layout, name: str) -> Generation:
             columns=columns,
             manifest=manifest,
             postings=postings,
+            articles=articles,
         )
         # Read now, so that a damaged vocabulary keeps the generation from being served
         # (and /readyz says why) instead of failing the first fuzzy query.
