@@ -30,7 +30,7 @@ from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
 from search.histogram import histogram
 from search.model import Article, datetime_from_us
-from search.paging import decode_cursor, encode_cursor, request_key
+from search.paging import cursor_encoder, decode_cursor, request_key
 from search.querylang import QuerySyntaxError, parse_query
 from search.reader import Generation, IndexReader
 from search.spelling import did_you_mean
@@ -142,8 +142,9 @@ class Engine:
         total = int(hits_mask.sum())
         order = self._order(gen, scores, hits_mask, sort, offset + req.first)
         page = order[offset : offset + req.first]
+        cursor = cursor_encoder(gen.name, key)
         hits = tuple(
-            self._hit(gen, docnum, score, encode_cursor(gen.name, key, offset + i), compiled, req)
+            self._hit(gen, docnum, score, cursor(offset + i), compiled, req)
             for i, (docnum, score) in enumerate(page)
         )
         facets = self._facets(gen, matched, masks, req)

@@ -18,6 +18,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexer.build import build
 from indexer.parse import iter_sources
@@ -25,6 +27,7 @@ from search.analysis import field_language, terms, tokens_with_chars, words
 from search.compile import MAX_EXPANSIONS
 from search.engine import Engine
 from search.model import Article
+from search.paging import cursor_encoder, decode_cursor
 from search.types import (
     MAX_FIRST,
     Filters,
@@ -1152,3 +1155,18 @@ def test_prefix_expansion_is_bounded_on_the_corpus(corpus_engine: Engine) -> Non
         assert 150 < sizes[prefix] <= MAX_EXPANSIONS
         assert corpus_engine.search(SearchRequest(query=prefix, first=5)).total > 100
     print(f"\nprefix expansions on the corpora (bound {MAX_EXPANSIONS}): {sizes}")
+
+
+@given(
+    st.text(alphabet="g0123456789", min_size=1, max_size=12),
+    st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
+    st.integers(min_value=0, max_value=10**12),
+)
+def test_page_cursor_encoder_writes_the_documented_cursor(
+    generation: str, key: str, offset: int
+) -> None:
+    """base64url of the JSON {"g", "k", "o"}, exactly (what decode_cursor and clients read)."""
+    raw = json.dumps({"g": generation, "k": key, "o": offset}, separators=(",", ":"))
+    expected = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert cursor_encoder(generation, key)(offset) == expected
+    assert decode_cursor(expected, key) == offset + 1
