@@ -17,6 +17,7 @@ an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -55,11 +56,18 @@ class Compiled:
     marks: dict[str, MatchTerms]
 
 
+Present = Callable[[str, str], bool]
+"""Whether a (text field, term) pair occurs in some live document."""
+
+
 class _Compiler:
-    def __init__(self, reader: IndexReader, vocabulary: Vocabulary | None) -> None:
+    def __init__(
+        self, reader: IndexReader, vocabulary: Vocabulary | None, present: Present | None
+    ) -> None:
         self.reader = reader
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
+        self.present = present
 
     def node(self, node: Node, positive: bool = True) -> Any:
         """The Whoosh query of ``node``: None when it has no searchable words (ignored),
@@ -126,7 +134,24 @@ class _Compiler:
                     clauses.append(wq.Term(name, analyzed[0], boost=boost))
                 else:
                     clauses.append(wq.Phrase(name, analyzed, boost=boost))
-        return wq.Or(clauses) if clauses else None
+        return wq.Or(self._occurring(clauses)) if clauses else None
+
+    def _occurring(self, clauses: list[Any]) -> list[Any]:
+        """The clauses that can match: a term or phrase whose field lacks one of its terms
+        matches nothing and adds nothing to any score (most of the 12 fields a word is
+        looked up in are other languages').  If none can match, all are kept: the tree
+        keeps its shape, so ``-word`` still means every document."""
+        present = self.present
+        if present is None:
+            return clauses
+        kept = [
+            c
+            for c in clauses
+            if all(
+                present(c.fieldname, t) for t in (c.words if isinstance(c, wq.Phrase) else [c.text])
+            )
+        ]
+        return kept or clauses
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
         """Expand against the generation's vocabulary of surface words (titles, bodies, tags).
@@ -166,15 +191,20 @@ class _Compiler:
 
 
 def compile_query(
-    node: Node, reader: IndexReader, vocabulary: Vocabulary | None = None
+    node: Node,
+    reader: IndexReader,
+    vocabulary: Vocabulary | None = None,
+    present: Present | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
     ``vocabulary`` (the generation's surface words) expands prefixes and fuzzy
-    words; without it they match nothing.
+    words; without it they match nothing.  With ``present``, words' terms and
+    phrases are looked up only in the fields that hold them (same matches, same
+    scores, a smaller query).
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader, vocabulary)
+    compiler = _Compiler(reader, vocabulary, present)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

@@ -24,7 +24,7 @@ from whoosh import query as wq
 
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
-from search.compile import Compiled, compile_query
+from search.compile import Compiled, Present, compile_query
 from search.facets import facet
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
@@ -130,7 +130,9 @@ class Engine:
         scores: npt.NDArray[np.float64] | None = None
         if node is not None:
             try:
-                compiled = compile_query(node, searcher.reader(), gen.vocabulary)
+                compiled = compile_query(
+                    node, searcher.reader(), gen.vocabulary, self._present(gen)
+                )
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -256,7 +258,9 @@ class Engine:
             try:
                 node = parse_query(text)
                 assert node is not None
-                compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
+                compiled = compile_query(
+                    node, gen.searcher().reader(), gen.vocabulary, self._present(gen)
+                )
                 matched, scores = self._match(gen, compiled.query)
                 published = np.asarray(cols.published_us)
                 for docnum, _ in _top(np.flatnonzero(matched), scores, published, limit):
@@ -293,6 +297,15 @@ class Engine:
                 found[article_id] = docnum
         return found
 
+    def _present(self, gen: Generation) -> Present | None:
+        """Which terms occur (from the postings), for compile_query to leave out the others.
+
+        The Whoosh path gets whole queries: it is the reference the pruned ones are
+        tested against."""
+        if self.accelerated and gen.postings is not None:
+            return gen.postings.has
+        return None
+
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
         """The documents ``query`` matches, and their scores."""
         live = np.asarray(gen.columns.live)
@@ -328,7 +341,7 @@ class Engine:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
+        compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary, self._present(gen))
         matched, _ = self._match(gen, compiled.query)
         return int((matched & allowed).sum())
 

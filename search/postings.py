@@ -349,6 +349,10 @@ class Postings:
         start, end = int(self.ptr[i]), int(self.ptr[i + 1])
         return self.doc[start:end], self.weight[start:end]
 
+    def has(self, field: str, term: str) -> bool:
+        """Whether some document holds ``term`` in ``field`` (every live one has postings)."""
+        return field in _FIELD_INDEX and self._find(f"{field}{_SEP}{term}") >= 0
+
     def _find(self, key: str) -> int:
         found = self._found.get(key)
         if found is None:
