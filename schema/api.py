@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
+from schema.execution import PlainObjectsExecutionContext
 from schema.middleware import request_id_var
 from schema.settings import Settings
 from schema.types import (
@@ -316,4 +317,9 @@ def make_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)  # type: ignore[arg-type]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,  # type: ignore[arg-type]
+        execution_context_class=PlainObjectsExecutionContext,
+    )
