@@ -42,6 +42,8 @@ class _Leaf:
     """The StrawberryField; ``None`` for ``__typename``."""
     type: GraphQLLeafType | None
     non_null: bool
+    items_non_null: bool | None = None
+    """For a list of scalars (``tags``): whether its items are non-null; None: no list."""
 
 
 class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -163,9 +165,15 @@ class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             non_null = isinstance(leaf, GraphQLNonNull)
             if non_null:
                 leaf = leaf.of_type
+            items_non_null = None
+            if isinstance(leaf, GraphQLList):
+                leaf = leaf.of_type
+                items_non_null = isinstance(leaf, GraphQLNonNull)
+                if items_non_null:
+                    leaf = leaf.of_type
             if field is None or not is_leaf_type(leaf):
                 return None
-            plan.append(_Leaf(response_key, field, leaf, non_null))
+            plan.append(_Leaf(response_key, field, leaf, non_null, items_non_null))
         return plan
 
     def _complete(
@@ -189,10 +197,34 @@ class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if close is not None:
                         close()  # a coroutine from a getter: graphql-core calls it again
                     return None
-                serialized = leaf.type.serialize(value)
-                if serialized is None or serialized is Undefined:
+                if leaf.items_non_null is None:
+                    serialized = _serialized(leaf.type, value)
+                    if serialized is None:
+                        return None
+                    result[leaf.key] = serialized
+                    continue
+                if not isinstance(value, list | tuple):
                     return None
-                result[leaf.key] = serialized
+                items: list[Any] = []
+                for item in value:
+                    if item is None:
+                        if leaf.items_non_null:
+                            return None
+                        items.append(None)
+                        continue
+                    serialized = _serialized(leaf.type, item)
+                    if serialized is None:
+                        return None
+                    items.append(serialized)
+                result[leaf.key] = items
         except Exception:
             return None
         return result
+
+
+def _serialized(type_: GraphQLLeafType, value: Any) -> Any:
+    """``type_.serialize(value)``, None where graphql-core would report an error."""
+    if isinstance(value, Exception):
+        return None
+    serialized = type_.serialize(value)
+    return None if serialized is Undefined else serialized

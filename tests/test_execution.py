@@ -100,13 +100,15 @@ class Item:
     size: int
     colour: Colour
     note: str | None = None
+    labels: list[str] = strawberry.field(default_factory=lambda: ["x", "y"])
+    maybe: list[str | None] | None = None
 
 
 def _items() -> list[Item | None]:
     return [
         Item(name="a", size=1, colour=Colour.RED),
         None,
-        Item(name="b", size=2, colour=Colour.BLUE, note="n"),
+        Item(name="b", size=2, colour=Colour.BLUE, note="n", labels=[], maybe=["m", None]),
     ]
 
 
@@ -129,6 +131,10 @@ class Toy:
         return Item(name="h", size=2**40, colour=Colour.RED)
 
     @strawberry.field
+    def broken_labels(self) -> list[Item]:
+        return [Item(name="l", size=1, colour=Colour.RED, labels=["ok", None])]  # type: ignore[list-item]
+
+    @strawberry.field
     def wrong_enum(self) -> list[Item]:
         return [Item(name="w", size=1, colour="green")]  # type: ignore[arg-type]
 
@@ -136,7 +142,8 @@ class Toy:
 @pytest.mark.parametrize(
     "document",
     [
-        "{ items { name size colour note } }",
+        "{ items { name size colour note labels maybe } }",
+        "{ brokenLabels { name labels } }",
         "{ items { __typename n: name s: size name } }",
         "{ strict { name } }",
         "{ brokenName { name size } }",
@@ -168,6 +175,6 @@ def test_short_path_is_taken_for_plain_lists() -> None:
             return super()._complete(plan, parent_type, source)
 
     schema = strawberry.Schema(query=Toy, execution_context_class=Counting)
-    result = schema.execute_sync("{ items { name size colour } }")
+    result = schema.execute_sync("{ items { name size colour labels maybe } }")
     assert result.errors is None
     assert taken == ["Item", "Item"]  # both items in one loop; the null needs no fields
