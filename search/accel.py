@@ -13,7 +13,8 @@ semantics and scores for the shapes the compiler emits:
 
 Anything else (a phrase, a keyword field such as ``category:``) is evaluated by
 Whoosh's own matcher for that subquery only, so its documents and scores are
-Whoosh's, and only that part of the query pays Whoosh's price.
+Whoosh's, and only that part of the query pays Whoosh's price (a phrase only in
+the segments holding all of its words).
 """
 
 from __future__ import annotations
@@ -98,7 +99,24 @@ class _Evaluator:
             inner, _ = self.node(q.query)
             matched = self.live & ~inner
             return matched, matched.astype(np.float64)
+        if type(q) is wq.Phrase and q.fieldname in _TEXT_FIELDS:
+            return self._phrase(q)
         return _walk(q, self.searcher, self.live)
+
+    def _phrase(self, q: Any) -> tuple[Mask, Scores]:
+        """A phrase, by Whoosh's matcher, in the segments holding all its words only.
+
+        Only documents with every word of the phrase (our postings) can match, so
+        segments without one are skipped: their term lookups were most of a phrase's
+        time on a build of many segments.
+        """
+        candidates: npt.NDArray[Any] | None = None
+        for word in q.words:
+            docs, _ = self.postings.lookup(q.fieldname, word)
+            candidates = docs if candidates is None else np.intersect1d(candidates, docs)
+            if candidates.size == 0:
+                return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
+        return _walk(q, self.searcher, self.live, candidates)
 
     @staticmethod
     def _boosted(scores: Scores, boost: float) -> Scores:
@@ -126,11 +144,18 @@ class _Evaluator:
         return scores > 0, scores
 
 
-def _walk(q: Any, searcher: Any, live: Mask) -> tuple[Mask, Scores]:
-    """A (sub)query matched and scored by Whoosh's own matchers, segment by segment."""
+def _walk(
+    q: Any, searcher: Any, live: Mask, candidates: npt.NDArray[Any] | None = None
+) -> tuple[Mask, Scores]:
+    """A (sub)query matched and scored by Whoosh's own matchers, segment by segment
+    (only the segments holding one of ``candidates``, sorted docnums, when given)."""
     matched = np.zeros(live.shape[0], dtype=np.bool_)
     scores = np.zeros(live.shape[0])
     for leaf, offset in searcher.leaf_searchers():
+        if candidates is not None:
+            at = int(np.searchsorted(candidates, offset))
+            if at == candidates.size or candidates[at] >= offset + leaf.doc_count_all():
+                continue
         m = q.matcher(leaf, leaf.context())
         ids: list[int] = []
         values: list[float] = []

@@ -304,7 +304,7 @@ def _many(src: Path, count: int) -> Path:
                     {
                         "id": f"m{i}",
                         "title": f"T{i}",
-                        "body": lang_text + f"word{i % 11} news{i % 5}",
+                        "body": lang_text + f"word{i % 11} news{i % 5} item{i // 40}",
                         "tags": [f"t{i % 7}"],
                         "published": f"2024-01-{i % 28 + 1:02d}T10:00:00+02:00",
                     }
@@ -362,7 +362,16 @@ def test_parallel_build_in_chunks_ranks_as_serial(
     assert serial.documents == chunked.documents == 400
     assert _segments(tmp_path / "s") == 1
     assert _segments(tmp_path / "c") >= 6  # two per chunk: one per worker
-    queries = ("армії", "energy markets", '"markets moved"', "word3 OR news2", "t4", "-energy")
+    queries = (
+        "армії",
+        "energy markets",
+        '"markets moved"',
+        '"word3 news3"',
+        '"news2 item3"',  # in 8 neighbouring documents: most segments cannot hold it (skipped)
+        "word3 OR news2",
+        "t4",
+        "-energy",
+    )
     for accelerated in (True, False):
         s_engine = Engine(tmp_path / "s", accelerated=accelerated)
         c_engine = Engine(tmp_path / "c", accelerated=accelerated)
