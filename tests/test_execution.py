@@ -178,3 +178,21 @@ def test_short_path_is_taken_for_plain_lists() -> None:
     result = schema.execute_sync("{ items { name size colour labels maybe } }")
     assert result.errors is None
     assert taken == ["Item", "Item"]  # both items in one loop; the null needs no fields
+
+
+def test_a_failing_plan_falls_back_to_graphql_core(caplog: pytest.LogCaptureFixture) -> None:
+    """Other graphql-core internals (a field detail without an attribute we read) must cost
+    speed, never answers."""
+
+    class Broken(PlainObjectsExecutionContext):
+        def _make_plan(self, parent_type: Any, grouped_field_set: Any) -> Any:
+            raise AttributeError("no such attribute in this graphql-core")
+
+    document = "{ items { name size colour labels } }"
+    broken = strawberry.Schema(query=Toy, execution_context_class=Broken)
+    plain = strawberry.Schema(query=Toy)
+    with caplog.at_level("WARNING", logger="newsearch.server"):
+        a = broken.execute_sync(document)
+    b = plain.execute_sync(document)
+    assert a.errors is None and a.data == b.data
+    assert "plain-object completion unavailable" in caplog.text
