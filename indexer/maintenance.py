@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +62,19 @@ def verify(sources: Sequence[Path], index_dir: Path) -> dict[str, Any]:
 
 
 def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
+    indexed: dict[str, tuple[int, str]] = {}
     with gen.ix.reader() as reader:
-        indexed = {f["id"]: (docnum, f["hash"]) for docnum, f in reader.iter_docs()}
-        articles_ok = gen.articles is None or articles_agree(
-            gen.articles, ((docnum, f["doc"]) for docnum, f in reader.iter_docs())
-        )
+
+        def stored() -> Iterator[tuple[int, str]]:
+            # One pass over the stored articles (each one decompressed and unpickled).
+            for docnum, f in reader.iter_docs():
+                indexed[f["id"]] = (docnum, f["hash"])
+                yield docnum, f["doc"]
+
+        docs = stored()
+        articles_ok = gen.articles is None or articles_agree(gen.articles, docs)
+        for _ in docs:  # the rest, when the copy disagreed early (or there is none)
+            pass
     missing: list[str] = []
     changed: list[str] = []
     seen: set[str] = set()
