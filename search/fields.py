@@ -44,7 +44,7 @@ _SINGLE = [formats.Positions().encode([i]) for i in range(_SINGLE_POSITIONS)]
 """Whoosh's encoding of each one-position list (a term once in a text: most postings)."""
 
 
-class TermsText(fields.TEXT):
+class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to mypy
     """Whoosh's TEXT field, with a fast path for text the indexer analyzed already.
 
     The indexer hands Whoosh titles and bodies as term lists (see
