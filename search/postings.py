@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import LANGUAGES, field_language, tags_analyzer, text_terms
+from search.analysis import LANGUAGES, field_language, tags_analyzer, word_terms, words
 from search.columns import save_synced
 from search.fields import FIELD_KINDS, document
 from search.model import Article
@@ -64,7 +64,19 @@ FieldStats = tuple[int, list[str], list[int], int]
 """(field index, terms, their frequencies, field length in tokens) of one document field."""
 
 
-def analyzed_document(article: Article) -> tuple[dict[str, Any], list[FieldStats]]:
+@dataclass(frozen=True)
+class Analyzed:
+    """An article analyzed once for Whoosh, the postings and the vocabulary."""
+
+    document: dict[str, Any]
+    """The Whoosh document."""
+    stats: list[FieldStats]
+    """Its postings, per field."""
+    words: list[str]
+    """The surface words of title and body, as the tokenizer split them."""
+
+
+def analyzed_document(article: Article) -> Analyzed:
     """The Whoosh document of ``article`` with title and body analyzed once, and its postings.
 
     Title and body go to Whoosh as token lists (Whoosh indexes a list as
@@ -76,6 +88,7 @@ def analyzed_document(article: Article) -> tuple[dict[str, Any], list[FieldStats
     doc = document(article)
     lang = field_language(article.language)
     stats: list[FieldStats] = []
+    surface: list[str] = []
     for kind in FIELD_KINDS:
         name = f"{kind}_{lang}"
         value = doc.get(name)
@@ -84,13 +97,16 @@ def analyzed_document(article: Article) -> tuple[dict[str, Any], list[FieldStats
         if kind == "tags":
             tokens = [t.text for t in tags_analyzer(lang)(value)]
         else:
-            tokens = text_terms(lang, value)
+            split = words(value)
+            surface += split
+            # Exactly text_terms(lang, value), with the words kept for the vocabulary.
+            tokens = word_terms(lang, split)
             doc[name] = tokens
         if tokens:
             counts = Counter(tokens)
             freqs = [min(f, _MAX_TF) for f in counts.values()]
             stats.append((_FIELD_INDEX[name], list(counts), freqs, len(tokens)))
-    return doc, stats
+    return Analyzed(doc, stats, surface)
 
 
 def quantized_lengths(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -24,7 +24,14 @@ from pathlib import Path
 from whoosh.spelling import ListCorrector
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from search.analysis import LANGUAGES, WORD_PATTERN, field_language, fold, normalize_apostrophes
+from search.analysis import (
+    LANGUAGES,
+    WORD_PATTERN,
+    field_language,
+    fold,
+    normalize_apostrophes,
+    words,
+)
 from search.model import Article
 from search.store import write_synced
 
@@ -44,11 +51,40 @@ def surface(language: str, word: str) -> str:
     return fold(text) if lang == "other" else text
 
 
+_SURFACE_LIMIT = 200_000
+"""Surface words whose vocabulary words are remembered, per language (then all forgotten)."""
+_SURFACE: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def vocabulary_words(language: str, split: Iterable[str]) -> set[str]:
+    """Distinct vocabulary words among surface words (matches of WORD_PATTERN).
+
+    Each distinct word is normalized (``surface``) and split again, as
+    normalizing can split a word (folding ``½`` gives ``1⁄2``); the result is
+    remembered, so a known word costs one lookup.
+    """
+    lang = field_language(language)
+    table = _SURFACE.setdefault(lang, {})
+    found: set[str] = set()
+    for word in set(split):
+        kept = table.get(word)
+        if kept is None:
+            kept = tuple(
+                w
+                for w in _WORDS.findall(surface(lang, word))
+                if len(w) <= MAX_WORD and not w.isdigit()
+            )
+            if len(table) >= _SURFACE_LIMIT:
+                table.clear()
+            table[word] = kept
+        found.update(kept)
+    return found
+
+
 def article_words(article: Article) -> set[str]:
     """Distinct normalized words of an article's title, body and tags."""
-    # Normalize the whole text once, then split: per-word normalization cost 1 ms per article.
-    text = surface(article.language, "\n".join((article.title, article.body, *article.tags)))
-    return {w for w in _WORDS.findall(text) if len(w) <= MAX_WORD and not w.isdigit()}
+    texts = (article.title, article.body, *article.tags)
+    return vocabulary_words(article.language, [w for text in texts for w in words(text)])
 
 
 class VocabularyBuilder:

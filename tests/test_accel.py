@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -22,13 +23,14 @@ from hypothesis import strategies as st
 from indexer.build import apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
-from search.analysis import field_language, text_analyzer, text_terms
+from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
 from search.engine import Engine
 from search.model import Article
 from search.postings import POSTINGS_DIR, Postings
 from search.reader import open_generation
 from search.store import Layout
 from search.types import Filters, SearchError, SearchRequest, Sort
+from search.vocab import MAX_WORD, surface, vocabulary_words
 from tests.corpora import write_jsonl
 
 
@@ -283,6 +285,28 @@ def _positions(searcher: Any, docnum: int, field: str, terms: set[str]) -> Any:
         matcher.skip_to(docnum)
         assert matcher.is_active() and matcher.id() == docnum
         yield term, matcher.value_as("positions")
+
+
+_VOCAB_TEXT = st.text(alphabet=st.sampled_from(list(_LETTERS + "'’ʼ\u0301 -.,\n0123½ﬁéßÉ")))
+
+
+def _whole_text_words(language: str, texts: list[str]) -> set[str]:
+    """How the vocabulary took words before: normalize the whole text, then split it."""
+    text = surface(language, "\n".join(texts))
+    return {w for w in re.findall(WORD_PATTERN, text) if len(w) <= MAX_WORD and not w.isdigit()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["uk", "ru", "en", "de"]), st.lists(_VOCAB_TEXT, max_size=4))
+def test_vocabulary_words_are_those_of_the_whole_text(language: str, texts: list[str]) -> None:
+    """Split, then normalize each distinct word: the words of normalizing the whole text.
+
+    (Not for Greek: lower() makes a final sigma from the letters around it.)
+    """
+    texts = [*texts, "a" * MAX_WORD + " " + "b" * (MAX_WORD + 1)]
+    split = [w for text in texts for w in words(text)]
+    assert vocabulary_words(language, split) == _whole_text_words(language, texts)
+    assert vocabulary_words(language, split) == _whole_text_words(language, texts)  # remembered
 
 
 def test_vocabulary_counted_while_indexing_is_a_recount(demo_copy: Path, tmp_path: Path) -> None:
