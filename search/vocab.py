@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from whoosh.spelling import ListCorrector
 from whoosh.support.levenshtein import damerau_levenshtein
@@ -65,20 +66,23 @@ def vocabulary_words(language: str, split: Iterable[str]) -> set[str]:
     """
     lang = field_language(language)
     table = _SURFACE.setdefault(lang, {})
-    found: set[str] = set()
-    for word in set(split):
-        kept = table.get(word)
-        if kept is None:
-            kept = tuple(
-                w
-                for w in _WORDS.findall(surface(lang, word))
-                if len(w) <= MAX_WORD and not w.isdigit()
-            )
-            if len(table) >= _SURFACE_LIMIT:
-                table.clear()
-            table[word] = kept
-        found.update(kept)
+    distinct = list(set(split))
+    kept: list[Any] = list(map(table.get, distinct))  # C loops throughout: runs per article
+    if None in kept:
+        for i, word in enumerate(distinct):
+            if kept[i] is None:
+                kept[i] = _vocabulary_words(lang, word)
+                if len(table) >= _SURFACE_LIMIT:
+                    table.clear()
+                table[word] = kept[i]
+    found: set[str] = set().union(*kept)
     return found
+
+
+def _vocabulary_words(lang: str, word: str) -> tuple[str, ...]:
+    return tuple(
+        w for w in _WORDS.findall(surface(lang, word)) if len(w) <= MAX_WORD and not w.isdigit()
+    )
 
 
 def article_words(article: Article) -> set[str]:
