@@ -20,6 +20,8 @@ ensure_venv() {
   local extras="${1:-}"
   local spec="$ROOT"
   [ -n "$extras" ] && spec="$ROOT[$extras]"
+  # "fast" adds a compiled package; where it has no wheel and no compiler, install without it.
+  local fast_spec="$ROOT[${extras:+$extras,}fast]"
   if [ ! -x "$VENV/bin/python" ]; then
     "$(find_python)" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
@@ -29,7 +31,11 @@ ensure_venv() {
   digest="$(cat "$ROOT/pyproject.toml" | "$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "installing newsearch${extras:+ [$extras]} into .venv ..." >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$fast_spec"; then
+      echo "note: pymorphy3's C dictionary reader (DAWG2) did not install; using the" \
+        "pure-Python one (same lemmas, slower Ukrainian and Russian analysis)" >&2
+      "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    fi
     echo "$digest" > "$stamp"
   fi
 }
