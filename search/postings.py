@@ -279,12 +279,18 @@ def bm25_weights(
     idf = np.array([math.log(n / (d + 1)) + 1 for d in df.tolist()], dtype=np.float64)
     totals = lengths.sum(axis=0, dtype=np.int64)
     avgfl = np.where(totals > 0, totals / n, 1.0)
+    quantized = quantized_lengths(lengths.astype(np.int64))  # per document: (N, F), not per posting
     weight = np.empty(doc.shape[0], dtype=np.float32)
     for start in range(0, doc.shape[0], _SLICE):
         stop = min(start + _SLICE, doc.shape[0])
-        term = np.searchsorted(ptr, np.arange(start, stop), side="right") - 1
+        # The terms of postings start..stop-1: a run of each term, as long as its postings there.
+        first, last = np.searchsorted(ptr, [start, stop - 1], side="right") - 1
+        bounds = ptr[first : last + 2].copy()
+        bounds[0], bounds[-1] = start, stop
+        runs = np.diff(bounds)
+        term = np.repeat(np.arange(first, last + 1), runs)
         field = field_of_key[term]
-        fl = quantized_lengths(lengths[doc[start:stop], field].astype(np.int64))
+        fl = quantized[doc[start:stop], field]
         tfw = tf[start:stop].astype(np.float64)
         norm = tfw + K1 * ((1 - B) + B * fl / avgfl[field])
         weight[start:stop] = idf[term] * ((tfw * (K1 + 1)) / norm)

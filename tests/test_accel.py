@@ -8,6 +8,7 @@ Builds and updates must leave postings identical to a fresh build's.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import shutil
@@ -23,10 +24,11 @@ from hypothesis import strategies as st
 from indexer.build import apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
+from search import postings as postings_module
 from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
 from search.engine import Engine
 from search.model import Article
-from search.postings import POSTINGS_DIR, Postings
+from search.postings import K1, POSTINGS_DIR, B, Postings, bm25_weights
 from search.reader import open_generation
 from search.store import Layout
 from search.types import Filters, SearchError, SearchRequest, Sort
@@ -326,3 +328,50 @@ def test_vocabulary_counted_while_indexing_is_a_recount(demo_copy: Path, tmp_pat
     assert layout.require_current() != first
     assert json.loads(counted) == json.loads(recounted)
     assert sum(len(words) for words in json.loads(counted).values()) > 1000
+
+
+def _weights_per_posting(
+    ptr: Any, doc: Any, tf: Any, field_of_key: Any, lengths: Any, n: int
+) -> Any:
+    """Whoosh's BM25F per posting, one posting at a time (the reference for bm25_weights)."""
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+
+    totals = lengths.sum(axis=0)
+    out = []
+    for t in range(len(ptr) - 1):
+        idf = math.log(n / (ptr[t + 1] - ptr[t] + 1)) + 1
+        f = field_of_key[t]
+        avgfl = totals[f] / n if totals[f] > 0 else 1.0
+        for p in range(ptr[t], ptr[t + 1]):
+            fl = byte_to_length(length_to_byte(int(lengths[doc[p], f])))
+            norm = tf[p] + K1 * ((1 - B) + B * fl / avgfl)
+            out.append(idf * (tf[p] * (K1 + 1)) / norm)
+    return np.array(out, dtype=np.float32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 6), min_size=1, max_size=12),
+    st.integers(1, 9),
+    st.randoms(use_true_random=False),
+)
+def test_bm25_weights_over_slices(counts: list[int], slice_size: int, rnd: random.Random) -> None:
+    """Weights computed a slice at a time (terms cut across slices, empty terms) are per-posting."""
+    n, fields = 5, 3
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    size = int(ptr[-1])
+    doc = np.array([rnd.randrange(n) for _ in range(size)], dtype=np.int32)
+    tf = np.array([rnd.randint(1, 4) for _ in range(size)], dtype=np.uint16)
+    field_of_key = np.array([rnd.randrange(fields) for _ in counts], dtype=np.int8)
+    lengths = np.array(
+        [[rnd.choice([0, 3, 17, 300, 5000]) for _ in range(fields)] for _ in range(n)]
+    )
+    lengths = lengths.astype(np.int32)
+    expected = _weights_per_posting(ptr, doc, tf, field_of_key, lengths, n)
+    original = postings_module._SLICE
+    postings_module._SLICE = slice_size
+    try:
+        got = bm25_weights(ptr, doc, tf, field_of_key, lengths, n)
+    finally:
+        postings_module._SLICE = original
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
