@@ -104,7 +104,9 @@ def analyzed_document(article: Article) -> Analyzed:
             doc[name] = tokens
         if tokens:
             counts = Counter(tokens)
-            freqs = [min(f, _MAX_TF) for f in counts.values()]
+            freqs = list(counts.values())
+            if len(tokens) > _MAX_TF:  # only then can a frequency overflow uint16
+                freqs = [min(f, _MAX_TF) for f in freqs]
             stats.append((_FIELD_INDEX[name], list(counts), freqs, len(tokens)))
     return Analyzed(doc, stats, surface)
 

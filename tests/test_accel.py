@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from search import postings as postings_module
 from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
 from search.engine import Engine
 from search.model import Article
-from search.postings import K1, POSTINGS_DIR, B, Postings, bm25_weights
+from search.postings import K1, POSTINGS_DIR, B, Postings, analyzed_document, bm25_weights
 from search.reader import open_generation
 from search.store import Layout
 from search.types import Filters, SearchError, SearchRequest, Sort
@@ -375,3 +376,14 @@ def test_bm25_weights_over_slices(counts: list[int], slice_size: int, rnd: rando
     finally:
         postings_module._SLICE = original
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_term_frequencies_above_uint16_are_capped() -> None:
+    body = "news " * 70_000 + "rare"
+    article = Article(
+        id="x", title="News", body=body, published=datetime(2024, 1, 1, tzinfo=UTC), language="en"
+    )
+    (title, (_, terms, freqs, length)) = analyzed_document(article).stats
+    assert title[1:] == (["news"], [1], 1)
+    assert dict(zip(terms, freqs, strict=True)) == {"news": 65_535, "rare": 1}
+    assert length == 70_001
