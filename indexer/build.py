@@ -28,14 +28,13 @@ from whoosh.writing import IndexWriter
 from indexer.language import detect_language
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
-from search.analysis import words
 from search.articles import ARTICLES_DIR, ArticlesWriter
 from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema
 from search.model import Article, ArticleError
 from search.postings import POSTINGS_DIR, FieldStats, PostingsBuilder, analyzed_document
 from search.store import Layout, Manifest, utc_now_iso
-from search.vocab import VOCAB_FILE, VocabularyBuilder, vocabulary_words
+from search.vocab import VOCAB_FILE, VocabularyBuilder, article_words
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -124,9 +123,8 @@ def prepare(article: Article) -> Prepared:
     """Detect the language if needed and analyze the article (once, for Whoosh and postings)."""
     article = with_language(article)
     analyzed = analyzed_document(article)
-    # The vocabulary takes the analysis' own split of title and body (article_words, in less time).
-    split = analyzed.words + [w for tag in article.tags for w in words(tag)]
-    vocabulary = vocabulary_words(article.language, split)
+    # The vocabulary takes the analysis' own split of title and body.
+    vocabulary = article_words(article, analyzed.words)
     return Prepared(
         article.id, article.language, analyzed.document, analyzed.stats, "\n".join(vocabulary)
     )

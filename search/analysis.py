@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from whoosh.analysis import Analyzer, Filter, LowercaseFilter, RegexTokenizer, Token, Tokenizer
 
@@ -229,25 +229,60 @@ def terms(language: str, text: str) -> list[str]:
     return text_terms(field_language(language), text)
 
 
-_TERMS_LIMIT = 200_000
-"""Words whose term ``word_term`` remembers, per language (then it forgets them all at
-once: the frequent ones come straight back, and memory stays bounded)."""
-_TERMS: dict[str, dict[str, str]] = {}
+T = TypeVar("T")
+
+
+class WordMemo(Generic[T]):
+    """``compute(language, word)`` remembered per language, for up to ``limit`` words each.
+
+    Past the limit a language forgets all its words at once: the frequent ones
+    come straight back, and memory stays bounded.  ``many`` is the hot path of
+    indexing: one dictionary lookup per word (in C) once the words are known.
+    """
+
+    def __init__(self, compute: Callable[[str, str], T], limit: int = 200_000) -> None:
+        self.compute = compute
+        self.limit = limit
+        self.tables: dict[str, dict[str, T]] = {}
+
+    def one(self, language: str, word: str) -> T:
+        """The value for one word."""
+        table = self.tables.setdefault(language, {})
+        found = table.get(word)
+        if found is None:
+            found = self.compute(language, word)
+            if len(table) >= self.limit:
+                table.clear()
+            table[word] = found
+        return found
+
+    def many(self, language: str, words: list[str]) -> list[T]:
+        """The value for each word, in order."""
+        found: list[Any] = list(map(self.tables.setdefault(language, {}).get, words))
+        if None in found:
+            for i, value in enumerate(found):
+                if value is None:
+                    found[i] = self.one(language, words[i])
+        return found
+
+    def clear(self) -> None:
+        """Forget every word."""
+        self.tables.clear()
+
+
+def _word_term(language: str, word: str) -> str:
+    analyzed = [t.text for t in text_analyzer(language)(word)]
+    if len(analyzed) != 1:  # cannot happen for a match of WORD_PATTERN; never guess
+        raise ValueError(f"{word!r} is not one word")
+    return str(analyzed[0])
+
+
+_TERMS = WordMemo(_word_term)
 
 
 def word_term(language: str, word: str) -> str:
     """The term ``text_analyzer(language)`` makes of one surface word (a WORD_PATTERN match)."""
-    table = _TERMS.setdefault(language, {})
-    found = table.get(word)
-    if found is None:
-        analyzed = [t.text for t in text_analyzer(language)(word)]
-        if len(analyzed) != 1:  # cannot happen for a match of WORD_PATTERN; never guess
-            raise ValueError(f"{word!r} is not one word")
-        found = str(analyzed[0])
-        if len(table) >= _TERMS_LIMIT:
-            table.clear()
-        table[word] = found
-    return found
+    return _TERMS.one(language, word)
 
 
 def forget_terms() -> None:
@@ -257,12 +292,7 @@ def forget_terms() -> None:
 
 def word_terms(language: str, words: list[str]) -> list[str]:
     """``word_term`` of each word (a dictionary lookup per word once the words are known)."""
-    found: list[Any] = list(map(_TERMS.setdefault(language, {}).get, words))
-    if None in found:
-        for i, term in enumerate(found):
-            if term is None:
-                found[i] = word_term(language, words[i])
-    return found
+    return _TERMS.many(language, words)
 
 
 def text_terms(language: str, text: str) -> list[str]:

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from whoosh.spelling import ListCorrector
 from whoosh.support.levenshtein import damerau_levenshtein
@@ -28,6 +27,7 @@ from whoosh.support.levenshtein import damerau_levenshtein
 from search.analysis import (
     LANGUAGES,
     WORD_PATTERN,
+    WordMemo,
     field_language,
     fold,
     normalize_apostrophes,
@@ -52,43 +52,38 @@ def surface(language: str, word: str) -> str:
     return fold(text) if lang == "other" else text
 
 
-_SURFACE_LIMIT = 200_000
-"""Surface words whose vocabulary words are remembered, per language (then all forgotten)."""
-_SURFACE: dict[str, dict[str, tuple[str, ...]]] = {}
-
-
-def vocabulary_words(language: str, split: Iterable[str]) -> set[str]:
-    """Distinct vocabulary words among surface words (matches of WORD_PATTERN).
-
-    Each distinct word is normalized (``surface``) and split again, as
-    normalizing can split a word (folding ``½`` gives ``1⁄2``); the result is
-    remembered, so a known word costs one lookup.
-    """
-    lang = field_language(language)
-    table = _SURFACE.setdefault(lang, {})
-    distinct = list(set(split))
-    kept: list[Any] = list(map(table.get, distinct))  # C loops throughout: runs per article
-    if None in kept:
-        for i, word in enumerate(distinct):
-            if kept[i] is None:
-                kept[i] = _vocabulary_words(lang, word)
-                if len(table) >= _SURFACE_LIMIT:
-                    table.clear()
-                table[word] = kept[i]
-    found: set[str] = set().union(*kept)
-    return found
-
-
 def _vocabulary_words(lang: str, word: str) -> tuple[str, ...]:
+    # Normalizing can split a word (folding ``½`` gives ``1⁄2``): split again.
     return tuple(
         w for w in _WORDS.findall(surface(lang, word)) if len(w) <= MAX_WORD and not w.isdigit()
     )
 
 
-def article_words(article: Article) -> set[str]:
-    """Distinct normalized words of an article's title, body and tags."""
-    texts = (article.title, article.body, *article.tags)
-    return vocabulary_words(article.language, [w for text in texts for w in words(text)])
+_SURFACE = WordMemo(_vocabulary_words)
+
+
+def vocabulary_words(language: str, split: Iterable[str]) -> set[str]:
+    """Distinct vocabulary words among surface words (matches of WORD_PATTERN).
+
+    Each distinct word is normalized (``surface``) and split again; the result
+    is remembered, so a known word costs one lookup.
+    """
+    kept = _SURFACE.many(field_language(language), list(set(split)))
+    found: set[str] = set().union(*kept)  # C loops throughout: this runs per article
+    return found
+
+
+def article_words(article: Article, title_body: list[str] | None = None) -> set[str]:
+    """Distinct normalized words of an article's title, body and tags.
+
+    ``title_body``: the surface words of title and body when the caller has them
+    already (the indexer's analysis split them).
+    """
+    if title_body is None:
+        title_body = [w for text in (article.title, article.body) for w in words(text)]
+    return vocabulary_words(
+        article.language, title_body + [w for t in article.tags for w in words(t)]
+    )
 
 
 class VocabularyBuilder:
