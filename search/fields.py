@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from whoosh import fields, formats
@@ -40,8 +41,16 @@ def field_boosts() -> dict[str, float]:
 
 
 _SINGLE_POSITIONS = 4096
-_SINGLE = [formats.Positions().encode([i]) for i in range(_SINGLE_POSITIONS)]
-"""Whoosh's encoding of each one-position list (a term once in a text: most postings)."""
+
+
+@cache
+def _single_positions() -> list[bytes]:
+    """Whoosh's encoding of each one-position list (a term once in a text: most postings).
+
+    Made on the first index call, not at import (servers never index; 5 ms).
+    """
+    encode = formats.Positions().encode
+    return [encode([i]) for i in range(_SINGLE_POSITIONS)]
 
 
 class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to mypy
@@ -77,9 +86,10 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
                 found.append(i)
         encode = self.format.encode
         boost = self.format.field_boost
+        single = _single_positions()
         for term, where in positions.items():
             if len(where) == 1 and where[0] < _SINGLE_POSITIONS:
-                yield term.encode(), 1, boost, _SINGLE[where[0]]
+                yield term.encode(), 1, boost, single[where[0]]
             else:
                 # Whoosh sums a boost of 1.0 per token: len(where) * boost is that sum.
                 yield term.encode(), len(where), len(where) * boost, encode(where)
