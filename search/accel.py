@@ -35,7 +35,11 @@ _TEXT_FIELDS = frozenset(FIELDS)
 
 @dataclass(frozen=True)
 class Evaluated:
-    """Which documents a query matches, and their scores (0 where unmatched)."""
+    """Which documents a query matches, and their scores.
+
+    A score is meaningful only where ``matched`` is set: zeroing the rest would be a
+    pass over every document for each And (a sixth of a two-word query's time).
+    """
 
     matched: Mask
     scores: Scores
@@ -73,27 +77,29 @@ class _Evaluator:
 
     def node(self, q: Any) -> tuple[Mask, Scores]:
         if q is wq.NullQuery:
-            return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
+            return self._nothing()
         if isinstance(q, wq.Every) and q.fieldname in (None, "", "*"):
             return self.live.copy(), self.live.astype(np.float64) * float(q.boost)
         if _is_text_term(q):
             return self._terms([q])
         if type(q) is wq.Or and not q.scale and not q.minmatch:
             terms = [c for c in q.subqueries if _is_text_term(c)]
-            matched, scores = self._terms(terms)
+            matched, scores = self._terms(terms)  # 0 where unmatched, as Or sums need
             for child in q.subqueries:
                 if not _is_text_term(child):
                     m, s = self.node(child)
                     matched |= m
-                    scores += s
+                    np.add(scores, s, out=scores, where=m)
             return matched, self._boosted(scores, q.boost)
         if type(q) is wq.And:
+            groups = [g for g in map(_term_group, q.subqueries) if g is not None]
+            if len(groups) == len(q.subqueries):
+                return self._all_of(groups, q.boost)
             matched, scores = self.node(q.subqueries[0])
             for child in q.subqueries[1:]:
                 m, s = self.node(child)
                 matched &= m
                 scores += s
-            scores[~matched] = 0.0
             return matched, self._boosted(scores, q.boost)
         if type(q) is wq.Not:
             inner, _ = self.node(q.query)
@@ -115,7 +121,7 @@ class _Evaluator:
             docs, _ = self.postings.lookup(q.fieldname, word)
             candidates = docs if candidates is None else np.intersect1d(candidates, docs)
             if candidates.size == 0:
-                return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
+                return self._nothing()
         return _walk(q, self.searcher, self.live, candidates)
 
     @staticmethod
@@ -124,24 +130,67 @@ class _Evaluator:
             scores *= boost
         return scores
 
+    def _nothing(self) -> tuple[Mask, Scores]:
+        return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
+
+    def _postings(self, group: list[tuple[Any, float]]) -> _Group:
+        """The postings of a group's terms that occur, each with its score factor."""
+        found: _Group = []
+        for term, factor in group:
+            docs, weights = self.postings.lookup(term.fieldname, term.text)
+            if docs.size:
+                found.append((docs, weights, factor))
+        return found
+
+    def _all_of(self, groups: list[list[tuple[Any, float]]], boost: float) -> tuple[Mask, Scores]:
+        """An And of text terms and Ors of text terms (a plain words query): a document
+        matches when it holds a term of every group; its score is the sum of its terms'.
+
+        A boolean mark per group and one weighted count over every group's postings,
+        rather than a dense score array per group (each ~25 us at 100k documents).
+        """
+        looked = [self._postings(g) for g in groups]
+        if not all(looked):
+            return self._nothing()  # a group without postings: nothing matches
+        matched = np.ones(self.size, dtype=np.bool_)
+        for group in looked:
+            mark = np.zeros(self.size, dtype=np.bool_)
+            for docs, _, _ in group:
+                mark[docs] = True
+            matched &= mark
+        if not matched.any():
+            return self._nothing()
+        scores = _count([posting for group in looked for posting in group], self.size)
+        return matched, self._boosted(scores, boost)
+
     def _terms(self, terms: list[Any]) -> tuple[Mask, Scores]:
-        """Several text terms at once: one weighted count over their postings."""
-        docs: list[npt.NDArray[np.int32]] = []
-        weights: list[npt.NDArray[Any]] = []
-        for term in terms:
-            d, w = self.postings.lookup(term.fieldname, term.text)
-            if d.size:
-                docs.append(d)
-                weights.append(w.astype(np.float64) * term.boost if term.boost != 1.0 else w)
-        if not docs:
-            return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
-        scores: Scores = np.bincount(
-            np.concatenate(docs),
-            weights=np.concatenate(weights).astype(np.float64),
-            minlength=self.size,
-        ).astype(np.float64, copy=False)
+        """Several text terms at once (an Or): their summed weights, by document."""
+        group = self._postings([(t, float(t.boost)) for t in terms])
+        if not group:
+            return self._nothing()
+        scores = _count(group, self.size)
         # Every BM25F weight is > 0 (idf >= 1 - 1/N, tf >= 1), so a score marks a match.
         return scores > 0, scores
+
+
+_Group = list[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], float]]
+"""A group's postings: (documents, BM25F weights, score factor) of each term."""
+
+
+def _scaled(weights: npt.NDArray[np.float32], factor: float) -> Scores:
+    wide = weights.astype(np.float64)
+    if factor != 1.0:
+        wide *= factor
+    return wide
+
+
+def _count(group: _Group, size: int) -> Scores:
+    """Summed weights by document, as a dense array of ``size`` (0: no posting)."""
+    return np.bincount(
+        np.concatenate([docs for docs, _, _ in group]),
+        weights=np.concatenate([_scaled(w, f) for _, w, f in group]),
+        minlength=size,
+    ).astype(np.float64, copy=False)
 
 
 def _walk(
@@ -168,8 +217,22 @@ def _walk(
             matched[at] = True
             scores[at] = values
     matched &= live
-    scores[~matched] = 0.0
     return matched, scores
+
+
+def _term_group(q: Any) -> list[tuple[Any, float]] | None:
+    """A text term, or a plain Or of text terms, as (term, score factor) pairs; None for
+    any other query."""
+    if _is_text_term(q):
+        return [(q, float(q.boost))]
+    if (
+        type(q) is wq.Or
+        and not q.scale
+        and not q.minmatch
+        and all(_is_text_term(c) for c in q.subqueries)
+    ):
+        return [(c, float(c.boost) * float(q.boost)) for c in q.subqueries]
+    return None
 
 
 def _is_text_term(q: Any) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -35,6 +36,12 @@ MAX_EXPANSIONS = 256
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
+_FIELDS = {
+    (field, lang): tuple(f"{kind}_{lang}" for kind in kinds)
+    for field, kinds in _KINDS.items()
+    for lang in LANGUAGES
+}
+"""The Whoosh fields a word of a query field is looked up in, per language."""
 _BOOSTS = field_boosts()
 _ALL: Any = wq.Every()
 """Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
@@ -117,41 +124,38 @@ class _Compiler:
         return wq.Term(node.field, value)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
-        clauses = []
-        for lang in LANGUAGES:
-            analyzed = terms(lang, node.text)
-            if not analyzed:
-                continue
+        found: list[tuple[str, tuple[str, ...]]] = []  # (field, the word's terms there)
+        for lang, analyzed in _analyzed(node.text):
             if positive:
                 if len(analyzed) == 1:
                     self.marks[lang].terms.add(analyzed[0])
                 else:
-                    self.marks[lang].phrases.add(tuple(analyzed))
-            for kind in _KINDS[node.field]:
-                name = f"{kind}_{lang}"
-                boost = _BOOSTS[name]
-                if len(analyzed) == 1:
-                    clauses.append(wq.Term(name, analyzed[0], boost=boost))
-                else:
-                    clauses.append(wq.Phrase(name, analyzed, boost=boost))
-        return wq.Or(self._occurring(clauses)) if clauses else None
+                    self.marks[lang].phrases.add(analyzed)
+            found.extend((name, analyzed) for name in _FIELDS[node.field, lang])
+        if not found:
+            return None
+        return wq.Or(
+            [
+                wq.Term(name, analyzed[0], boost=_BOOSTS[name])
+                if len(analyzed) == 1
+                else wq.Phrase(name, list(analyzed), boost=_BOOSTS[name])
+                for name, analyzed in self._occurring(found)
+            ]
+        )
 
-    def _occurring(self, clauses: list[Any]) -> list[Any]:
-        """The clauses that can match: a term or phrase whose field lacks one of its terms
-        matches nothing and adds nothing to any score (most of the 12 fields a word is
-        looked up in are other languages').  If none can match, all are kept: the tree
-        keeps its shape, so ``-word`` still means every document."""
+    def _occurring(
+        self, found: list[tuple[str, tuple[str, ...]]]
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """The (field, terms) that can match: a term or phrase whose field lacks one of its
+        terms matches nothing and adds nothing to any score (most of the 12 fields a word
+        is looked up in are other languages').  If none can match, all are kept: the tree
+        keeps its shape, so ``-word`` still means every document.  (Checked before any
+        Whoosh query object is made: those cost more than the lookups.)"""
         present = self.present
         if present is None:
-            return clauses
-        kept = [
-            c
-            for c in clauses
-            if all(
-                present(c.fieldname, t) for t in (c.words if isinstance(c, wq.Phrase) else [c.text])
-            )
-        ]
-        return kept or clauses
+            return found
+        kept = [(name, ts) for name, ts in found if all(present(name, t) for t in ts)]
+        return kept or found
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
         """Expand against the generation's vocabulary of surface words (titles, bodies, tags).
@@ -188,6 +192,32 @@ class _Compiler:
         if not clauses:
             return _NONE
         return wq.Or(clauses)
+
+
+def _analyzed(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(language, terms) of a query word or phrase in every language that has terms for it.
+
+    Analysis never changes, so words and short phrases are analyzed once per process
+    (a long text is not kept: the memo stays small whatever clients send).
+    """
+    return _analyzed_short(text) if len(text) <= _MEMO_TEXT else _analyze(text)
+
+
+_MEMO_TEXT = 64
+
+
+@lru_cache(maxsize=8192)
+def _analyzed_short(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return _analyze(text)
+
+
+def _analyze(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found = []
+    for lang in LANGUAGES:
+        analyzed = terms(lang, text)
+        if analyzed:
+            found.append((lang, tuple(analyzed)))
+    return tuple(found)
 
 
 def compile_query(

@@ -141,7 +141,7 @@ class Engine:
         else:
             matched = np.asarray(gen.columns.live).copy()
         hits_mask = matched & masks.all()
-        total = int(hits_mask.sum())
+        total = int(np.count_nonzero(hits_mask))
         order = self._order(gen, scores, hits_mask, sort, offset + req.first)
         page = order[offset : offset + req.first]
         cursor = cursor_encoder(gen.name, key)
@@ -278,7 +278,7 @@ class Engine:
         langs = np.bincount(np.asarray(cols.language)[live], minlength=len(cols.values["language"]))
         published = np.asarray(cols.published_us)[live]
         return IndexInfo(
-            documents=int(live.sum()),
+            documents=int(np.count_nonzero(live)),
             languages={v: int(langs[i]) for i, v in enumerate(cols.values["language"]) if langs[i]},
             date_from=datetime_from_us(int(published.min()), 0) if published.size else None,
             date_to=datetime_from_us(int(published.max()), 0) if published.size else None,
@@ -343,7 +343,7 @@ class Engine:
             return 0
         compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary, self._present(gen))
         matched, _ = self._match(gen, compiled.query)
-        return int((matched & allowed).sum())
+        return int(np.count_nonzero(matched & allowed))
 
     @staticmethod
     def _facets(

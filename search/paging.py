@@ -12,15 +12,20 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 
-from search.types import SearchError, SearchRequest, Sort
+from search.types import Filters, SearchError, SearchRequest, Sort
+
+_FILTER_FIELDS = tuple(f.name for f in fields(Filters))
 
 
 def request_key(req: SearchRequest, sort: Sort) -> str:
     """A short digest of everything that determines the order of a result list."""
+    # The filters as dataclasses.asdict gives them (every field is flat), without its
+    # recursive deep copy: a tenth of a top-10 search's time.
+    filters = {name: getattr(req.filters, name) for name in _FILTER_FIELDS}
     payload = json.dumps(
-        [req.query, asdict(req.filters), sort.value, req.time_zone], default=str, ensure_ascii=False
+        [req.query, filters, sort.value, req.time_zone], default=str, ensure_ascii=False
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
