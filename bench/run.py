@@ -351,6 +351,7 @@ class Bench:
     def latency_all(self) -> None:
         for dataset in self.paths:
             mix = self.mixes[dataset]
+            runners: list[Any] = []
             ns = None
             if ("newsearch", dataset) in self.indexes:
                 try:
@@ -361,41 +362,53 @@ class Bench:
                     self.result["datasets"][dataset]["deep_offset_mean"] = round(
                         sum(offsets) / max(len(offsets), 1), 1
                     )
-                    self.latency_one(ns, dataset)
+                    runners.append(ns)
                 except Exception as exc:
                     self.error(f"latency newsearch {dataset}", exc)
             for system, cls in (("tantivy", peers.TantivyRunner), ("fts5", peers.Fts5Runner)):
                 if (system, dataset) not in self.indexes:
                     continue
                 try:
-                    self.latency_one(cls(self.indexes[(system, dataset)]), dataset)
+                    runners.append(cls(self.indexes[(system, dataset)]))
                 except Exception as exc:
                     self.error(f"latency {system} {dataset}", exc)
+            if runners:
+                self.latency_side_by_side(runners, dataset)
             if ns is not None and dataset == self.main_dataset() and not self.args.no_profile:
                 try:
                     self.profile(ns, dataset)
                 except Exception as exc:
                     self.error("profile", exc)
 
-    def latency_one(self, runner: Any, dataset: str) -> None:
+    def latency_side_by_side(self, runners: list[Any], dataset: str) -> None:
+        """Every query class on every system, the systems' passes alternating
+        (``measure.measure_alternating``)."""
         mix = self.mixes[dataset]
         budget = self.args.time_budget / len(queries.CLASSES)
-        log(f"{runner.name}: latency on {dataset} ({budget:.1f} s per class at most)")
-        out = self.result["latency"].setdefault(runner.name, {}).setdefault(dataset, {})
+        names = ", ".join(r.name for r in runners)
+        log(f"{names}: latency on {dataset} ({budget:.1f} s per class and system at most)")
+        outs = {
+            r.name: self.result["latency"].setdefault(r.name, {}).setdefault(dataset, {})
+            for r in runners
+        }
         for kind in queries.CLASSES:
             specs = mix[kind]
-            lat = measure.measure(
-                runner.runner(kind),
+            found = measure.measure_alternating(
+                {r.name: r.runner(kind) for r in runners},
                 specs,
                 budget_s=budget,
-                max_samples=len(specs) * self.args.repeat,
+                passes=self.args.repeat,
                 warmup=min(10, len(specs)),
             )
-            out[kind] = lat.result()
-        log(
-            "  p50 ms: "
-            + ", ".join(f"{k} {out[k].get('p50_ms', float('nan')):.2f}" for k in queries.CLASSES)
-        )
+            for name, lat in found.items():
+                outs[name][kind] = lat.result()
+        for name, out in outs.items():
+            log(
+                f"  {name} p50 ms: "
+                + ", ".join(
+                    f"{k} {out[k].get('p50_ms', float('nan')):.2f}" for k in queries.CLASSES
+                )
+            )
 
     def profile(self, ns: newsearch_bench.NewsearchRunner, dataset: str) -> None:
         """cProfile the slowest 'full' query and the median 'top10' query (each query of the
@@ -468,7 +481,9 @@ class Bench:
             f"Query mix: {a.queries} queries per class drawn with seed {a.seed} from each "
             "dataset's own documents (see bench/queries.py); each class is timed over up to "
             f"{a.repeat} passes after 10 untimed warm-up queries, within {a.time_budget:.0f} s "
-            "per (system, dataset).",
+            "per (system, dataset). The systems' passes alternate (every system's first pass "
+            "of a class, then every system's second), so a slow phase of the machine falls on "
+            "all of them.",
             "Latency is wall time of one in-process call (newsearch `Engine.search`, tantivy "
             "`Searcher.search` + `aggregate` + `SnippetGenerator`, sqlite3 queries), one thread, "
             "warm OS page cache.",
