@@ -29,7 +29,15 @@ from search import postings as postings_module
 from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
 from search.engine import Engine
 from search.model import Article
-from search.postings import K1, POSTINGS_DIR, B, Postings, analyzed_document, bm25_weights
+from search.postings import (
+    K1,
+    POSTINGS_DIR,
+    B,
+    Postings,
+    _Keys,
+    analyzed_document,
+    bm25_weights,
+)
 from search.reader import open_generation
 from search.store import Layout
 from search.types import Filters, SearchError, SearchRequest, Sort
@@ -238,6 +246,27 @@ def test_lookup_finds_every_key_and_nothing_else(demo_index: Path) -> None:
     assert postings.lookup("body_uk", "zzzz-not-a-term")[0].size == 0
     assert postings.lookup("body_uk", "")[0].size == 0
     gen.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.binary(max_size=6), max_size=60),
+    st.lists(st.binary(max_size=7), max_size=20),
+    st.integers(1, 6),
+)
+def test_key_table_finds_every_key_and_nothing_else(
+    keys: set[bytes], others: list[bytes], stride: int
+) -> None:
+    """The two-level search (an in-memory sample, then a block) against a dict."""
+    ordered = sorted(keys)
+    ptr = np.zeros(len(ordered) + 1, dtype=np.int64)
+    np.cumsum([len(k) for k in ordered], out=ptr[1:])
+    blob = np.frombuffer(b"".join(ordered), dtype=np.uint8)
+    table = _Keys(blob, ptr, stride=stride)
+    where = {k: i for i, k in enumerate(ordered)}
+    neighbours = [k + b"\x00" for k in ordered] + [k[:-1] for k in ordered if k]
+    for probe in [*ordered, *others, *neighbours, b"", b"\xff" * 8]:
+        assert table.find(probe) == where.get(probe, -1), probe
 
 
 def test_verify_checks_the_postings(demo_copy: Path, tmp_path: Path) -> None:
