@@ -38,7 +38,8 @@ class Evaluated:
     """Which documents a query matches, and their scores.
 
     A score is meaningful only where ``matched`` is set: zeroing the rest would be a
-    pass over every document for each And (a sixth of a two-word query's time).
+    pass over every document for each And (40 us at 100k documents, a quarter of a
+    two-word query's matching).
     """
 
     matched: Mask
