@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from whoosh import fields, formats
 
 from search.analysis import LANGUAGES, TAG_SEPARATOR, field_language, tags_analyzer, text_analyzer
@@ -134,7 +135,10 @@ def article_to_json(article: Article) -> str:
 
 def article_from_json(text: str | bytes) -> Article:
     """Inverse of :func:`article_to_json`."""
-    data = json.loads(text)
+    # orjson: a page's ten articles decode in 60 us instead of 90 (most of it is making
+    # str of 3-4 KB of Cyrillic UTF-8); stored text is valid UTF-8 (the parser refuses
+    # unpaired surrogates), the one input where orjson and json would differ.
+    data = orjson.loads(text)
     return Article(
         id=data["id"],
         title=data["title"],

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
+from datetime import timedelta, timezone
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexer.build import apply_changes, build
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from search.articles import ARTICLES_DIR, ArticlesWriter, open_articles
 from search.engine import Engine
-from search.fields import article_from_json
+from search.fields import article_from_json, article_to_json
 from search.model import Article
 from search.reader import open_generation
 from search.store import Layout
@@ -109,3 +114,32 @@ def test_writer_takes_documents_in_order_only(tmp_path: Path) -> None:
     found.close()
     with pytest.raises(ValueError, match="offsets do not fit"):
         open_articles(tmp_path / "a", 5)
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+_ARTICLE = st.builds(
+    Article,
+    id=_TEXT.filter(bool),
+    title=_TEXT,
+    body=_TEXT,
+    published=st.datetimes(
+        timezones=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+    ),
+    category=_TEXT,
+    source=_TEXT,
+    tags=st.lists(_TEXT, max_size=4).map(tuple),
+    language=st.sampled_from(["uk", "ru", "en", "de", ""]),
+    language_detected=st.booleans(),
+    url=st.none() | st.sampled_from(["https://example.org/a?b=1", "http://x.test/п"]),
+    headline=st.none() | _TEXT,
+)
+
+
+@given(_ARTICLE)
+def test_stored_form_round_trips(article: Article) -> None:
+    """Whatever an article holds (any script, control characters, quotes, offsets), its
+    stored JSON reads back equal, and orjson reads it as the standard library does."""
+    text = article_to_json(article)
+    assert article_from_json(text) == article
+    assert article_from_json(text.encode("utf-8")) == article
+    assert orjson.loads(text) == json.loads(text)
