@@ -41,6 +41,7 @@ from search.types import (
 )
 from tests.conftest import DEMO
 from tests.corpora import all_corpus_articles, entity_judgments, write_jsonl
+from tests.test_fuzz_inputs import FILTERS, TIME_ZONES
 
 ZONES = ("Europe/Kyiv", "UTC", "America/New_York")
 
@@ -956,25 +957,7 @@ def test_first_is_capped(demo_engine: Engine) -> None:
     assert info.value.kind == "argument"
 
 
-_TEXTS = st.lists(st.text(max_size=8), max_size=3).map(tuple)
-
-
-@given(
-    st.text(max_size=20),
-    st.builds(
-        Filters,
-        published_from=st.none() | st.datetimes(timezones=st.none() | st.just(UTC)),
-        published_to=st.none() | st.datetimes(),
-        tags_any=_TEXTS,
-        tags_all=_TEXTS,
-        languages=_TEXTS,
-        categories=_TEXTS,
-        sources=_TEXTS,
-        exclude_ids=_TEXTS,
-    ),
-    st.sampled_from(Sort),
-    st.sampled_from(["UTC", "Europe/Kyiv"]),
-)
+@given(st.text(max_size=20), FILTERS, st.sampled_from(Sort), TIME_ZONES)
 def test_request_keys_are_those_of_earlier_releases(
     query: str, filters: Filters, sort: Sort, time_zone: str
 ) -> None:
