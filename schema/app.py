@@ -26,6 +26,7 @@ from schema.graphiql import OfflineGraphQL, assets_app
 from schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
 from schema.settings import Settings
 from schema.writes import Writes
+from search.analysis import warm_up
 from search.engine import Engine
 from search.store import IndexNotFound
 
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
             del gen
         except Exception as exc:  # the server still starts; /readyz reports why
             log.warning("index not ready: %s", exc)
+        await anyio.to_thread.run_sync(warm_up)  # before the first request, not during it
         yield
 
     routes: list[BaseRoute] = [

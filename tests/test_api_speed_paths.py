@@ -171,3 +171,14 @@ async def _burst(base: str, connections: int, requests: int) -> None:
                 assert r.json()["data"]["indexInfo"]["documents"] > 0
 
     await asyncio.gather(*(one() for _ in range(connections)))
+
+
+def test_analyzers_are_loaded_before_the_first_request(demo_index: Path, tmp_path: Path) -> None:
+    """pymorphy3's dictionaries load while the server starts (the first Ukrainian query
+    waited ~80 ms for them): ready means loaded, before any search."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSEARCH_")}
+    log = tmp_path / "serve.log"
+    with serve_process(["--index", str(demo_index)], env, log):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        assert "pymorphy3_dicts_uk" in text, text
+        assert '"path": "/graphql"' not in text, text
