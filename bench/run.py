@@ -373,7 +373,10 @@ class Bench:
                 except Exception as exc:
                     self.error(f"latency {system} {dataset}", exc)
             if runners:
-                self.latency_side_by_side(runners, dataset)
+                try:
+                    self.latency_side_by_side(runners, dataset)
+                except Exception as exc:
+                    self.error(f"latency {dataset}", exc)
             if ns is not None and dataset == self.main_dataset() and not self.args.no_profile:
                 try:
                     self.profile(ns, dataset)
