@@ -165,6 +165,7 @@ class Engine:
                 searcher,
                 gen.vocabulary,
                 lambda q: self._count(gen, q, all_filters),
+                self._present(gen),
             )
         return SearchPage(
             hits=hits,

@@ -52,6 +52,10 @@ def _page(engine: Engine, query: str, **options: Any) -> Any:
         return exc.kind
 
 
+_SUGGESTED: list[str] = []
+"""Queries whose did-you-mean both paths offered (to show the comparison is exercised)."""
+
+
 def _assert_same(fast: Engine, slow: Engine, query: str, **options: Any) -> bool:
     """Same outcome on both paths; True when the query found something."""
     a, b = _page(fast, query, **options), _page(slow, query, **options)
@@ -66,6 +70,9 @@ def _assert_same(fast: Engine, slow: Engine, query: str, **options: Any) -> bool
         else:
             assert x.score == pytest.approx(y.score, rel=1e-5), query
     assert a.facets == b.facets, query
+    assert a.did_you_mean == b.did_you_mean, query
+    if b.did_you_mean is not None:
+        _SUGGESTED.append(query)
     return bool(b.total > 0)
 
 
@@ -82,7 +89,8 @@ def _title_words(engine: Engine, step: int) -> list[list[str]]:
 
 
 def _queries(words: list[list[str]], seed: int) -> list[str]:
-    """1-3 title words, and the same words under OR, NOT, prefix, fuzzy, phrase and fields."""
+    """1-3 title words, and the same words under OR, NOT, prefix, fuzzy, phrase, fields and
+    with a typo."""
     rng = random.Random(seed)
     queries = []
     for ws in words:
@@ -96,6 +104,7 @@ def _queries(words: list[list[str]], seed: int) -> list[str]:
         queries.append(f'"{" ".join(ws[:2])}"')
         queries.append(f"title:{a} OR body:{ws[-1]}")
         queries.append(f"({a} OR {ws[-1]}) language:{rng.choice(['uk', 'ru', 'en'])}")
+        queries.append(f"{a[:2]}{a[3:]} {ws[-1]}")  # a typo: did-you-mean on both paths
     return queries
 
 
@@ -108,9 +117,13 @@ def test_real_corpora_rank_alike_on_both_paths(corpus_pair: tuple[Engine, Engine
     fast, slow = corpus_pair
     assert fast.reader.generation().postings is not None
     queries = _queries(_title_words(fast, step=23), seed=5)
+    _SUGGESTED.clear()
     found = sum(_assert_same(fast, slow, q, first=20) for q in queries)
-    print(f"\naccelerated vs Whoosh: {len(queries)} queries on the real corpora, {found} with hits")
-    assert len(queries) >= 900 and found >= 700
+    print(
+        f"\naccelerated vs Whoosh: {len(queries)} queries on the real corpora, {found} with "
+        f"hits, {len(_SUGGESTED)} with the same did-you-mean"
+    )
+    assert len(queries) >= 900 and found >= 700 and len(_SUGGESTED) >= 20
 
 
 def test_real_corpora_alike_with_filters_facets_and_deep_pages(
