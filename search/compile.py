@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -195,23 +194,8 @@ class _Compiler:
 
 
 def _analyzed(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(language, terms) of a query word or phrase in every language that has terms for it.
-
-    Analysis never changes, so words and short phrases are analyzed once per process
-    (a long text is not kept: the memo stays small whatever clients send).
-    """
-    return _analyzed_short(text) if len(text) <= _MEMO_TEXT else _analyze(text)
-
-
-_MEMO_TEXT = 64
-
-
-@lru_cache(maxsize=8192)
-def _analyzed_short(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return _analyze(text)
-
-
-def _analyze(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(language, terms) of a query word or phrase in every language that has terms for it
+    (each word's terms are remembered by ``analysis.word_terms``)."""
     found = []
     for lang in LANGUAGES:
         analyzed = terms(lang, text)
