@@ -10,7 +10,9 @@ Each analyzer is a Whoosh pipeline of small parts (tokenizer | filters)::
 The lemma and stem filters are marked ``is_morph`` so that Whoosh's spelling
 support can index the unstemmed forms beside them (used by did-you-mean).
 Per-token results are cached: news vocabulary is Zipf-distributed, so a small
-cache answers most tokens.
+cache answers most tokens.  Every filter here acts on one token alone and says so
+with a ``word`` method; ``word_term`` composes those for a single word, without
+the pipeline's Token and generator per filter (a quarter of analyzing a new word).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
-from whoosh.analysis import Analyzer, Filter, LowercaseFilter, RegexTokenizer, Token, Tokenizer
+from whoosh.analysis import Analyzer, Filter, RegexTokenizer, Token, Tokenizer
 
 LANGUAGES: tuple[str, ...] = ("uk", "ru", "en", "other")
 """Languages with their own fields; any other detected language is analyzed as ``other``."""
@@ -50,23 +52,43 @@ def normalize_apostrophes(text: str) -> str:
     return text.translate(_APOSTROPHES)
 
 
-class ApostropheFilter(Filter):
+class WordFilter(Filter):
+    """A filter that maps each token's text on its own: ``word`` is the whole filter."""
+
+    def word(self, text: str) -> str:
+        """The token text this filter makes of ``text``."""
+        raise NotImplementedError
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        word = self.word
+        for t in tokens:
+            if not t.stopped:
+                t.text = word(t.text)
+            yield t
+
+
+class ApostropheFilter(WordFilter):
     """Unifies apostrophe variants, so м’ясо, мʼясо and м'ясо are one term."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            t.text = normalize_apostrophes(t.text)
-            yield t
+    def word(self, text: str) -> str:
+        """``text`` with ASCII apostrophes and no stress marks."""
+        return normalize_apostrophes(text)
 
 
-class YoFilter(Filter):
+class Lowercase(WordFilter):
+    """Whoosh's ``LowercaseFilter`` (``str.lower``), with its ``word``."""
+
+    def word(self, text: str) -> str:
+        """``text`` lower-cased."""
+        return text.lower()
+
+
+class YoFilter(WordFilter):
     """Folds Russian ё to е, as Russian texts mostly write е for both."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if "ё" in t.text:
-                t.text = t.text.replace("ё", "е")
-            yield t
+    def word(self, text: str) -> str:
+        """``text`` with ё written е."""
+        return text.replace("ё", "е") if "ё" in text else text
 
 
 @cache
@@ -115,7 +137,7 @@ def _stem_language(language: str, word: str) -> str:
     return "english" if language != "english" and word.isascii() else language
 
 
-class SnowballFilter(Filter):
+class SnowballFilter(WordFilter):
     """Snowball stemming (PyStemmer) for one language."""
 
     is_morph = True
@@ -129,14 +151,12 @@ class SnowballFilter(Filter):
     def __hash__(self) -> int:
         return hash(("snowball", self.language))
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if not t.stopped:
-                t.text = stem(_stem_language(self.language, t.text), t.text)
-            yield t
+    def word(self, text: str) -> str:
+        """The stem of ``text``."""
+        return stem(_stem_language(self.language, text), text)
 
 
-class LemmaFilter(Filter):
+class LemmaFilter(WordFilter):
     """Dictionary forms (pymorphy3) for one language: армії -> армія."""
 
     is_morph = True
@@ -150,11 +170,9 @@ class LemmaFilter(Filter):
     def __hash__(self) -> int:
         return hash(("lemma", self.language))
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if not t.stopped:
-                t.text = lemma(self.language, t.text)
-            yield t
+    def word(self, text: str) -> str:
+        """The lemma of ``text``."""
+        return lemma(self.language, text)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -164,13 +182,12 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-class FoldFilter(Filter):
+class FoldFilter(WordFilter):
     """Unicode folding for languages without a stemmer."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            t.text = fold(t.text)
-            yield t
+    def word(self, text: str) -> str:
+        """``text`` folded."""
+        return fold(text)
 
 
 class TagsTokenizer(Tokenizer):
@@ -200,7 +217,7 @@ class TagsTokenizer(Tokenizer):
 
 
 def _filters(language: str) -> Any:
-    chain: Any = ApostropheFilter() | LowercaseFilter()
+    chain: Any = ApostropheFilter() | Lowercase()
     if language == "uk":
         return chain | LemmaFilter("uk")
     if language == "ru":
@@ -277,11 +294,23 @@ class WordMemo(Generic[T]):
         self.tables.clear()
 
 
+@cache
+def _word_steps(language: str) -> tuple[Callable[[str], str], ...]:
+    """The filters of ``text_analyzer(language)`` as functions of one word."""
+    steps = []
+    for item in text_analyzer(language).items[1:]:
+        if not isinstance(item, WordFilter):
+            raise TypeError(f"{item!r} does not act on one word alone")
+        steps.append(item.word)
+    return tuple(steps)
+
+
 def _word_term(language: str, word: str) -> str:
-    analyzed = [t.text for t in text_analyzer(language)(word)]
-    if len(analyzed) != 1:  # cannot happen for a match of WORD_PATTERN; never guess
-        raise ValueError(f"{word!r} is not one word")
-    return str(analyzed[0])
+    # The tokenizer makes one token of a WORD_PATTERN match, the word itself;
+    # the filters then map its text one after the other.
+    for step in _word_steps(language):
+        word = step(word)
+    return word
 
 
 _TERMS = WordMemo(_word_term)
