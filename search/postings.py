@@ -7,7 +7,8 @@ term in that field of that document, so a query is scored with a few array sums
 instead of Whoosh's pure-Python matchers (see ``accel.py``).  Shapes (T terms,
 P postings, N documents, F scored fields)::
 
-    keys.npy     uint8 (K)      UTF-8 keys b"<field>\\x1f<term>", sorted, concatenated
+    keys.npy     uint8 (K)      UTF-8 keys b"<term>\\x1f<field>", sorted, concatenated
+                                (a term's fields side by side: one search finds them all)
     key_ptr.npy  int64 (T+1)    key t is keys[key_ptr[t]:key_ptr[t+1]]
     ptr.npy      int64 (T+1)    postings of term t are [ptr[t], ptr[t+1])
     doc.npy      int32 (P)      document numbers, ascending within a term
@@ -15,7 +16,7 @@ P postings, N documents, F scored fields)::
     tf.npy       uint16 (P)     term frequency, kept to recompute weights after updates
     lengths.npy  int32 (N, F)   field lengths in tokens
     docs.json                   [id, content hash] per document number (null: deleted)
-    meta.json                   fields, B, K1
+    meta.json                   fields, B, K1, keys (the key layout, "term-field")
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -54,8 +55,13 @@ FIELDS: tuple[str, ...] = tuple(f"{kind}_{lang}" for kind in FIELD_KINDS for lan
 """The scored text fields, in column order of ``lengths``."""
 _FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 _SEP = "\x1f"
-_FOUND_CACHE = 100_000
-"""Term lookups remembered per generation (dict operations are atomic under the GIL)."""
+KEY_LAYOUT = "term-field"
+"""Keys are term first: a query word's term is looked up in up to 12 fields, and with the
+field first those were 12 searches of the key table (a third of a new word's cost).
+Postings written with field-first keys (before this layout) are not read: Whoosh
+answers for that generation until the next build or update writes them anew."""
+_FOUND_CACHE = 50_000
+"""Terms whose fields are remembered per generation (dict operations are atomic under the GIL)."""
 _MAX_TF = np.iinfo(np.uint16).max
 # Whoosh keeps a field length as one byte: byte b stands for _BYTE_LENGTH[b] tokens.
 _BYTE_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
@@ -134,7 +140,7 @@ class PostingsBuilder:
     """
 
     def __init__(self, parent: Path | None = None) -> None:
-        self.parent = parent if parent is not None and (parent / "meta.json").exists() else None
+        self.parent = parent if parent is not None and _readable(parent) else None
         self._terms: list[dict[str, int]] = [{} for _ in FIELDS]
         self._term_count = 0
         self._term = array("i")
@@ -186,9 +192,9 @@ class PostingsBuilder:
         size = len(docs)
         run_keys = [""] * self._term_count
         for field_index, table in enumerate(self._terms):
-            prefix = FIELDS[field_index] + _SEP
+            suffix = _SEP + FIELDS[field_index]
             for text, tid in table.items():
-                run_keys[tid] = prefix + text
+                run_keys[tid] = text + suffix
         parent = _read_arrays(self.parent) if self.parent is not None else None
         keys = sorted(set(run_keys).union(parent.keys if parent else ()))
         key_id = {k: i for i, k in enumerate(keys)}
@@ -238,7 +244,7 @@ class PostingsBuilder:
         del order
         ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
-        field_of_key = np.array([_FIELD_INDEX[k.split(_SEP, 1)[0]] for k in keys], dtype=np.int8)
+        field_of_key = np.array([_FIELD_INDEX[k.rsplit(_SEP, 1)[1]] for k in keys], dtype=np.int8)
         live_docs = sum(pair is not None for pair in docs)
         weight = bm25_weights(ptr, doc, tf, field_of_key, lengths, live_docs)
         encoded = [k.encode("utf-8") for k in keys]
@@ -257,7 +263,9 @@ class PostingsBuilder:
         for name, value in arrays.items():
             save_synced(directory / f"{name}.npy", value)
         _dump(directory / "docs.json", [list(p) if p else None for p in docs])
-        _dump(directory / "meta.json", {"fields": list(FIELDS), "B": B, "K1": K1})
+        _dump(
+            directory / "meta.json", {"fields": list(FIELDS), "B": B, "K1": K1, "keys": KEY_LAYOUT}
+        )
 
 
 _SLICE = 1 << 22
@@ -334,8 +342,8 @@ class _Keys:
     Every ``stride``-th key is held in memory; a key is found by a binary search
     there (in C), then in its block of ``stride`` keys, read from the map in one
     slice.  A Python-level binary search over the whole map cost 25 us a lookup,
-    and a query word takes 12 (one per field): 0.3 ms for each word not looked up
-    before, which most of a top-10 search's first run was.
+    0.3 ms for each query word not looked up before (12 lookups, one per field,
+    before keys were term-first).
     """
 
     def __init__(self, blob: Any, ptr: Any, stride: int = 32) -> None:
@@ -348,25 +356,40 @@ class _Keys:
         ends = ptr[1 : self.size + 1 : stride].tolist()
         self.sample = [bytes(view[a:b]) for a, b in zip(starts, ends, strict=True)]
 
-    def find(self, key: bytes) -> int:
-        """The index of ``key``, or -1."""
+    def lower_bound(self, key: bytes) -> int:
+        """The index of the first key >= ``key`` (``size`` when there is none)."""
         block = bisect.bisect_right(self.sample, key) - 1
         if block < 0:
-            return -1
+            return 0
         lo = block * self.stride
         offsets = self.ptr[lo : min(lo + self.stride, self.size) + 1].tolist()
         base = offsets[0]
         chunk = self.blob[base : offsets[-1]].tobytes()
         a, b = 0, len(offsets) - 1
-        while a < b:  # the first key of the block >= key
+        while a < b:
             m = (a + b) // 2
             if chunk[offsets[m] - base : offsets[m + 1] - base] < key:
                 a = m + 1
             else:
                 b = m
-        if a < len(offsets) - 1 and chunk[offsets[a] - base : offsets[a + 1] - base] == key:
-            return lo + a
-        return -1
+        return lo + a
+
+    def prefixed(self, prefix: bytes, batch: int = 16) -> list[tuple[bytes, int]]:
+        """(key, index) of every key that starts with ``prefix``, in order (they are
+        side by side in a sorted table; ``batch`` keys are read at a time)."""
+        found: list[tuple[bytes, int]] = []
+        i = self.lower_bound(prefix)
+        while i < self.size:
+            offsets = self.ptr[i : min(i + batch, self.size) + 1].tolist()
+            base = offsets[0]
+            chunk = self.blob[base : offsets[-1]].tobytes()
+            for j in range(len(offsets) - 1):
+                key = chunk[offsets[j] - base : offsets[j + 1] - base]
+                if not key.startswith(prefix):
+                    return found
+                found.append((key, i + j))
+            i += len(offsets) - 1
+        return found
 
 
 class Postings:
@@ -382,7 +405,7 @@ class Postings:
         self.weight = _load(directory, "weight")
         key_ptr = _load(directory, "key_ptr")
         keys = _load(directory, "keys")
-        self._found: dict[str, int] = {}
+        self._fields: dict[str, dict[str, int]] = {}
         self.size = size
         terms = self.ptr.shape[0] - 1
         if (
@@ -397,7 +420,7 @@ class Postings:
 
     def lookup(self, field: str, term: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
         """(documents, weights) of ``term`` in ``field``; empty arrays when absent."""
-        i = self._find(f"{field}{_SEP}{term}")
+        i = self._find(field, term)
         if i < 0:
             return self.doc[:0], self.weight[:0]
         start, end = int(self.ptr[i]), int(self.ptr[i + 1])
@@ -405,16 +428,18 @@ class Postings:
 
     def has(self, field: str, term: str) -> bool:
         """Whether some document holds ``term`` in ``field`` (every live one has postings)."""
-        return field in _FIELD_INDEX and self._find(f"{field}{_SEP}{term}") >= 0
+        return self._find(field, term) >= 0
 
-    def _find(self, key: str) -> int:
-        found = self._found.get(key)
-        if found is None:
-            found = self._keys.find(key.encode())
-            if len(self._found) >= _FOUND_CACHE:
-                self._found.clear()  # a crude bound: the hot terms come back at once
-            self._found[key] = found
-        return found
+    def _find(self, field: str, term: str) -> int:
+        """The index of (field, term), or -1: every field of the term is found at once."""
+        fields = self._fields.get(term)
+        if fields is None:
+            prefix = (term + _SEP).encode()
+            fields = {key[len(prefix) :].decode(): i for key, i in self._keys.prefixed(prefix)}
+            if len(self._fields) >= _FOUND_CACHE:
+                self._fields.clear()  # a crude bound: the hot terms come back at once
+            self._fields[term] = fields
+        return fields.get(field, -1)
 
 
 def postings_agree(directory: Path, docs: dict[int, tuple[str, str]], size: int) -> bool:
@@ -432,8 +457,19 @@ def postings_agree(directory: Path, docs: dict[int, tuple[str, str]], size: int)
     )
 
 
+def _readable(directory: Path) -> bool:
+    """Whether ``directory`` holds postings in this version's key layout."""
+    try:
+        with (directory / "meta.json").open(encoding="utf-8") as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        return False
+    return isinstance(meta, dict) and meta.get("keys") == KEY_LAYOUT
+
+
 def open_postings(directory: Path, size: int) -> Postings | None:
-    """The postings in ``directory``, or None for a generation built without them."""
-    if not (directory / "meta.json").exists():
+    """The postings in ``directory``, or None for a generation built without them (or
+    with field-first keys, see KEY_LAYOUT): Whoosh's matchers search that generation."""
+    if not _readable(directory):
         return None
     return Postings(directory, size)

@@ -213,14 +213,25 @@ def test_update_leaves_postings_of_a_fresh_build(demo_copy: Path, tmp_path: Path
     assert after == _postings_by_id(fresh_api)
 
 
-def test_generation_without_postings_is_searched_by_whoosh(demo_copy: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("old", ["without postings", "field-first keys"])
+def test_generation_without_postings_is_searched_by_whoosh(
+    demo_copy: Path, tmp_path: Path, old: str
+) -> None:
+    """A generation of an earlier version: built before postings, or with postings whose
+    keys were field-first (their meta.json names no key layout)."""
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
     reference = Engine(index)
     queries = ["уряд", "election OR армії", "-government", '"climate change"', "мобилиз*"]
     expected = {q: _page(reference, q, first=36) for q in queries}
     layout = Layout(index)
-    shutil.rmtree(layout.generation_dir(layout.require_current()) / POSTINGS_DIR)
+    directory = layout.generation_dir(layout.require_current()) / POSTINGS_DIR
+    if old == "without postings":
+        shutil.rmtree(directory)
+    else:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        del meta["keys"]
+        (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     old = Engine(index)
     assert old.reader.generation().postings is None
     for q in queries:
@@ -253,7 +264,7 @@ def test_lookup_finds_every_key_and_nothing_else(demo_index: Path) -> None:
     assert isinstance(postings, Postings)
     by_key = _postings_by_id(demo_index)
     for key, docs in by_key.items():
-        field, term = key.split("\x1f", 1)
+        term, field = key.rsplit("\x1f", 1)
         found, _ = postings.lookup(field, term)
         assert len(found) == len(docs)
     assert postings.lookup("body_uk", "zzzz-not-a-term")[0].size == 0
@@ -266,20 +277,23 @@ def test_lookup_finds_every_key_and_nothing_else(demo_index: Path) -> None:
     st.sets(st.binary(max_size=6), max_size=60),
     st.lists(st.binary(max_size=7), max_size=20),
     st.integers(1, 6),
+    st.integers(1, 5),
 )
 def test_key_table_finds_every_key_and_nothing_else(
-    keys: set[bytes], others: list[bytes], stride: int
+    keys: set[bytes], others: list[bytes], stride: int, batch: int
 ) -> None:
-    """The two-level search (an in-memory sample, then a block) against a dict."""
+    """The two-level search (an in-memory sample, then a block) against a scan of a list."""
     ordered = sorted(keys)
     ptr = np.zeros(len(ordered) + 1, dtype=np.int64)
     np.cumsum([len(k) for k in ordered], out=ptr[1:])
     blob = np.frombuffer(b"".join(ordered), dtype=np.uint8)
     table = _Keys(blob, ptr, stride=stride)
-    where = {k: i for i, k in enumerate(ordered)}
     neighbours = [k + b"\x00" for k in ordered] + [k[:-1] for k in ordered if k]
     for probe in [*ordered, *others, *neighbours, b"", b"\xff" * 8]:
-        assert table.find(probe) == where.get(probe, -1), probe
+        first = next((i for i, k in enumerate(ordered) if k >= probe), len(ordered))
+        assert table.lower_bound(probe) == first, probe
+        expected = [(k, i) for i, k in enumerate(ordered) if k.startswith(probe)]
+        assert table.prefixed(probe, batch=batch) == expected, probe
 
 
 def test_verify_checks_the_postings(demo_copy: Path, tmp_path: Path) -> None:
