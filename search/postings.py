@@ -7,16 +7,16 @@ term in that field of that document, so a query is scored with a few array sums
 instead of Whoosh's pure-Python matchers (see ``accel.py``).  Shapes (T terms,
 P postings, N documents, F scored fields)::
 
-    keys.npy     uint8 (K)      UTF-8 keys b"<term>\\x1f<field>", sorted, concatenated
-                                (a term's fields side by side: one search finds them all)
-    key_ptr.npy  int64 (T+1)    key t is keys[key_ptr[t]:key_ptr[t+1]]
-    ptr.npy      int64 (T+1)    postings of term t are [ptr[t], ptr[t+1])
-    doc.npy      int32 (P)      document numbers, ascending within a term
-    weight.npy   float32 (P)    BM25F score of the term in that field (before query boosts)
-    tf.npy       uint16 (P)     term frequency, kept to recompute weights after updates
-    lengths.npy  int32 (N, F)   field lengths in tokens
-    docs.json                   [id, content hash] per document number (null: deleted)
-    meta.json                   fields, B, K1, keys (the key layout, "term-field")
+    term_keys.npy     uint8 (K)    UTF-8 keys b"<term>\\x1f<field>", sorted, concatenated
+                                   (a term's fields side by side: one search finds them all)
+    term_key_ptr.npy  int64 (T+1)  key t is term_keys[term_key_ptr[t]:term_key_ptr[t+1]]
+    ptr.npy           int64 (T+1)  postings of key t are [ptr[t], ptr[t+1])
+    doc.npy           int32 (P)    document numbers, ascending within a key
+    weight.npy        float32 (P)  BM25F score of the term in that field (before query boosts)
+    tf.npy            uint16 (P)   term frequency, kept to recompute weights after updates
+    lengths.npy       int32 (N, F) field lengths in tokens
+    docs.json                      [id, content hash] per document number (null: deleted)
+    meta.json                      fields, B, K1, keys (the key layout: "term-field")
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -59,7 +59,9 @@ KEY_LAYOUT = "term-field"
 """Keys are term first: a query word's term is looked up in up to 12 fields, and with the
 field first those were 12 searches of the key table (a third of a new word's cost).
 Postings written with field-first keys (before this layout) are not read: Whoosh
-answers for that generation until the next build or update writes them anew."""
+answers for that generation until the next build or update writes them anew.  The
+files are named ``term_keys`` so that an older version, which would misread them,
+refuses the generation instead (it keeps serving the one it has)."""
 _FOUND_CACHE = 50_000
 """Terms whose fields are remembered per generation (dict operations are atomic under the GIL)."""
 _MAX_TF = np.iinfo(np.uint16).max
@@ -251,8 +253,8 @@ class PostingsBuilder:
         key_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum([len(k) for k in encoded], out=key_ptr[1:])
         arrays: dict[str, npt.NDArray[Any]] = {
-            "keys": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            "key_ptr": key_ptr,
+            "term_keys": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            "term_key_ptr": key_ptr,
             "ptr": ptr,
             "doc": doc,
             "weight": weight,
@@ -319,8 +321,8 @@ def _load(directory: Path, name: str) -> Any:
 
 
 def _read_arrays(directory: Path) -> _Arrays:
-    blob = bytes(_load(directory, "keys"))
-    key_ptr = np.asarray(_load(directory, "key_ptr")).tolist()
+    blob = bytes(_load(directory, "term_keys"))
+    key_ptr = np.asarray(_load(directory, "term_key_ptr")).tolist()
     keys = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(key_ptr)]
     return _Arrays(
         keys=keys,
@@ -403,8 +405,8 @@ class Postings:
         self.ptr = _load(directory, "ptr")
         self.doc = _load(directory, "doc")
         self.weight = _load(directory, "weight")
-        key_ptr = _load(directory, "key_ptr")
-        keys = _load(directory, "keys")
+        key_ptr = _load(directory, "term_key_ptr")
+        keys = _load(directory, "term_keys")
         self._fields: dict[str, dict[str, int]] = {}
         self.size = size
         terms = self.ptr.shape[0] - 1

@@ -172,8 +172,8 @@ def _postings_by_id(index_dir: Path) -> dict[str, dict[str, tuple[int, float]]]:
     name = layout.require_current()
     directory = layout.generation_dir(name) / POSTINGS_DIR
     docs = json.loads((directory / "docs.json").read_text(encoding="utf-8"))
-    keys_blob = np.load(directory / "keys.npy").tobytes()
-    key_ptr = np.load(directory / "key_ptr.npy")
+    keys_blob = np.load(directory / "term_keys.npy").tobytes()
+    key_ptr = np.load(directory / "term_key_ptr.npy")
     ptr, doc = np.load(directory / "ptr.npy"), np.load(directory / "doc.npy")
     tf, weight = np.load(directory / "tf.npy"), np.load(directory / "weight.npy")
     result: dict[str, dict[str, tuple[int, float]]] = {}
