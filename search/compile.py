@@ -11,7 +11,11 @@ can enumerate the whole vocabulary.
 
 Boolean structure is simplified here rather than by Whoosh's ``normalize``,
 which turns ``And([Every(), x])`` into ``Every()`` and drops a NullQuery from
-an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).
+an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).  The
+rest of what ``normalize`` does (nested Ands or Ors flattened, repeated clauses
+dropped, one clause standing alone) is done as the tree is built: the tree is
+then one ``normalize`` leaves as it is, without a second walk over it (a sixth of
+compiling a query).
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class _Compiler:
             kept = [p for p in parts if p is not _ALL]
             if not kept:
                 return _ALL if parts else None
-            return kept[0] if len(kept) == 1 else wq.And(kept)
+            return _joined(wq.And, kept)
         if isinstance(node, Or):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
             if any(p is _ALL for p in parts):
@@ -93,7 +97,7 @@ class _Compiler:
             kept = [p for p in parts if p is not _NONE]
             if not kept:
                 return _NONE if parts else None
-            return kept[0] if len(kept) == 1 else wq.Or(kept)
+            return _joined(wq.Or, kept)
         if isinstance(node, Not):
             inner = self.node(node.child, not positive)
             if inner is None:
@@ -119,7 +123,7 @@ class _Compiler:
             ]
             if not found:
                 return _NONE
-            return wq.Or([wq.Term(node.field, t) for t in found])
+            return _joined(wq.Or, [wq.Term(node.field, t) for t in found])
         return wq.Term(node.field, value)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
@@ -133,13 +137,14 @@ class _Compiler:
             found.extend((name, analyzed) for name in _FIELDS[node.field, lang])
         if not found:
             return None
-        return wq.Or(
+        return _joined(
+            wq.Or,
             [
                 wq.Term(name, analyzed[0], boost=_BOOSTS[name])
                 if len(analyzed) == 1
                 else wq.Phrase(name, list(analyzed), boost=_BOOSTS[name])
                 for name, analyzed in self._occurring(found)
-            ]
+            ],
         )
 
     def _occurring(
@@ -190,7 +195,21 @@ class _Compiler:
                 clauses.append(wq.Term(name, term, boost=_BOOSTS[name]))
         if not clauses:
             return _NONE
-        return wq.Or(clauses)
+        return _joined(wq.Or, clauses)
+
+
+def _joined(kind: type[Any], parts: list[Any]) -> Any:
+    """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
+    parts of the same kind are flattened into it, a repeated part is dropped (the first
+    one stays), and a single part stands alone.  Every part here has boost 1.0."""
+    flat: list[Any] = []
+    for part in parts:
+        if isinstance(part, kind):
+            flat.extend(part.subqueries)
+        else:
+            flat.append(part)
+    unique = list(dict.fromkeys(flat))
+    return unique[0] if len(unique) == 1 else kind(unique)
 
 
 def _analyzed(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -228,9 +247,8 @@ def compile_query(
     }
     if q is _ALL or q is _NONE:
         return Compiled(query=q, marks=marks)
-    # The tree holds no Every and no NullQuery here, so Whoosh's normalize is safe;
-    # a purely negative query is then anchored on every document (not normalized again).
-    q = q.normalize()
+    # A purely negative query is anchored on every document (a tree Whoosh's normalize
+    # would change: Every inside an And makes it Every, so it is never normalized again).
     if _only_negative(q):
         q = wq.And([wq.Every(), q])
     return Compiled(query=q, marks=marks)

@@ -8,10 +8,12 @@ import html
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh import query as wq
 
 from indexer.build import build
 from search.compile import MAX_EXPANSIONS, compile_query
@@ -207,6 +209,50 @@ def test_boolean_queries_match_set_algebra(
     expected = evaluate(tree, leaf_hits, everything)
     assert ids(demo_engine, query) == expected, query
     RAN["boolean trees: matched set algebra" + (" (non-empty)" if expected else "")] += 1
+
+
+def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
+    """The compiled Whoosh query of ``query``, with and without the postings' pruning."""
+    node = parse_query(query)
+    assert node is not None
+    gen = engine.reader.generation()
+    reader = gen.searcher().reader()
+    assert gen.postings is not None
+    return [
+        compile_query(node, reader, gen.vocabulary, present).query
+        for present in (None, gen.postings.has)
+    ]
+
+
+@SETTINGS
+@given(tree=trees())
+def test_compiled_queries_are_normalized_already(demo_engine: Engine, tree: Tree) -> None:
+    """The compiler flattens and deduplicates as it builds: Whoosh's normalize, which it
+    no longer calls, would leave every compiled tree as it is (a purely negative query's
+    anchor on every document aside: normalize would make all of it Every)."""
+    for q in compiled_both_ways(demo_engine, render(tree)):
+        if isinstance(q, wq.And) and isinstance(q.subqueries[0], wq.Every):
+            assert len(q.subqueries) == 2
+            q = q.subqueries[1]
+        assert q == q.normalize(), q
+    RAN["boolean trees: compiled normalized"] += 1
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [
+        ("армії армії", "армії"),
+        ("(energy war) markets", "energy war markets"),
+        ("energy OR (war OR markets)", "energy OR war OR markets"),
+        ("(energy OR war) (energy OR war) markets", "(energy OR war) markets"),
+        ("energy AND (markets AND (war AND energy))", "energy markets war"),
+        ("-(energy OR (war OR energy))", "-(energy OR war)"),
+    ],
+)
+def test_repeated_and_nested_clauses_compile_like_the_plain_query(
+    demo_engine: Engine, query: str, same_as: str
+) -> None:
+    assert compiled_both_ways(demo_engine, query) == compiled_both_ways(demo_engine, same_as)
 
 
 @SETTINGS
