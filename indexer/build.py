@@ -321,8 +321,8 @@ def _finish(
             # One pass over the stored articles feeds the columns, the vocabulary and
             # the postings' document table.
             for docnum, stored in reader.iter_docs():
-                texts.add(docnum, stored["doc"])
                 article = article_from_json(stored["doc"])
+                texts.add(docnum, article)
                 if counted is None:
                     vocabulary.add(article)
                 docs[docnum] = (stored["id"], stored["hash"])

@@ -343,8 +343,8 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
     "vocabulary truncated": ("columns/vocab.json", _truncate_half),
     "postings truncated": ("postings/weight.npy", _truncate_half),
     "postings meta garbled": ("postings/meta.json", _garble),
-    "articles truncated": ("articles/data.jsonl", _truncate_half),
-    "article offsets garbled": ("articles/offsets.npy", _garble),
+    "articles truncated": ("articles/records.bin", _truncate_half),
+    "article offsets garbled": ("articles/record_offsets.npy", _garble),
 }
 
 
