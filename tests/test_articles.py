@@ -136,6 +136,15 @@ def test_writer_takes_documents_in_order_only(tmp_path: Path) -> None:
         open_articles(tmp_path / "a", 5)
 
 
+def test_a_generation_of_deleted_documents_has_an_empty_copy(tmp_path: Path) -> None:
+    ArticlesWriter(tmp_path / "a", 3).close()
+    found = open_articles(tmp_path / "a", 3)
+    assert found is not None
+    assert [found.article(d) for d in range(3)] == [None, None, None]
+    found.close()
+    found.close()
+
+
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 _HEAD_SIZE = 4
 """The record's head length: a little-endian uint32."""
