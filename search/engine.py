@@ -400,6 +400,10 @@ class Engine:
         return Hit(article=article, score=score, cursor=cursor, highlights=highlights)
 
 
+_TIE_MARGIN = 2e-9
+"""Below the cut score, how far a score may be and still round to the cut's rounding."""
+
+
 def _top(
     docnums: npt.NDArray[np.int64],
     scores: npt.NDArray[np.float64],
@@ -409,10 +413,13 @@ def _top(
     """The ``needed`` best of ``docnums``: by score, equal scores (to 1e-9) newest first,
     then by docnum; every document tied with the last one kept is ordered, not cut."""
     exact = scores[docnums]
-    rounded = np.round(exact, 9)
     if docnums.size > needed:
-        cut = np.partition(rounded, docnums.size - needed)[docnums.size - needed]
-        keep = rounded >= cut
-        docnums, exact, rounded = docnums[keep], exact[keep], rounded[keep]
+        # Rounding keeps order, so the needed-th best rounded score is the rounding of the
+        # needed-th best exact one, and every score rounding to it or above is above that
+        # exact one less 1e-9: cut on exact scores (with a margin), round only what stays.
+        cut = np.partition(exact, docnums.size - needed)[docnums.size - needed]
+        keep = exact >= cut - _TIE_MARGIN
+        docnums, exact = docnums[keep], exact[keep]
+    rounded = np.round(exact, 9)
     order = np.lexsort((docnums, -published[docnums], -rounded))[:needed]
     return [(int(docnums[i]), float(exact[i])) for i in order]

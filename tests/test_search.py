@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ from indexer.build import build
 from indexer.parse import iter_sources
 from search.analysis import field_language, terms, tokens_with_chars, words
 from search.compile import MAX_EXPANSIONS
-from search.engine import Engine
+from search.engine import Engine, _top
 from search.model import Article
 from search.paging import cursor_encoder, decode_cursor, request_key
 from search.types import (
@@ -494,6 +495,34 @@ def test_equal_scores_are_newest_first(tie_engine: Engine) -> None:
     scores = [h.score for h in page.hits]
     assert len(set(scores[:BETTER])) == 1 and len(set(scores[BETTER:])) == 1
     assert scores[0] > scores[BETTER]  # type: ignore[operator]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([1.0, 2.5, 7.123456789]),  # a few base scores: many near-ties
+            st.sampled_from([0.0, 3e-10, -3e-10, 4.9e-10, -4.9e-10, 9e-10, 1.2e-9, -2e-9, 1e-6]),
+            st.integers(0, 5),  # publication instants: ties there too
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 20),
+)
+def test_top_is_the_head_of_the_full_order(
+    rows: list[tuple[float, float, int]], needed: int
+) -> None:
+    """The first ``needed`` of all hits ordered by score rounded to 1e-9 (descending), then
+    newest, then document number: what sorting every hit would give."""
+    scores = np.array([base + jitter for base, jitter, _ in rows])
+    published = np.array([p for _, _, p in rows], dtype=np.int64)
+    docnums = np.arange(len(rows), dtype=np.int64)
+    expected = sorted(
+        range(len(rows)), key=lambda d: (-round(float(scores[d]), 9), -published[d], d)
+    )[:needed]
+    got = _top(docnums, scores, published, needed)
+    assert [d for d, _ in got] == expected
+    assert [s for _, s in got] == [float(scores[d]) for d in expected]
 
 
 def collect(engine: Engine, req: SearchRequest) -> list[str]:
