@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
@@ -45,6 +46,12 @@ CHUNK_POSTINGS = 1_500_000
 """Postings per worker in a chunk of a parallel build: about 6,000 news articles, 16
 segments for 100k (phrases walk Whoosh's segments: 26 segments of 1M made them ~20%
 slower) in about 450 MB per writer (build tree 1.45 GiB at 100k, 1.2 GiB with 1M)."""
+POSTINGS_COMPRESSION = 0
+"""zlib level of the blocks of Whoosh's postings: none.  Compressing them took 8-10% of a
+build (20k articles, two runs each: 41.6 and 40.0 s at Whoosh's default level 3, 38.0
+and 36.4 s without; level 1 was no faster than 3).  Whoosh's files grow by 39% (264 ->
+368 MB at 20k articles); only phrase checks and keyword fields read them, and an
+uncompressed block is read without zlib."""
 CHUNK_LIMIT_MB = 512
 """Whoosh's in-memory sorting limit per worker: above its estimate for CHUNK_POSTINGS
 (about 280 MB; a writer may take more than half a chunk), so a chunk never spills."""
@@ -206,6 +213,11 @@ def _storage(path: Path) -> FileStorage:
     return FileStorage(str(path), supports_mmap=False)
 
 
+def _codec() -> W3Codec:
+    """Whoosh's codec (its default, W3) with POSTINGS_COMPRESSION."""
+    return W3Codec(compression=POSTINGS_COMPRESSION)
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     # forkserver: no fork() of a threaded parent (deprecated and unsafe), cheap restarts.
     return multiprocessing.get_context("forkserver")
@@ -239,9 +251,10 @@ class _Writer:
                     multisegment=True,
                     limitmb=CHUNK_LIMIT_MB,
                     start_method="forkserver",
+                    codec=_codec(),
                 ),
             )
-        return cast(IndexWriter, self.ix.writer(limitmb=128))
+        return cast(IndexWriter, self.ix.writer(limitmb=128, codec=_codec()))
 
     def add(self, document: dict[str, Any], postings: int) -> None:
         """Add a document that makes about ``postings`` postings."""
@@ -409,7 +422,7 @@ def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
     """
     if not redo:
         return
-    writer = ix.writer()
+    writer = ix.writer(codec=_codec())  # its commit may merge segments: written alike
     with ix.searcher() as searcher:
         for article_id, digest in redo.items():
             kept = False

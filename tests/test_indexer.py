@@ -338,6 +338,13 @@ def _segments(index_dir: Path) -> int:
         return len(list(r.leaf_readers()))
 
 
+def _compressions(index_dir: Path) -> set[int]:
+    """The zlib level each segment's postings were written with (Whoosh's W3 codec)."""
+    layout = Layout(index_dir)
+    with open_generation(layout, layout.require_current()) as gen, gen.ix.reader() as r:
+        return {leaf.segment().codec()._compression for leaf, _ in r.leaf_readers()}
+
+
 def _ranked(engine: Engine, query: str) -> list[tuple[float, str]]:
     """Every hit as (score, id), paged through; ties may come in another order, so sorted."""
     found: list[tuple[float, str]] = []
@@ -362,6 +369,8 @@ def test_parallel_build_in_chunks_ranks_as_serial(
     assert serial.documents == chunked.documents == 400
     assert _segments(tmp_path / "s") == 1
     assert _segments(tmp_path / "c") >= 6  # two per chunk: one per worker
+    # Both writers (one process, and chunks of parallel ones) leave postings uncompressed.
+    assert _compressions(tmp_path / "s") == _compressions(tmp_path / "c") == {0}
     queries = (
         "армії",
         "energy markets",
