@@ -39,12 +39,12 @@ MAX_EXPANSIONS = 256
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
-_FIELDS = {
+SEARCHED_FIELDS = {
     (field, lang): tuple(f"{kind}_{lang}" for kind in kinds)
     for field, kinds in _KINDS.items()
     for lang in LANGUAGES
 }
-"""The Whoosh fields a word of a query field is looked up in, per language."""
+"""The Whoosh fields a word of a query field (None: any) is looked up in, per language."""
 _BOOSTS = field_boosts()
 _ALL: Any = wq.Every()
 """Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
@@ -128,13 +128,13 @@ class _Compiler:
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
         found: list[tuple[str, tuple[str, ...]]] = []  # (field, the word's terms there)
-        for lang, analyzed in _analyzed(node.text):
+        for lang, analyzed in word_analyses(node.text):
             if positive:
                 if len(analyzed) == 1:
                     self.marks[lang].terms.add(analyzed[0])
                 else:
                     self.marks[lang].phrases.add(analyzed)
-            found.extend((name, analyzed) for name in _FIELDS[node.field, lang])
+            found.extend((name, analyzed) for name in SEARCHED_FIELDS[node.field, lang])
         if not found:
             return None
         return _joined(
@@ -201,7 +201,7 @@ class _Compiler:
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
     """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
     parts of the same kind are flattened into it, a repeated part is dropped (the first
-    one stays), and a single part stands alone.  Every part here has boost 1.0."""
+    one stays), and a single part stands alone.  Every And and Or here has boost 1.0."""
     flat: list[Any] = []
     for part in parts:
         if isinstance(part, kind):
@@ -212,7 +212,7 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
     return unique[0] if len(unique) == 1 else kind(unique)
 
 
-def _analyzed(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(language, terms) of a query word or phrase in every language that has terms for it
     (each word's terms are remembered by ``analysis.word_terms``)."""
     found = []

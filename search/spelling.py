@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from search.analysis import LANGUAGES, terms
-from search.compile import Present
+from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
 from search.vocab import Vocabulary, surface
@@ -54,12 +53,8 @@ def known(searcher: Any, word: str, present: Present | None = None) -> bool:
         def present(name: str, term: str) -> bool:
             return name in indexed and bool(reader.doc_frequency(name, term))
 
-    for lang in LANGUAGES:
-        analyzed = terms(lang, word)
-        if not analyzed:
-            continue
-        for kind in ("title", "body", "tags"):
-            name = f"{kind}_{lang}"
+    for lang, analyzed in word_analyses(word):
+        for name in SEARCHED_FIELDS[None, lang]:
             if all(present(name, t) for t in analyzed):
                 return True
     return False
