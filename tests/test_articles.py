@@ -101,6 +101,17 @@ def test_verify_notices_an_article_that_differs(demo_copy: Path, tmp_path: Path)
     assert result["missing"] == [] and result["changed"] == [] and result["extra"] == []
 
 
+def test_verify_reports_a_record_that_no_longer_decodes(demo_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    data = _served(index) / ARTICLES_DIR / "records.bin"
+    raw = bytearray(data.read_bytes())
+    width_at = _HEAD_SIZE + int.from_bytes(raw[:_HEAD_SIZE], "little")
+    raw[width_at] = 3  # the first record's body width: none such
+    data.write_bytes(bytes(raw))
+    assert not verify([demo_copy], index)["columns_ok"]
+
+
 def test_damaged_offsets_keep_the_generation_from_opening(demo_index: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     shutil.copytree(demo_index, index)
