@@ -41,7 +41,7 @@ import numpy.typing as npt
 import orjson
 
 from search.columns import save_synced
-from search.fields import article_from_dict, article_to_dict, article_to_json
+from search.fields import article_from_record, article_to_dict, article_to_json
 from search.model import Article
 
 ARTICLES_DIR = "articles"
@@ -67,7 +67,7 @@ def decode_record(data: bytes) -> Article:
     start = _HEAD.size + size
     fields = orjson.loads(data[_HEAD.size : start])
     fields["body"] = data[start + 1 :].decode(_CODECS[data[start]])
-    return article_from_dict(fields)
+    return article_from_record(fields)
 
 
 class ArticlesWriter:

@@ -10,6 +10,7 @@ stored ``doc`` field keeps the article exactly as it came in.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Generator
 from datetime import datetime
@@ -145,6 +146,26 @@ def article_from_dict(data: dict[str, Any]) -> Article:
         url=data["url"],
         headline=data["headline"],
     )
+
+
+# Each field's slot descriptor: setting through it is what a frozen dataclass's own
+# __init__ does, without the frozen __setattr__ it refuses.
+_SETTERS: dict[str, Any] = {
+    f.name: getattr(Article, f.name).__set__ for f in dataclasses.fields(Article)
+}
+_SET_AS_IS = tuple((n, s) for n, s in _SETTERS.items() if n not in ("published", "tags"))
+
+
+def article_from_record(data: dict[str, Any]) -> Article:
+    """:func:`article_from_dict` without ``Article``'s checks, for the generation's own
+    records: each was written from an article that passed them.  The checks (the URL
+    parsed, the date's range) were 3-6 us of the 6 a hit's article took to make."""
+    article: Article = object.__new__(Article)
+    for name, set_value in _SET_AS_IS:
+        set_value(article, data[name])
+    _SETTERS["published"](article, datetime.fromisoformat(data["published"]))
+    _SETTERS["tags"](article, tuple(data["tags"]))
+    return article
 
 
 def article_to_json(article: Article) -> str:
