@@ -69,15 +69,25 @@ class Compiled:
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
 
+WordMemo = dict[tuple[str | None, str], tuple[Any, tuple[tuple[str, tuple[str, ...]], ...]]]
+"""Compiled words of one generation: (query field, text) -> (query, (language, terms))."""
+WORD_MEMO_SIZE = 20_000
+"""Words a memo holds before it is emptied (a crude bound: the hot words come back)."""
+
 
 class _Compiler:
     def __init__(
-        self, reader: IndexReader, vocabulary: Vocabulary | None, present: Present | None
+        self,
+        reader: IndexReader,
+        vocabulary: Vocabulary | None,
+        present: Present | None,
+        memo: WordMemo | None,
     ) -> None:
         self.reader = reader
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
         self.present = present
+        self.memo = memo
 
     def node(self, node: Node, positive: bool = True) -> Any:
         """The Whoosh query of ``node``: None when it has no searchable words (ignored),
@@ -127,14 +137,32 @@ class _Compiler:
         return wq.Term(node.field, value)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
-        found: list[tuple[str, tuple[str, ...]]] = []  # (field, the word's terms there)
-        for lang, analyzed in word_analyses(node.text):
-            if positive:
+        """A word or phrase: what it is analyzed to in each language, in the fields of its
+        query field that hold it (the same for a Word and a one-word Phrase)."""
+        key = (node.field, node.text)
+        known = self.memo.get(key) if self.memo is not None else None
+        if known is None:
+            analyses = word_analyses(node.text)
+            known = (self._text_query(node.field, analyses), analyses)
+            if self.memo is not None:
+                if len(self.memo) >= WORD_MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[key] = known
+        query, analyses = known
+        if positive:
+            for lang, analyzed in analyses:
                 if len(analyzed) == 1:
                     self.marks[lang].terms.add(analyzed[0])
                 else:
                     self.marks[lang].phrases.add(analyzed)
-            found.extend((name, analyzed) for name in SEARCHED_FIELDS[node.field, lang])
+        return query
+
+    def _text_query(
+        self, field: str | None, analyses: tuple[tuple[str, tuple[str, ...]], ...]
+    ) -> Any:
+        found = [  # (Whoosh field, the word's terms there)
+            (name, analyzed) for lang, analyzed in analyses for name in SEARCHED_FIELDS[field, lang]
+        ]
         if not found:
             return None
         return _joined(
@@ -228,16 +256,19 @@ def compile_query(
     reader: IndexReader,
     vocabulary: Vocabulary | None = None,
     present: Present | None = None,
+    memo: WordMemo | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
     ``vocabulary`` (the generation's surface words) expands prefixes and fuzzy
     words; without it they match nothing.  With ``present``, words' terms and
     phrases are looked up only in the fields that hold them (same matches, same
-    scores, a smaller query).
+    scores, a smaller query).  ``memo`` remembers each word's compiled form: give one
+    per generation and ``present`` (it depends on both), and a word is analyzed and
+    looked up once, not in every query (a third of compiling a warm query).
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader, vocabulary, present)
+    compiler = _Compiler(reader, vocabulary, present, memo)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

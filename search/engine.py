@@ -31,7 +31,7 @@ from search.highlight import MatchTerms, fragments, mark, match_spans
 from search.histogram import histogram
 from search.model import Article, datetime_from_us
 from search.paging import cursor_encoder, decode_cursor, request_key
-from search.querylang import QuerySyntaxError, parse_query
+from search.querylang import Node, QuerySyntaxError, parse_query
 from search.reader import Generation, IndexReader
 from search.spelling import did_you_mean
 from search.types import (
@@ -130,9 +130,7 @@ class Engine:
         scores: npt.NDArray[np.float64] | None = None
         if node is not None:
             try:
-                compiled = compile_query(
-                    node, searcher.reader(), gen.vocabulary, self._present(gen)
-                )
+                compiled = self._compile(gen, node)
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -259,9 +257,7 @@ class Engine:
             try:
                 node = parse_query(text)
                 assert node is not None
-                compiled = compile_query(
-                    node, gen.searcher().reader(), gen.vocabulary, self._present(gen)
-                )
+                compiled = self._compile(gen, node)
                 matched, scores = self._match(gen, compiled.query)
                 published = np.asarray(cols.published_us)
                 for docnum, _ in _top(np.flatnonzero(matched), scores, published, limit):
@@ -307,6 +303,18 @@ class Engine:
             return gen.postings.has
         return None
 
+    def _compile(self, gen: Generation, node: Node) -> Compiled:
+        """``node`` compiled against the generation (its words remembered with ``present``:
+        the Whoosh path compiles whole queries, every time)."""
+        present = self._present(gen)
+        return compile_query(
+            node,
+            gen.searcher().reader(),
+            gen.vocabulary,
+            present,
+            gen.words if present is not None else None,
+        )
+
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
         """The documents ``query`` matches, and their scores."""
         live = np.asarray(gen.columns.live)
@@ -342,7 +350,7 @@ class Engine:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary, self._present(gen))
+        compiled = self._compile(gen, node)
         matched, _ = self._match(gen, compiled.query)
         return int(np.count_nonzero(matched & allowed))
 

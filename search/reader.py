@@ -28,6 +28,7 @@ from whoosh.searching import Searcher
 
 from search.articles import ARTICLES_DIR, Articles, open_articles
 from search.columns import Columns, read_columns
+from search.compile import WordMemo
 from search.fields import article_from_json
 from search.model import Article
 from search.postings import POSTINGS_DIR, Postings, open_postings
@@ -47,7 +48,9 @@ class Generation:
     postings: Postings | None = None
     """Arrays of the accelerated scoring path (None: built before they existed)."""
     articles: Articles | None = None
-    """Articles as plain JSON (None: built before they existed; read from Whoosh)."""
+    """Articles as records (None: built before they existed; read from Whoosh)."""
+    words: WordMemo = field(default_factory=dict, repr=False)
+    """Query words compiled against this generation's postings (see ``compile_query``)."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _searchers: list[Searcher] = field(default_factory=list, repr=False)
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from indexer.build import build
-from search.compile import MAX_EXPANSIONS, compile_query
+from search import compile as compile_module
+from search.compile import MAX_EXPANSIONS, WordMemo, compile_query
 from search.engine import Engine
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
@@ -236,6 +237,40 @@ def test_compiled_queries_are_normalized_already(demo_engine: Engine, tree: Tree
             q = q.subqueries[1]
         assert q == q.normalize(), q
     RAN["boolean trees: compiled normalized"] += 1
+
+
+_SHARED_MEMO: WordMemo = {}
+"""One memo across examples, as a generation's is across requests: a word is often met
+first in another tree, another polarity (``-war``) or another field (``title:war``)."""
+
+
+@SETTINGS
+@given(tree=trees())
+def test_remembered_words_compile_as_new_ones(demo_engine: Engine, tree: Tree) -> None:
+    """Compiling with a generation's word memo gives the query and the highlight marks
+    that compiling every word afresh gives, whatever the memo met before."""
+    node = parse_query(render(tree))
+    assert node is not None
+    gen = demo_engine.reader.generation()
+    assert gen.postings is not None
+    reader, present = gen.searcher().reader(), gen.postings.has
+    fresh = compile_query(node, reader, gen.vocabulary, present)
+    for _ in range(2):  # the second time every word is in the memo
+        remembered = compile_query(node, reader, gen.vocabulary, present, _SHARED_MEMO)
+        assert (remembered.query, remembered.marks) == (fresh.query, fresh.marks)
+    RAN["boolean trees: compiled alike from the word memo"] += 1
+
+
+def test_word_memo_is_bounded(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compile_module, "WORD_MEMO_SIZE", 3)
+    gen = demo_engine.reader.generation()
+    assert gen.postings is not None
+    memo: WordMemo = {}
+    for word in ["energy", "markets", "war", "армії", "Ukraine"]:
+        node = parse_query(word)
+        assert node is not None
+        compile_query(node, gen.searcher().reader(), gen.vocabulary, gen.postings.has, memo)
+        assert 1 <= len(memo) <= 3 and (None, word) in memo
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,19 @@ def test_new_generation_is_served_without_restart(tmp_path: Path) -> None:
         assert engine.get(["t1", "t2"])[0] is None
 
 
+def test_a_new_generation_compiles_its_words_afresh(tmp_path: Path) -> None:
+    """A word's compiled form names only the fields that hold it in the generation it was
+    compiled for; the next generation, where it is also in a body, finds that too."""
+    first = [article(1, "Ferry timetable", "Crossings start in May.")]
+    index = build_index(tmp_path, first)
+    engine = Engine(index, check_interval=0)
+    assert found(engine, "ferry") == {"t1"}
+    second = [*first, article(2, "Harbour news", "The ferry is late again.")]
+    build_index(tmp_path, second)
+    assert engine.reader.refresh().name == "g000002"
+    assert found(engine, "ferry") == {"t1", "t2"}
+
+
 def _signature(result: object) -> object:
     """A comparable digest of any API result (took_ms left out)."""
     if isinstance(result, SearchPage):
