@@ -59,7 +59,9 @@ def _read_tokens(settings: Settings) -> tuple[str, ...]:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for ``settings`` (the index is opened lazily; /readyz tells when it is)."""
     metrics = Metrics()
-    engine = Engine(settings.index_dir, check_interval=settings.check_interval)
+    engine = Engine(
+        settings.index_dir, check_interval=settings.check_interval, preload=settings.preload
+    )
     services = Services(
         settings=settings,
         engine=engine,

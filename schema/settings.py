@@ -25,6 +25,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     search_threads: int = 8
     check_interval: float = 1.0
+    preload: bool = True
+    """Map each generation's postings and records in as it opens (``search/preload.py``)."""
 
     @staticmethod
     def from_env(index_dir: Path, **overrides: object) -> Settings:

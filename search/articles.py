@@ -152,6 +152,10 @@ class Articles:
         data = self.record(docnum)
         return None if data is None else decode_record(data)
 
+    def mapped(self) -> list[object]:
+        """The mapped offsets and records (to preload them; see ``preload.py``)."""
+        return [self.offsets] if self._map is None else [self.offsets, self._map]
+
     def close(self) -> None:
         """Unmap the data file (idempotent)."""
         found, self._map = getattr(self, "_map", None), None

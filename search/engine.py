@@ -84,11 +84,17 @@ class Engine:
     """Searches the served generation of one index directory (thread-safe)."""
 
     def __init__(
-        self, index_dir: Path, check_interval: float = 1.0, *, accelerated: bool = True
+        self,
+        index_dir: Path,
+        check_interval: float = 1.0,
+        *,
+        accelerated: bool = True,
+        preload: bool = True,
     ) -> None:
         """``accelerated=False`` scores with Whoosh's matchers even where postings exist
-        (the reference the accelerated path is tested against)."""
-        self.reader = IndexReader(index_dir, check_interval=check_interval)
+        (the reference the accelerated path is tested against); ``preload``: see
+        ``IndexReader``."""
+        self.reader = IndexReader(index_dir, check_interval=check_interval, preload=preload)
         self.accelerated = accelerated
 
     # -- public API ---------------------------------------------------------

@@ -420,6 +420,10 @@ class Postings:
             raise ValueError(f"postings in {directory} are inconsistent")
         self._keys = _Keys(keys, key_ptr)
 
+    def mapped(self) -> list[npt.NDArray[Any]]:
+        """The mapped arrays a query reads (to preload them; see ``preload.py``)."""
+        return [self._keys.blob, self._keys.ptr, self.ptr, self.doc, self.weight]
+
     def lookup(self, field: str, term: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
         """(documents, weights) of ``term`` in ``field``; empty arrays when absent."""
         i = self._find(field, term)

@@ -32,6 +32,7 @@ from search.compile import WordMemo
 from search.fields import article_from_json
 from search.model import Article
 from search.postings import POSTINGS_DIR, Postings, open_postings
+from search.preload import preload
 from search.store import Layout, Manifest
 from search.vocab import VOCAB_FILE, Vocabulary
 
@@ -51,6 +52,9 @@ class Generation:
     """Articles as records (None: built before they existed; read from Whoosh)."""
     words: WordMemo = field(default_factory=dict, repr=False)
     """Query words compiled against this generation's postings (see ``compile_query``)."""
+    preloaded: threading.Event = field(default_factory=threading.Event, repr=False)
+    """Set when preloading its files is over: done, skipped (too large for this machine's
+    memory) or not asked for (see ``IndexReader``)."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _searchers: list[Searcher] = field(default_factory=list, repr=False)
 
@@ -92,6 +96,18 @@ class Generation:
         """The live document number of an article id, if present."""
         found = self.searcher().document_number(id=article_id)
         return None if found is None else int(found)
+
+    def preload(self) -> None:
+        """Map in the postings and records now, if they fit (see ``preload.py``)."""
+        try:
+            preload(
+                [
+                    *(self.postings.mapped() if self.postings is not None else []),
+                    *(self.articles.mapped() if self.articles is not None else []),
+                ]
+            )
+        finally:
+            self.preloaded.set()
 
     @property
     def documents(self) -> int:
@@ -185,9 +201,12 @@ def open_generation(layout: Layout, name: str) -> Generation:
 class IndexReader:
     """Follows the served generation of one index directory."""
 
-    def __init__(self, index_dir: Path, check_interval: float = 1.0) -> None:
+    def __init__(self, index_dir: Path, check_interval: float = 1.0, preload: bool = True) -> None:
+        """``preload``: map each generation's postings and records in as it is opened, in
+        a background thread (see ``preload.py``), so that first queries do not pay for it."""
         self.layout = Layout(index_dir)
         self.check_interval = check_interval
+        self.preload = preload
         self._lock = threading.Lock()
         self._current: Generation | None = None
         self._checked = 0.0
@@ -213,8 +232,16 @@ class IndexReader:
             name = self.layout.require_current()
             if self._current is None or self._current.name != name:
                 try:
-                    self._current = open_generation(self.layout, name)
+                    self._current = opened = open_generation(self.layout, name)
                     self.last_error = None
+                    if self.preload:
+                        # The thread holds the generation: it is not dropped (and its
+                        # maps closed) while being read.
+                        threading.Thread(
+                            target=opened.preload, name=f"preload {name}", daemon=True
+                        ).start()
+                    else:
+                        opened.preloaded.set()
                 except Exception as exc:
                     self.last_error = f"generation {name} cannot be opened: {exc}"
                     if self._current is None:
