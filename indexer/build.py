@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,16 +27,16 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
-from indexer.language import detect_language
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
+from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
 from search.articles import ARTICLES_DIR, ArticlesWriter
 from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema
 from search.model import Article, ArticleError
-from search.postings import POSTINGS_DIR, FieldStats, PostingsBuilder, analyzed_document
+from search.postings import POSTINGS_DIR, PostingsBuilder
 from search.store import Layout, Manifest, utc_now_iso
-from search.vocab import VOCAB_FILE, VocabularyBuilder, article_words
+from search.vocab import VOCAB_FILE, VocabularyBuilder
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -92,55 +93,6 @@ class Summary:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
 
 
-def with_language(article: Article) -> Article:
-    """The article with its language set: the source's, or a detected one."""
-    if article.language:
-        return article
-    return article.with_language(detect_language(article.title, article.body), detected=True)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An article ready to index: language set, Whoosh document analyzed, postings counted.
-
-    It holds what the main process needs, and goes there pickled: the stored
-    article is in the document's JSON, and the vocabulary words travel as one
-    string (pickling the Article and a list of words took half the time).
-    """
-
-    id: str
-    language: str
-    document: dict[str, Any]
-    stats: list[FieldStats]
-    vocabulary: str
-    """Distinct vocabulary words (``article_words``), one per line."""
-
-    @property
-    def words(self) -> list[str]:
-        """The distinct vocabulary words."""
-        return self.vocabulary.split("\n") if self.vocabulary else []
-
-    @property
-    def postings(self) -> int:
-        """About how many postings Whoosh makes of it: its text terms and a few keywords."""
-        return len(self.document) + sum(len(terms) for _, terms, _, _ in self.stats)
-
-
-def prepare(article: Article) -> Prepared:
-    """Detect the language if needed and analyze the article (once, for Whoosh and postings)."""
-    article = with_language(article)
-    analyzed = analyzed_document(article)
-    # The vocabulary takes the analysis' own split of title and body.
-    vocabulary = article_words(article, analyzed.words)
-    return Prepared(
-        article.id, article.language, analyzed.document, analyzed.stats, "\n".join(vocabulary)
-    )
-
-
-def _prepare_batch(batch: list[Article]) -> list[Prepared]:
-    return [prepare(a) for a in batch]
-
-
 def _batches(
     items: Iterable[Article | ArticleError], errors: list[ArticleError]
 ) -> Iterator[list[Article]]:
@@ -160,20 +112,21 @@ def _batches(
 
 def _prepared(
     items: Iterable[Article | ArticleError], errors: list[ArticleError], pool: Executor | None
-) -> Iterator[Prepared]:
+) -> Iterator[PreparedBatch]:
     batches = _batches(items, errors)
+    run = uuid.uuid4().hex
     if pool is None:
         for batch in batches:
-            yield from _prepare_batch(batch)
+            yield prepare_batch(batch, run)
         return
     # Keep a bounded number of batches in flight: memory stays flat on any corpus.
-    in_flight = [pool.submit(_prepare_batch, b) for b in islice(batches, 8)]
+    in_flight = [pool.submit(prepare_batch, b, run) for b in islice(batches, 8)]
     while in_flight:
         done = in_flight.pop(0)
         nxt = next(batches, None)
         if nxt is not None:
-            in_flight.append(pool.submit(_prepare_batch, nxt))
-        yield from done.result()
+            in_flight.append(pool.submit(prepare_batch, nxt, run))
+        yield done.result()
 
 
 def estimate_total(paths: Sequence[Path], enough: int | None = None) -> int:
@@ -369,9 +322,24 @@ def _finish(
     return count
 
 
+def _numbered(
+    batches: Iterable[PreparedBatch],
+    postings: PostingsBuilder,
+    vocabulary: VocabularyBuilder | None,
+) -> Iterator[tuple[Prepared, str, str]]:
+    """Each prepared article with the origins of its term and word numbers; every batch's
+    strings are handed to the builders first, whether its articles are added or not."""
+    for batch in batches:
+        postings.numbered.define(*batch.terms)
+        if vocabulary is not None:
+            vocabulary.numbered.define(*batch.words)
+        for item in batch.items:
+            yield item, batch.terms[0], batch.words[0]
+
+
 def _index_articles(
     writer: _Writer,
-    prepared: Iterable[Prepared],
+    prepared: Iterable[PreparedBatch],
     known: dict[str, str],
     summary: Summary,
     progress: Progress | None,
@@ -385,7 +353,7 @@ def _index_articles(
     """
     seen: dict[str, str] = {}
     redo: dict[str, str] = {}
-    for item in prepared:
+    for item, term_origin, word_origin in _numbered(prepared, postings, vocabulary):
         digest = item.document["hash"]  # the worker computed it (SHA-256 of the article)
         if progress is not None:
             progress(1)
@@ -393,7 +361,7 @@ def _index_articles(
             summary.duplicates += 1
             if seen[item.id] != digest:
                 writer.add(item.document, item.postings)
-                postings.add(item.id, digest, item.stats)
+                postings.add_numbered(item.id, digest, term_origin, item.stats)
                 redo[item.id] = digest
                 seen[item.id] = digest
             continue
@@ -408,9 +376,9 @@ def _index_articles(
         else:
             summary.added += 1
         writer.add(item.document, item.postings)
-        postings.add(item.id, digest, item.stats)
+        postings.add_numbered(item.id, digest, term_origin, item.stats)
         if vocabulary is not None:
-            vocabulary.add_words(item.language, item.words)
+            vocabulary.add_numbered(word_origin, item.words)
     return set(seen), redo
 
 

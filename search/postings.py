@@ -31,7 +31,6 @@ import itertools
 import json
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +40,10 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import LANGUAGES, field_language, tags_analyzer, word_terms, words
+from search.analysis import LANGUAGES
 from search.columns import save_synced
-from search.fields import FIELD_KINDS, document
-from search.model import Article
+from search.fields import FIELD_KINDS
+from search.numbering import Numbered
 from search.store import write_synced
 
 POSTINGS_DIR = "postings"
@@ -53,7 +52,7 @@ K1 = 1.2
 """Whoosh's default BM25F parameters (the searcher's weighting)."""
 FIELDS: tuple[str, ...] = tuple(f"{kind}_{lang}" for kind in FIELD_KINDS for lang in LANGUAGES)
 """The scored text fields, in column order of ``lengths``."""
-_FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 _SEP = "\x1f"
 KEY_LAYOUT = "term-field"
 """Keys are term first: a query word's term is looked up in up to 12 fields, and with the
@@ -64,59 +63,15 @@ files are named ``term_keys`` so that an older version, which would misread them
 refuses the generation instead (it keeps serving the one it has)."""
 _FOUND_CACHE = 50_000
 """Terms whose fields are remembered per generation (dict operations are atomic under the GIL)."""
-_MAX_TF = np.iinfo(np.uint16).max
+MAX_TF = np.iinfo(np.uint16).max
 # Whoosh keeps a field length as one byte: byte b stands for _BYTE_LENGTH[b] tokens.
 _BYTE_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
 FieldStats = tuple[int, list[str], list[int], int]
 """(field index, terms, their frequencies, field length in tokens) of one document field."""
-
-
-@dataclass(frozen=True)
-class Analyzed:
-    """An article analyzed once for Whoosh, the postings and the vocabulary."""
-
-    document: dict[str, Any]
-    """The Whoosh document."""
-    stats: list[FieldStats]
-    """Its postings, per field."""
-    words: list[str]
-    """The surface words of title and body, as the tokenizer split them."""
-
-
-def analyzed_document(article: Article) -> Analyzed:
-    """The Whoosh document of ``article`` with title and body analyzed once, and its postings.
-
-    Title and body go to Whoosh as token lists (Whoosh indexes a list as
-    pre-analyzed tokens at consecutive positions, exactly what the text analyzer
-    yields), so the analysis done here for the postings is not repeated by
-    Whoosh.  Tags keep their string: their analyzer leaves position gaps between
-    tags, which a token list cannot express.
-    """
-    doc = document(article)
-    lang = field_language(article.language)
-    stats: list[FieldStats] = []
-    surface: list[str] = []
-    for kind in FIELD_KINDS:
-        name = f"{kind}_{lang}"
-        value = doc.get(name)
-        if not value:
-            continue
-        if kind == "tags":
-            tokens = [t.text for t in tags_analyzer(lang)(value)]
-        else:
-            split = words(value)
-            surface += split
-            # Exactly text_terms(lang, value), with the words kept for the vocabulary.
-            tokens = word_terms(lang, split)
-            doc[name] = tokens
-        if tokens:
-            counts = Counter(tokens)
-            freqs = list(counts.values())
-            if len(tokens) > _MAX_TF:  # only then can a frequency overflow uint16
-                freqs = [min(f, _MAX_TF) for f in freqs]
-            stats.append((_FIELD_INDEX[name], list(counts), freqs, len(tokens)))
-    return Analyzed(doc, stats, surface)
+NumberedStats = tuple[int, bytes, bytes, int]
+"""(field index, term numbers as int32, their frequencies as uint16, field length) of one
+document field: ``FieldStats`` with the terms numbered (see ``numbering.py``)."""
 
 
 def quantized_lengths(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -150,6 +105,15 @@ class PostingsBuilder:
         self._tf = array("H")
         self._lengths = array("i")
         self._index: dict[tuple[str, str], int] = {}
+        # Documents added numbered (``add_numbered``): term numbers of their origin's
+        # ``numbered`` keys, resolved to term ids by ``write``.
+        self.numbered: Numbered[str] = Numbered()
+        self._origins: dict[str, int] = {}
+        self._doc_origin = array("h")  # per document of this run; -1: added with strings
+        self._n_term = array("i")
+        self._n_field = array("b")
+        self._n_doc = array("i")
+        self._n_tf = array("H")
         self._parent_index: dict[tuple[str, str], int] = {}
         self._parent_size = 0
         if self.parent is not None:
@@ -165,33 +129,95 @@ class PostingsBuilder:
 
     def add(self, article_id: str, digest: str, stats: Iterable[FieldStats]) -> None:
         """Record one analyzed document (a later one with the same id and hash replaces it)."""
-        d = len(self._lengths) // len(FIELDS)
-        self._index[(article_id, digest)] = d
+        d = self._new_document(article_id, digest, -1)
         row = [0] * len(FIELDS)
         for field_index, field_terms, freqs, length in stats:
             row[field_index] = length
             table = self._terms[field_index]
             get = table.get
-            ids = [get(t, -1) for t in field_terms]  # the main process's hot loop: kept lean
+            ids = [get(t, -1) for t in field_terms]
             if -1 in ids:
                 for i, term in enumerate(field_terms):
                     if ids[i] < 0:
-                        ids[i] = table[term] = self._term_count
-                        self._term_count += 1
+                        ids[i] = self._term_id(field_index, term)
             self._term.extend(ids)
             self._doc.extend(array("i", (d,)) * len(ids))
             self._tf.extend(freqs)
         self._lengths.extend(row)
+
+    def add_numbered(
+        self, article_id: str, digest: str, origin: str, stats: Iterable[NumberedStats]
+    ) -> None:
+        """``add`` for a document whose terms ``origin`` numbered (its keys are given to
+        ``numbered``, before or after; see ``numbering.py``)."""
+        number = self._origins.setdefault(origin, len(self._origins))
+        d = self._new_document(article_id, digest, number)
+        row = [0] * len(FIELDS)
+        for field_index, terms, freqs, length in stats:
+            row[field_index] = length
+            count = len(terms) // 4
+            self._n_term.frombytes(terms)
+            self._n_tf.frombytes(freqs)
+            self._n_field.frombytes(bytes((field_index,)) * count)
+            self._n_doc.extend(array("i", (d,)) * count)
+        self._lengths.extend(row)
+
+    def _new_document(self, article_id: str, digest: str, origin: int) -> int:
+        d = len(self._lengths) // len(FIELDS)
+        self._index[(article_id, digest)] = d
+        self._doc_origin.append(origin)
+        return d
+
+    def _resolved(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[Any]]:
+        """(term ids, run documents, frequencies) of every posting of this run: numbered
+        terms are interned once per distinct (origin, field, number), not per posting."""
+        fields = len(FIELDS)
+        term = np.frombuffer(self._n_term, dtype=np.int32)
+        field = np.frombuffer(self._n_field, dtype=np.int8)
+        doc = np.frombuffer(self._n_doc, dtype=np.int32)
+        origin_of = np.frombuffer(self._doc_origin, dtype=np.int16)[doc]
+        resolved = np.empty_like(term)
+        for origin, number in self._origins.items():
+            keys = self.numbered.keys(origin)
+            mine = origin_of == number
+            pair = term[mine].astype(np.int64) * fields + field[mine]
+            if pair.size and int(pair.max()) >= len(keys) * fields:
+                raise ValueError(f"postings of {origin} use term numbers it never sent")
+            used = np.zeros(len(keys) * fields, dtype=np.bool_)
+            used[pair] = True
+            found = np.flatnonzero(used)
+            ids = np.empty(len(keys) * fields, dtype=np.int32)
+            ids[found] = [
+                self._term_id(f, keys[t])
+                for t, f in zip((found // fields).tolist(), (found % fields).tolist(), strict=True)
+            ]
+            resolved[mine] = ids[pair]
+        return (
+            np.concatenate([np.frombuffer(self._term, dtype=np.int32), resolved]),
+            np.concatenate([np.frombuffer(self._doc, dtype=np.int32), doc]),
+            np.concatenate(
+                [np.frombuffer(self._tf, dtype=np.uint16), np.frombuffer(self._n_tf, np.uint16)]
+            ),
+        )
+
+    def _term_id(self, field_index: int, term: str) -> int:
+        table = self._terms[field_index]
+        found = table.get(term)
+        if found is None:
+            found = table[term] = self._term_count
+            self._term_count += 1
+        return found
 
     def write(self, directory: Path, docs: Sequence[tuple[str, str] | None]) -> None:
         """Write the postings of the generation whose document ``i`` is ``docs[i]``.
 
         ``docs[i]`` is (id, content hash), None for a deleted document.  Every
         live document must have been added or be in the parent generation.
-        Memory: about 30 bytes per posting at the peak (int32 and uint16 arrays
+        Memory: about 40 bytes per posting at the peak (int32 and uint16 arrays
         throughout; weights computed in slices).
         """
         size = len(docs)
+        run_term, run_doc, tf = self._resolved()
         run_keys = [""] * self._term_count
         for field_index, table in enumerate(self._terms):
             suffix = _SEP + FIELDS[field_index]
@@ -219,9 +245,9 @@ class PostingsBuilder:
         kept = run_to_new >= 0
         lengths[run_to_new[kept]] = run_lengths[kept]
         run_map = np.array([key_id[k] for k in run_keys], dtype=np.int32)
-        term = run_map[np.frombuffer(self._term, dtype=np.int32)]
-        doc = run_to_new[np.frombuffer(self._doc, dtype=np.int32)]
-        tf = np.frombuffer(self._tf, dtype=np.uint16)
+        term = run_map[run_term]
+        doc = run_to_new[run_doc]
+        del run_term, run_doc
         if parent is not None:
             kept = parent_to_new >= 0
             lengths[parent_to_new[kept]] = parent.lengths[kept]
@@ -246,7 +272,7 @@ class PostingsBuilder:
         del order
         ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
-        field_of_key = np.array([_FIELD_INDEX[k.rsplit(_SEP, 1)[1]] for k in keys], dtype=np.int8)
+        field_of_key = np.array([FIELD_INDEX[k.rsplit(_SEP, 1)[1]] for k in keys], dtype=np.int8)
         live_docs = sum(pair is not None for pair in docs)
         weight = bm25_weights(ptr, doc, tf, field_of_key, lengths, live_docs)
         encoded = [k.encode("utf-8") for k in keys]

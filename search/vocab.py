@@ -15,12 +15,14 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 from whoosh.spelling import ListCorrector
 from whoosh.support.levenshtein import damerau_levenshtein
 
@@ -34,6 +36,7 @@ from search.analysis import (
     words,
 )
 from search.model import Article
+from search.numbering import Numbered, RunNumbers
 from search.store import write_synced
 
 _WORDS = re.compile(WORD_PATTERN)
@@ -52,14 +55,16 @@ def surface(language: str, word: str) -> str:
     return fold(text) if lang == "other" else text
 
 
-def _vocabulary_words(lang: str, word: str) -> tuple[str, ...]:
+def vocabulary_words_of(lang: str, word: str) -> tuple[str, ...]:
+    """The vocabulary words of one surface word (normalized, split again, long words and
+    numbers left out)."""
     # Normalizing can split a word (folding ``½`` gives ``1⁄2``): split again.
     return tuple(
         w for w in _WORDS.findall(surface(lang, word)) if len(w) <= MAX_WORD and not w.isdigit()
     )
 
 
-_SURFACE = WordMemo(_vocabulary_words)
+_SURFACE = WordMemo(vocabulary_words_of)
 
 
 def vocabulary_words(language: str, split: Iterable[str]) -> set[str]:
@@ -86,11 +91,21 @@ def article_words(article: Article, title_body: list[str] | None = None) -> set[
     )
 
 
+def article_word_numbers(article: Article, title_body: list[str], run: RunNumbers) -> bytes:
+    """``article_words`` numbered by ``run`` (int32), for ``VocabularyBuilder.add_numbered``."""
+    split = title_body + [w for t in article.tags for w in words(t)]
+    found = run.word_numbers(field_language(article.language), list(set(split)))
+    return array("i", found).tobytes()
+
+
 class VocabularyBuilder:
     """Counts document frequencies per analyzer language."""
 
     def __init__(self) -> None:
         self.counts: dict[str, Counter[str]] = {lang: Counter() for lang in LANGUAGES}
+        self.numbered: Numbered[tuple[str, str]] = Numbered()
+        """The (language, word) keys of the documents added numbered."""
+        self._numbers: dict[str, array[int]] = {}
 
     def add(self, article: Article) -> None:
         """Count one article's words."""
@@ -100,8 +115,26 @@ class VocabularyBuilder:
         """Count one article's distinct words (``article_words``, computed elsewhere)."""
         self.counts[field_language(language)].update(words)
 
+    def add_numbered(self, origin: str, numbers: bytes) -> None:
+        """Count one article's distinct words, numbered by ``origin`` (int32; its keys are
+        given to ``numbered``, before or after)."""
+        self._numbers.setdefault(origin, array("i")).frombytes(numbers)
+
+    def _count_numbered(self) -> None:
+        # Once per distinct word of each origin, not once per word of each article.
+        for origin, numbers in self._numbers.items():
+            keys = self.numbered.keys(origin)
+            counts = np.bincount(np.frombuffer(numbers, dtype=np.int32), minlength=len(keys))
+            if counts.size > len(keys):
+                raise ValueError(f"vocabulary of {origin} uses word numbers it never sent")
+            for number in np.flatnonzero(counts).tolist():
+                lang, word = keys[number]
+                self.counts[lang][word] += int(counts[number])
+        self._numbers.clear()
+
     def write(self, path: Path) -> None:
         """Write vocab.json (fsynced)."""
+        self._count_numbered()
         data = {lang: sorted(c.items()) for lang, c in self.counts.items()}
         write_synced(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from indexer.build import apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
+from indexer.prepare import analyzed_document
 from search import postings as postings_module
 from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
 from search.engine import Engine
@@ -35,7 +36,6 @@ from search.postings import (
     B,
     Postings,
     _Keys,
-    analyzed_document,
     bm25_weights,
 )
 from search.reader import open_generation

@@ -1,0 +1,173 @@
+"""Preparing articles to index, in worker processes: language, analysis, numbered terms.
+
+Each batch of articles is prepared in one process and comes back as a
+``PreparedBatch``: per article the Whoosh document (title and body already
+analyzed), its postings and its vocabulary words, the terms and words as numbers
+of that process's ``RunNumbers`` for the run, and the strings numbered while
+preparing the batch (see ``search/numbering.py``).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.language import detect_language
+from search.analysis import field_language, tags_analyzer, word_term, words
+from search.fields import FIELD_KINDS, document
+from search.model import Article
+from search.numbering import Fresh, RunNumbers
+from search.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
+from search.vocab import article_word_numbers, vocabulary_words_of
+
+_RUNS_KEPT = 4
+_RUNS: dict[str, RunNumbers] = {}
+"""This process's numbers for the runs it prepares for (the last few; one in a worker)."""
+
+
+def with_language(article: Article) -> Article:
+    """The article with its language set: the source's, or a detected one."""
+    if article.language:
+        return article
+    return article.with_language(detect_language(article.title, article.body), detected=True)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An article ready to index: language set, Whoosh document analyzed, postings counted.
+
+    It holds what the main process needs, and goes there pickled: the stored
+    article is in the document's JSON, terms and words are numbers (int32 bytes).
+    """
+
+    id: str
+    language: str
+    document: dict[str, Any]
+    stats: list[NumberedStats]
+    words: bytes
+    """Its distinct vocabulary words (``article_words``), numbered."""
+
+    @property
+    def postings(self) -> int:
+        """About how many postings Whoosh makes of it: its text terms and a few keywords."""
+        return len(self.document) + sum(len(terms) // 4 for _, terms, _, _ in self.stats)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Prepared articles, with the origins of their numbers and the strings numbered
+    while preparing them."""
+
+    items: list[Prepared]
+    terms: tuple[str, Fresh[str]]
+    """(origin, fresh terms) for ``PostingsBuilder``."""
+    words: tuple[str, Fresh[tuple[str, str]]]
+    """(origin, fresh (language, word) keys) for ``VocabularyBuilder``."""
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    """An article analyzed once for Whoosh, the postings and the vocabulary."""
+
+    document: dict[str, Any]
+    """The Whoosh document."""
+    stats: list[FieldStats]
+    """Its postings, per field."""
+    words: list[str]
+    """The surface words of title and body, as the tokenizer split them."""
+
+
+@dataclass(frozen=True)
+class NumberedDocument:
+    """``Analyzed`` with its terms numbered by a run (``RunNumbers``)."""
+
+    document: dict[str, Any]
+    stats: list[NumberedStats]
+    words: list[str]
+
+
+def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
+    """The Whoosh document of ``article`` with title and body analyzed once, and its
+    postings with the terms numbered by ``run``.
+
+    Title and body go to Whoosh as token lists (Whoosh indexes a list as
+    pre-analyzed tokens at consecutive positions, exactly what the text analyzer
+    yields), so the analysis done here for the postings is not repeated by
+    Whoosh.  Tags keep their string: their analyzer leaves position gaps between
+    tags, which a token list cannot express.
+    """
+    doc = document(article)
+    lang = field_language(article.language)
+    terms = run.terms.keys
+    stats: list[NumberedStats] = []
+    surface: list[str] = []
+    for kind in FIELD_KINDS:
+        name = f"{kind}_{lang}"
+        value = doc.get(name)
+        if not value:
+            continue
+        if kind == "tags":
+            numbers = [run.terms.number(t.text) for t in tags_analyzer(lang)(value)]
+        else:
+            split = words(value)
+            surface += split
+            # Exactly text_terms(lang, value), with the words kept for the vocabulary.
+            numbers = run.term_numbers(lang, split)
+            doc[name] = list(map(terms.__getitem__, numbers))
+        if numbers:
+            counts = Counter(numbers)
+            freqs = list(counts.values())
+            if len(numbers) > MAX_TF:  # only then can a frequency overflow uint16
+                freqs = [min(f, MAX_TF) for f in freqs]
+            stats.append(
+                (
+                    FIELD_INDEX[name],
+                    array("i", counts).tobytes(),
+                    array("H", freqs).tobytes(),
+                    len(numbers),
+                )
+            )
+    return NumberedDocument(doc, stats, surface)
+
+
+def analyzed_document(article: Article) -> Analyzed:
+    """``numbered_document`` with the terms as strings (for one article at a time)."""
+    run = RunNumbers(word_term, lambda lang, word: ())
+    found = numbered_document(article, run)
+    stats: list[FieldStats] = []
+    for field_index, numbers, freqs, length in found.stats:
+        terms = [run.terms.keys[n] for n in array("i", numbers)]
+        stats.append((field_index, terms, array("H", freqs).tolist(), length))
+    return Analyzed(found.document, stats, found.words)
+
+
+def run_numbers(run: str) -> RunNumbers:
+    """This process's numbers for ``run`` (new ones for a run it has not met)."""
+    found = _RUNS.get(run)
+    if found is None:
+        while len(_RUNS) >= _RUNS_KEPT:  # a run forgotten and met again gets new origins
+            _RUNS.pop(next(iter(_RUNS)), None)
+        found = _RUNS[run] = RunNumbers(word_term, vocabulary_words_of)
+    return found
+
+
+def prepare(article: Article, numbers: RunNumbers) -> Prepared:
+    """Detect the language if needed and analyze the article (once, for Whoosh and postings)."""
+    article = with_language(article)
+    analyzed = numbered_document(article, numbers)
+    # The vocabulary takes the analysis' own split of title and body.
+    words = article_word_numbers(article, analyzed.words, numbers)
+    return Prepared(article.id, article.language, analyzed.document, analyzed.stats, words)
+
+
+def prepare_batch(batch: list[Article], run: str) -> PreparedBatch:
+    """Prepare a batch for ``run`` (any string naming the run, the same in every process)."""
+    numbers = run_numbers(run)
+    items = [prepare(a, numbers) for a in batch]
+    return PreparedBatch(
+        items,
+        (numbers.terms.origin, numbers.terms.fresh()),
+        (numbers.words.origin, numbers.words.fresh()),
+    )
