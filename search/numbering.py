@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
+
+from search.analysis import WordMemo
 
 K = TypeVar("K", bound=Hashable)
 
@@ -92,41 +94,19 @@ class RunNumbers:
     ) -> None:
         self.terms: Numbering[str] = Numbering()
         self.words: Numbering[tuple[str, str]] = Numbering()
-        self._term_of = term_of
-        self._words_of = words_of
-        self._limit = limit
-        self._term_memo: dict[str, dict[str, int]] = {}
-        self._words_memo: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._term_numbers = WordMemo(
+            lambda lang, word: self.terms.number(term_of(lang, word)), limit
+        )
+        self._word_numbers = WordMemo(
+            lambda lang, word: tuple(self.words.number((lang, w)) for w in words_of(lang, word)),
+            limit,
+        )
 
     def term_numbers(self, language: str, split: list[str]) -> list[int]:
         """The number of the term of each surface word of ``split``, in order."""
-        memo = self._term_memo.setdefault(language, {})
-        found: list[Any] = list(map(memo.get, split))
-        if None in found:
-            for i, number in enumerate(found):
-                if number is None:
-                    word = split[i]
-                    number = memo.get(word)
-                    if number is None:
-                        if len(memo) >= self._limit:
-                            memo.clear()
-                        number = memo[word] = self.terms.number(self._term_of(language, word))
-                    found[i] = number
-        return found
+        return self._term_numbers.many(language, split)
 
     def word_numbers(self, language: str, distinct: list[str]) -> set[int]:
         """The numbers of the vocabulary words of distinct surface words."""
-        memo = self._words_memo.setdefault(language, {})
-        found: list[Any] = list(map(memo.get, distinct))
-        if None in found:
-            for i, numbers in enumerate(found):
-                if numbers is None:
-                    word = distinct[i]
-                    if len(memo) >= self._limit:
-                        memo.clear()
-                    numbers = memo[word] = tuple(
-                        self.words.number((language, w)) for w in self._words_of(language, word)
-                    )
-                    found[i] = numbers
-        result: set[int] = set().union(*found)
+        result: set[int] = set().union(*self._word_numbers.many(language, distinct))
         return result
