@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from indexer.language import detect_language
-from search.analysis import field_language, tags_analyzer, word_term, words
+from search.analysis import analyze_word, field_language, tags_analyzer, word_term, words
 from search.fields import FIELD_KINDS, document
 from search.model import Article
 from search.numbering import Fresh, RunNumbers
@@ -149,7 +149,8 @@ def run_numbers(run: str) -> RunNumbers:
     if found is None:
         while len(_RUNS) >= _RUNS_KEPT:  # a run forgotten and met again gets new origins
             _RUNS.pop(next(iter(_RUNS)), None)
-        found = _RUNS[run] = RunNumbers(word_term, vocabulary_words_of)
+        # The run remembers each word's term: the analysis' own memory would be a second copy.
+        found = _RUNS[run] = RunNumbers(analyze_word, vocabulary_words_of)
     return found
 
 

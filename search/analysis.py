@@ -305,7 +305,8 @@ def _word_steps(language: str) -> tuple[Callable[[str], str], ...]:
     return tuple(steps)
 
 
-def _word_term(language: str, word: str) -> str:
+def analyze_word(language: str, word: str) -> str:
+    """``word_term`` without its memory, for callers that keep their own (the indexer)."""
     # The tokenizer makes one token of a WORD_PATTERN match, the word itself;
     # the filters then map its text one after the other.
     for step in _word_steps(language):
@@ -313,7 +314,7 @@ def _word_term(language: str, word: str) -> str:
     return word
 
 
-_TERMS = WordMemo(_word_term)
+_TERMS = WordMemo(analyze_word)
 
 
 def word_term(language: str, word: str) -> str:
