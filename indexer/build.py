@@ -21,15 +21,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, cast
-
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import IndexWriter
+from typing import Any
 
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
 from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
+from indexer.whoosh_writer import Writer, codec, storage
 from search.articles import ARTICLES_DIR, ArticlesWriter
 from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema
@@ -43,20 +40,6 @@ KEEP_GENERATIONS = 3
 BATCH = 64
 PARALLEL_THRESHOLD = 256
 """Below this many articles a build stays in one process: pools cost more than they save."""
-CHUNK_POSTINGS = 1_500_000
-"""Postings per worker in a chunk of a parallel build: about 6,000 news articles, 16
-segments for 100k (phrases walk Whoosh's segments: 26 segments of 1M made them ~20%
-slower) in about 450 MB per writer (build tree 1.45 GiB at 100k, 1.2 GiB with 1M)."""
-POSTINGS_COMPRESSION = 0
-"""zlib level of the blocks of Whoosh's postings: none.  Compressing them took 8-10% of a
-build (20k articles, two runs each: 41.6 and 40.0 s at Whoosh's default level 3, 38.0
-and 36.4 s without; level 1 was no faster than 3).  Whoosh's files grow by 39% (264 ->
-368 MB at 20k articles); only phrase checks and keyword fields read them, and an
-uncompressed block is read without zlib."""
-CHUNK_LIMIT_MB = 512
-"""Whoosh's in-memory sorting limit per worker: above its estimate for CHUNK_POSTINGS
-(about 280 MB; a writer may take more than half a chunk), so a chunk never spills."""
-
 Progress = Callable[[int], None]
 
 
@@ -157,81 +140,9 @@ def estimate_total(paths: Sequence[Path], enough: int | None = None) -> int:
     return total
 
 
-def _storage(path: Path) -> FileStorage:
-    """The Whoosh storage of a generation being written, read through file handles.
-
-    With mmap, Whoosh copies every sub-file of a compound segment it opens into
-    memory: reading back a 100k-article build's 26 segments took 1.6 GB there.
-    """
-    return FileStorage(str(path), supports_mmap=False)
-
-
-def _codec() -> W3Codec:
-    """Whoosh's codec (its default, W3) with POSTINGS_COMPRESSION."""
-    return W3Codec(compression=POSTINGS_COMPRESSION)
-
-
 def _mp_context() -> multiprocessing.context.BaseContext:
     # forkserver: no fork() of a threaded parent (deprecated and unsafe), cheap restarts.
     return multiprocessing.get_context("forkserver")
-
-
-class _Writer:
-    """The Whoosh writer of one run; a parallel build commits it in chunks.
-
-    Whoosh sorts each sub-writer's postings in memory while they fit in
-    ``limitmb``; past that it spills sorted runs to disk and merges them back,
-    pickling every posting twice (a 20k-article build took 24% longer).  A
-    parallel build from nothing therefore commits a segment per worker every
-    ``CHUNK_POSTINGS`` postings (a size that never spills), which also bounds
-    the writers' memory on any corpus, at the price of more segments (not
-    merged: our postings score queries, Whoosh's segments count little).
-    """
-
-    def __init__(self, ix: Any, workers: int, chunked: bool) -> None:
-        self.ix = ix
-        self.workers = workers
-        self.chunked = chunked and workers > 1
-        self.postings = 0
-        self.writer = self._open()
-
-    def _open(self) -> IndexWriter:
-        if self.chunked:
-            return cast(
-                IndexWriter,
-                self.ix.writer(
-                    procs=self.workers,
-                    multisegment=True,
-                    limitmb=CHUNK_LIMIT_MB,
-                    start_method="forkserver",
-                    codec=_codec(),
-                ),
-            )
-        return cast(IndexWriter, self.ix.writer(limitmb=128, codec=_codec()))
-
-    def add(self, document: dict[str, Any], postings: int) -> None:
-        """Add a document that makes about ``postings`` postings."""
-        if self.chunked and self.postings + postings > CHUNK_POSTINGS * self.workers:
-            self.writer.commit(merge=False)
-            self.writer = self._open()
-            self.postings = 0
-        self.writer.add_document(**document)
-        self.postings += postings
-
-    def delete_by_term(self, fieldname: str, text: str) -> None:
-        """Delete the documents with this term."""
-        self.writer.delete_by_term(fieldname, text)
-
-    def commit(self) -> None:
-        """Commit what is left (chunks' segments are never merged)."""
-        if self.chunked:
-            self.writer.commit(merge=False)
-        else:
-            self.writer.commit()
-
-    def cancel(self) -> None:
-        """Abandon the uncommitted part (the caller removes the generation folder)."""
-        self.writer.cancel()
 
 
 class _Generation:
@@ -276,7 +187,7 @@ def _finish(
     ``counted`` is the vocabulary of every live document when it was counted while
     indexing (a build without replaced documents); else the words are counted here.
     """
-    ix = _storage(layout.whoosh_dir(gen.name)).open_index()
+    ix = storage(layout.whoosh_dir(gen.name)).open_index()
     vocabulary = counted if counted is not None else VocabularyBuilder()
     with ix.reader() as reader:
         size = reader.doc_count_all()
@@ -338,7 +249,7 @@ def _numbered(
 
 
 def _index_articles(
-    writer: _Writer,
+    writer: Writer,
     prepared: Iterable[PreparedBatch],
     known: dict[str, str],
     summary: Summary,
@@ -390,7 +301,7 @@ def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
     """
     if not redo:
         return
-    writer = ix.writer(codec=_codec())  # its commit may merge segments: written alike
+    writer = ix.writer(codec=codec())  # its commit may merge segments: written alike
     with ix.searcher() as searcher:
         for article_id, digest in redo.items():
             kept = False
@@ -402,7 +313,7 @@ def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
     writer.commit()
 
 
-def _abandon(writer: _Writer | None, pool: Executor | None) -> None:
+def _abandon(writer: Writer | None, pool: Executor | None) -> None:
     """Stop a failed write: cancel the writer and the pool's pending work."""
     if writer is not None:
         with contextlib.suppress(Exception):
@@ -430,24 +341,24 @@ def _run(
         if parent is None:
             gen.dir.mkdir(parents=True)
             layout.whoosh_dir(gen.name).mkdir()
-            ix = _storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
+            ix = storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
             known: dict[str, str] = {}
         else:
             gen.dir.mkdir(parents=True)
             shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
-            ix = _storage(layout.whoosh_dir(gen.name)).open_index()
+            ix = storage(layout.whoosh_dir(gen.name)).open_index()
             with ix.reader() as reader:
                 known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
         parallel = (
             workers > 1 and estimate_total(sources, enough=PARALLEL_THRESHOLD) >= PARALLEL_THRESHOLD
         )
         pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
-        writer: _Writer | None = None
+        writer: Writer | None = None
         postings = PostingsBuilder(
             layout.generation_dir(parent) / POSTINGS_DIR if parent is not None else None
         )
         try:
-            writer = _Writer(ix, workers, chunked=parallel and parent is None)
+            writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:
                 items = iter_sources(list(sources))
             articles = _prepared(items, summary.errors, pool)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from indexer import build as build_module
+from indexer import whoosh_writer
 from indexer.build import StrictBuildError, apply_changes, build, estimate_total, update
 from indexer.lock import IndexLocked, WriterLock
 from indexer.maintenance import index_stats, rollback, verify
@@ -364,7 +364,7 @@ def test_parallel_build_in_chunks_ranks_as_serial(
     """A parallel build commits segments in chunks (no spill to disk): same answers."""
     src = _many(tmp_path / "many.jsonl", 400)
     serial = build([src], tmp_path / "s", workers=1)
-    monkeypatch.setattr(build_module, "CHUNK_POSTINGS", 800)
+    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 800)
     chunked = build([src], tmp_path / "c", workers=2)
     assert serial.documents == chunked.documents == 400
     assert _segments(tmp_path / "s") == 1
@@ -402,7 +402,7 @@ def test_failed_chunked_build_leaves_served_index(
     src = _many(tmp_path / "many.jsonl", 400)
     with src.open("a", encoding="utf-8") as f:
         f.write("{not json\n")
-    monkeypatch.setattr(build_module, "CHUNK_POSTINGS", 800)
+    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 800)
     with pytest.raises(StrictBuildError):
         build([src], index_dir, workers=2, strict=True)
     assert Layout(index_dir).generations() == ["g000001"]
