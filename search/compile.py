@@ -69,7 +69,7 @@ class Compiled:
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
 
-WordMemo = dict[tuple[str | None, str], tuple[Any, tuple[tuple[str, tuple[str, ...]], ...]]]
+CompiledWords = dict[tuple[str | None, str], tuple[Any, tuple[tuple[str, tuple[str, ...]], ...]]]
 """Compiled words of one generation: (query field, text) -> (query, (language, terms))."""
 WORD_MEMO_SIZE = 20_000
 """Words a memo holds before it is emptied (a crude bound: the hot words come back)."""
@@ -81,7 +81,7 @@ class _Compiler:
         reader: IndexReader,
         vocabulary: Vocabulary | None,
         present: Present | None,
-        memo: WordMemo | None,
+        memo: CompiledWords | None,
     ) -> None:
         self.reader = reader
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
@@ -256,7 +256,7 @@ def compile_query(
     reader: IndexReader,
     vocabulary: Vocabulary | None = None,
     present: Present | None = None,
-    memo: WordMemo | None = None,
+    memo: CompiledWords | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 

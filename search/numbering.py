@@ -63,10 +63,6 @@ class Numbered(Generic[K]):
         if fresh[1]:
             self._chunks.setdefault(origin, []).append(fresh)
 
-    def origins(self) -> list[str]:
-        """Every origin that defined a key."""
-        return list(self._chunks)
-
     def keys(self, origin: str) -> list[K]:
         """``origin``'s keys by number (ValueError if a chunk is missing)."""
         keys: list[K] = []

@@ -133,13 +133,7 @@ class PostingsBuilder:
         row = [0] * len(FIELDS)
         for field_index, field_terms, freqs, length in stats:
             row[field_index] = length
-            table = self._terms[field_index]
-            get = table.get
-            ids = [get(t, -1) for t in field_terms]
-            if -1 in ids:
-                for i, term in enumerate(field_terms):
-                    if ids[i] < 0:
-                        ids[i] = self._term_id(field_index, term)
+            ids = [self._term_id(field_index, t) for t in field_terms]
             self._term.extend(ids)
             self._doc.extend(array("i", (d,)) * len(ids))
             self._tf.extend(freqs)

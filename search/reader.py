@@ -28,7 +28,7 @@ from whoosh.searching import Searcher
 
 from search.articles import ARTICLES_DIR, Articles, open_articles
 from search.columns import Columns, read_columns
-from search.compile import WordMemo
+from search.compile import CompiledWords
 from search.fields import article_from_json
 from search.model import Article
 from search.postings import POSTINGS_DIR, Postings, open_postings
@@ -50,7 +50,7 @@ class Generation:
     """Arrays of the accelerated scoring path (None: built before they existed)."""
     articles: Articles | None = None
     """Articles as records (None: built before they existed; read from Whoosh)."""
-    words: WordMemo = field(default_factory=dict, repr=False)
+    words: CompiledWords = field(default_factory=dict, repr=False)
     """Query words compiled against this generation's postings (see ``compile_query``)."""
     preloaded: threading.Event = field(default_factory=threading.Event, repr=False)
     """Set when preloading its files is over: done, skipped (too large for this machine's

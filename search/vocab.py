@@ -84,18 +84,21 @@ def article_words(article: Article, title_body: list[str] | None = None) -> set[
     ``title_body``: the surface words of title and body when the caller has them
     already (the indexer's analysis split them).
     """
-    if title_body is None:
-        title_body = [w for text in (article.title, article.body) for w in words(text)]
-    return vocabulary_words(
-        article.language, title_body + [w for t in article.tags for w in words(t)]
-    )
+    return vocabulary_words(article.language, _surface_words(article, title_body))
 
 
 def article_word_numbers(article: Article, title_body: list[str], run: RunNumbers) -> bytes:
     """``article_words`` numbered by ``run`` (int32), for ``VocabularyBuilder.add_numbered``."""
-    split = title_body + [w for t in article.tags for w in words(t)]
-    found = run.word_numbers(field_language(article.language), list(set(split)))
+    distinct = list(set(_surface_words(article, title_body)))
+    found = run.word_numbers(field_language(article.language), distinct)
     return array("i", found).tobytes()
+
+
+def _surface_words(article: Article, title_body: list[str] | None) -> list[str]:
+    """The surface words of title, body and tags (title and body's given if split already)."""
+    if title_body is None:
+        title_body = [w for text in (article.title, article.body) for w in words(text)]
+    return title_body + [w for t in article.tags for w in words(t)]
 
 
 class VocabularyBuilder:
@@ -109,11 +112,7 @@ class VocabularyBuilder:
 
     def add(self, article: Article) -> None:
         """Count one article's words."""
-        self.add_words(article.language, article_words(article))
-
-    def add_words(self, language: str, words: Iterable[str]) -> None:
-        """Count one article's distinct words (``article_words``, computed elsewhere)."""
-        self.counts[field_language(language)].update(words)
+        self.counts[field_language(article.language)].update(article_words(article))
 
     def add_numbered(self, origin: str, numbers: bytes) -> None:
         """Count one article's distinct words, numbered by ``origin`` (int32; its keys are

@@ -17,7 +17,7 @@ from whoosh import query as wq
 
 from indexer.build import build
 from search import compile as compile_module
-from search.compile import MAX_EXPANSIONS, WordMemo, compile_query
+from search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
 from search.engine import Engine
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
@@ -239,7 +239,7 @@ def test_compiled_queries_are_normalized_already(demo_engine: Engine, tree: Tree
     RAN["boolean trees: compiled normalized"] += 1
 
 
-_SHARED_MEMO: WordMemo = {}
+_SHARED_MEMO: CompiledWords = {}
 """One memo across examples, as a generation's is across requests: a word is often met
 first in another tree, another polarity (``-war``) or another field (``title:war``)."""
 
@@ -265,7 +265,7 @@ def test_word_memo_is_bounded(demo_engine: Engine, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(compile_module, "WORD_MEMO_SIZE", 3)
     gen = demo_engine.reader.generation()
     assert gen.postings is not None
-    memo: WordMemo = {}
+    memo: CompiledWords = {}
     for word in ["energy", "markets", "war", "армії", "Ukraine"]:
         node = parse_query(word)
         assert node is not None
