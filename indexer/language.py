@@ -27,7 +27,7 @@ import numpy as np
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.utils.ngram import NGram
 
-from search.analysis import in_dictionary
+from search.ukru import letter_counts, ukrainian_or_russian
 
 SAMPLE_CHARS = 2000
 """Title plus the first characters of the body: bounded cost per article."""
@@ -43,8 +43,6 @@ compete, and their own letters (``OTHER_CYRILLIC``) lift the prior altogether.
 """
 _SMOOTHING = 0.5 / 10_000
 """langdetect's own smoothing of an n-gram's probability (alpha / BASE_FREQ)."""
-VOTE_WORDS = 80
-"""Cyrillic words looked up in the dictionaries to tell Ukrainian from Russian."""
 
 # Frequent English function words: a Latin-script text full of them is English without
 # asking langdetect (whose fixed cost per call is ~2 ms, the bulk of a build's detection time).
@@ -89,10 +87,6 @@ _EN_FUNCTION_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
-_UK_ONLY = "іїєґ"
-_RU_ONLY = "ыэё"
-# Russian writes ъ only before е ё ю я (объём, съезд); Bulgarian writes it everywhere.
-_RU_HARD_SIGN = re.compile("ъ[еёюя]")
 OTHER_CYRILLIC = re.compile("[ѓќѕјљњџћђўѝ]|ъ(?![еёюя])")
 """Letters of bg, mk, sr, be that Ukrainian and Russian do not write."""
 # The letters (str.isalpha) of the Cyrillic block U+0400-U+04FF, and ASCII letters.
@@ -100,19 +94,10 @@ _CYRILLIC_LETTERS = re.compile(
     "[" + "".join(re.escape(c) for c in map(chr, range(0x400, 0x500)) if c.isalpha()) + "]+"
 )
 _LATIN_LETTERS = re.compile("[A-Za-z]+")
-_CYRILLIC_WORD = re.compile("[\u0400-\u04ff]+(?:['’ʼ][\u0400-\u04ff]+)*")
-
-
-def _letter_counts(lowered: str) -> tuple[int, int]:
-    """Ukrainian-only and Russian-only letters in a lower-cased text."""
-    # str.count scans in C: a loop over 2,000 characters cost more than the rest of detection.
-    uk = sum(map(lowered.count, _UK_ONLY))
-    ru = sum(map(lowered.count, _RU_ONLY)) + len(_RU_HARD_SIGN.findall(lowered))
-    return uk, ru
 
 
 def _letter_vote(text: str) -> str | None:
-    uk, ru = _letter_counts(text.lower())
+    uk, ru = letter_counts(text.lower())
     if uk >= 3 and uk >= 4 * ru:
         return "uk"
     if ru >= 3 and ru >= 4 * uk:
@@ -195,20 +180,6 @@ def weighed_guess(text: str) -> str:
     langlist: list[str] = factory.langlist
     prior = np.array([0.0 if lang in ARCHIVE_LANGUAGES else math.log(foreign) for lang in langlist])
     return langlist[int(np.argmax(scores + prior))].split("-")[0]
-
-
-def ukrainian_or_russian(text: str) -> str | None:
-    """``uk`` or ``ru`` by the letters and dictionary words only one of them has, or None
-    on a tie (``Що це значить?`` is Ukrainian, ``ICE купил NYSE`` Russian)."""
-    lowered = text.lower()
-    uk, ru = _letter_counts(lowered)
-    for word in _CYRILLIC_WORD.findall(lowered)[:VOTE_WORDS]:
-        in_uk, in_ru = in_dictionary("uk", word), in_dictionary("ru", word)
-        uk += in_uk and not in_ru
-        ru += in_ru and not in_uk
-    if uk != ru:
-        return "uk" if uk > ru else "ru"
-    return None
 
 
 def detect_language(title: str, body: str) -> str:
