@@ -10,7 +10,7 @@ a five-word English headline no longer loses to Catalan.
 
 Ukrainian and Russian share most letters and n-grams; letters that exist in
 only one of the alphabets (і ї є ґ; ы э ё and ъ before е ё ю я) and words that
-only one language's dictionary knows (pymorphy3: ``що``, ``купил``) settle them.
+only one language's dictionary knows (``search/ukru.py``) settle them.
 Cheap shortcuts come first: a long Cyrillic text full of one language's letters,
 a long Latin text full of English function words.
 """
