@@ -111,3 +111,10 @@ FOREIGN = [
 @pytest.mark.parametrize(("language", "text"), FOREIGN)
 def test_other_languages_are_still_told(language: str, text: str) -> None:
     assert detect_language(text, "") == language
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200), st.text(alphabet=st.sampled_from(_CHARS), max_size=200))
+def test_any_text_gets_a_code(title: str, body: str) -> None:
+    code = detect_language(title, body)
+    assert code == "und" or (code.isalpha() and code.islower())
