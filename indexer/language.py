@@ -1,23 +1,48 @@
-"""Language detection: langdetect, seeded, on a bounded sample, with a Cyrillic tie-breaker.
+"""Language detection: langdetect's n-gram profiles weighed toward the archive's languages.
 
-langdetect's n-gram profiles confuse Ukrainian, Russian, Bulgarian and
-Macedonian on short or name-heavy texts.  Letters that exist in only one of
-the alphabets (і ї є ґ for Ukrainian; ы э ъ ё for Russian) are decisive
-evidence, so a Cyrillic text with enough of them is settled by the letters.
+The archive holds Ukrainian, Russian and English.  On short texts (a title, a
+one-line item) langdetect's own random sampling decides on a handful of n-grams
+and calls English headlines French or Danish.  So the same profiles are read as
+a plain naive Bayes over every n-gram of the sample (deterministic, no seed
+needed), with a prior that makes any other language need far stronger evidence
+than uk/ru/en (``FOREIGN_PRIOR``): a real German or Bulgarian text still wins,
+a five-word English headline no longer loses to Catalan.
+
+Ukrainian and Russian share most letters and n-grams; letters that exist in
+only one of the alphabets (і ї є ґ; ы э ё and ъ before е ё ю я) and words that
+only one language's dictionary knows (``search/ukru.py``) settle them.
+Cheap shortcuts come first: a long Cyrillic text full of one language's letters,
+a long Latin text full of English function words.
 """
 
 from __future__ import annotations
 
+import math
 import re
-import threading
+from collections import Counter
+from functools import cache
+from typing import Any
 
-from langdetect import DetectorFactory, detect_langs
-from langdetect.lang_detect_exception import LangDetectException
+import numpy as np
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.utils.ngram import NGram
+
+from search.ukru import letter_counts, ukrainian_or_russian
 
 SAMPLE_CHARS = 2000
 """Title plus the first characters of the body: bounded cost per article."""
 LANGDETECT_CHARS = 600
-"""What langdetect itself reads: its cost grows with the text, its accuracy stops growing."""
+"""What the n-gram model reads: its cost grows with the text, its accuracy stops growing."""
+ARCHIVE_LANGUAGES = ("uk", "ru", "en")
+FOREIGN_PRIOR = {"latin": 1e-10, "cyrillic": 1e-6}
+"""Prior odds of any other language against an archive language, by the text's main script.
+
+Latin script: some thirty of langdetect's languages share short English words' n-grams,
+and a title has a few dozen n-grams, so the prior is strong.  Cyrillic: only bg and mk
+compete, and their own letters (``OTHER_CYRILLIC``) lift the prior altogether.
+"""
+_SMOOTHING = 0.5 / 10_000
+"""langdetect's own smoothing of an n-gram's probability (alpha / BASE_FREQ)."""
 
 # Frequent English function words: a Latin-script text full of them is English without
 # asking langdetect (whose fixed cost per call is ~2 ms, the bulk of a build's detection time).
@@ -62,22 +87,17 @@ _EN_FUNCTION_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
-_UK_ONLY = frozenset("іїєґ")
-_RU_ONLY = frozenset("ыэъё")
-_CYRILLIC_LANGS = frozenset({"uk", "ru", "bg", "mk", "sr", "be"})
+OTHER_CYRILLIC = re.compile("[ѓќѕјљњџћђўѝ]|ъ(?![еёюя])")
+"""Letters of bg, mk, sr, be that Ukrainian and Russian do not write."""
 # The letters (str.isalpha) of the Cyrillic block U+0400-U+04FF, and ASCII letters.
 _CYRILLIC_LETTERS = re.compile(
     "[" + "".join(re.escape(c) for c in map(chr, range(0x400, 0x500)) if c.isalpha()) + "]+"
 )
 _LATIN_LETTERS = re.compile("[A-Za-z]+")
-_lock = threading.Lock()
 
 
 def _letter_vote(text: str) -> str | None:
-    lowered = text.lower()
-    # str.count scans in C: a loop over 2,000 characters cost more than the rest of detection.
-    uk = sum(map(lowered.count, _UK_ONLY))
-    ru = sum(map(lowered.count, _RU_ONLY))
+    uk, ru = letter_counts(text.lower())
     if uk >= 3 and uk >= 4 * ru:
         return "uk"
     if ru >= 3 and ru >= 4 * uk:
@@ -111,29 +131,76 @@ def sample(title: str, body: str) -> str:
     return (title + "\n" + body)[:SAMPLE_CHARS]
 
 
+@cache
+def _profiles() -> Any:
+    """langdetect's language profiles (loaded once; read-only afterwards)."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    return factory
+
+
+def _ngrams(text: str) -> list[str]:
+    """The profiled 1- to 3-grams of ``text``, cleaned and cut as langdetect does."""
+    factory = _profiles()
+    detector = factory.create()
+    detector.append(text)
+    detector.cleaning_text()  # Latin letters go when they are under a third of the text
+    known = factory.word_lang_prob_map
+    found: list[str] = []
+    ngram = NGram()
+    for ch in detector.text:
+        ngram.add_char(ch)
+        if ngram.capitalword:  # langdetect ignores all-capital words (acronyms)
+            continue
+        for n in range(1, NGram.N_GRAM + 1):
+            if len(ngram.grams) < n:
+                break
+            gram = ngram.grams[-n:]
+            if gram != " " and gram in known:
+                found.append(gram)
+    return found
+
+
+def weighed_guess(text: str) -> str:
+    """The most probable language of ``text`` under langdetect's profiles, the archive's
+    languages favoured by ``FOREIGN_PRIOR``; ``"und"`` when no n-gram is known."""
+    factory = _profiles()
+    counts = Counter(_ngrams(text))
+    if not counts:
+        return "und"
+    rows = np.array([factory.word_lang_prob_map[g] for g in counts], dtype=np.float64)
+    weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    scores = weights @ np.log(rows + _SMOOTHING)
+    lowered = text.lower()
+    cyrillic, latin = _script_shares(text)
+    if cyrillic > latin:
+        foreign = 1.0 if OTHER_CYRILLIC.search(lowered) else FOREIGN_PRIOR["cyrillic"]
+    else:
+        foreign = FOREIGN_PRIOR["latin"]
+    langlist: list[str] = factory.langlist
+    prior = np.array([0.0 if lang in ARCHIVE_LANGUAGES else math.log(foreign) for lang in langlist])
+    return langlist[int(np.argmax(scores + prior))].split("-")[0]
+
+
 def detect_language(title: str, body: str) -> str:
     """An ISO 639-1 code for the article, or ``"und"`` when nothing can be told.
 
-    Deterministic: langdetect is seeded before every call.
+    Title and body are read together (``sample``).  Deterministic: the same text
+    always gets the same code.
     """
     text = sample(title, body)
     if not any(c.isalpha() for c in text):
         return "und"
     cyrillic, latin = _script_shares(text)
-    if cyrillic >= 0.8 and (vote := _letter_vote(text)) is not None:
+    if (
+        cyrillic >= 0.8
+        and (vote := _letter_vote(text)) is not None
+        and not OTHER_CYRILLIC.search(text.lower())
+    ):
         return vote
     if latin >= 0.9 and _english_by_function_words(text):
         return "en"
-    with _lock:  # DetectorFactory.seed is global state
-        DetectorFactory.seed = 0
-        try:
-            guesses = detect_langs(text[:LANGDETECT_CHARS])
-        except LangDetectException:
-            return "und"
-    best = str(guesses[0].lang) if guesses else "und"
-    best = best.split("-")[0]
-    if best in _CYRILLIC_LANGS or any("\u0400" <= c <= "\u04ff" for c in text[:400]):
-        vote = _letter_vote(text)
-        if vote is not None:
-            return vote
+    best = weighed_guess(text[:LANGDETECT_CHARS])
+    if best in ("uk", "ru"):
+        return ukrainian_or_russian(text) or best
     return best

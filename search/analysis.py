@@ -354,3 +354,11 @@ _WORD_RE = re.compile(WORD_PATTERN)
 def words(text: str) -> list[str]:
     """The surface words of ``text``, as the tokenizer sees them."""
     return _WORD_RE.findall(text)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def in_dictionary(language: str, word: str) -> bool:
+    """Whether pymorphy3's dictionary of ``language`` (``uk`` or ``ru``) holds the lower-cased
+    ``word`` as written (its guesser for unknown words is not asked): tells Ukrainian from
+    Russian words that share an alphabet (``купил`` is Russian, ``заповнив`` Ukrainian)."""
+    return bool(_morph(language).word_is_known(word))

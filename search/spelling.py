@@ -1,12 +1,17 @@
 """Did you mean: corrections from the index's own vocabulary, kept only if they find more.
 
 Corrections come from the generation's vocabulary of surface words
-(``мобілізація``, not the lemma; see ``vocab.py``), in the query word's script: Cyrillic words
-are corrected from Ukrainian and Russian texts, Latin ones from English and
-the rest.  Only words that find nothing by themselves are corrected (as
-Lucene's default ``SUGGEST_WHEN_NOT_IN_INDEX``: ``energy`` is never "corrected"
-to ``every``), and a correction is offered only when the corrected query finds
-more hits than the original.
+(``мобілізація``, not the lemma; see ``vocab.py``), in the query word's script and
+language: Latin words are corrected from English and the rest; a Cyrillic word
+from Ukrainian or Russian texts only when its letters or the dictionaries say
+which it is (``Ходорковский`` is Russian: never "corrected" to the Ukrainian
+``Ходорковський``), else from both.  Only words that find nothing by themselves
+in any form are corrected (as Lucene's default ``SUGGEST_WHEN_NOT_IN_INDEX``:
+``energy`` is never "corrected" to ``every``).  The nearest candidate wins, the
+more frequent on a tie (``Brwn`` -> ``Brown``, not ``been``), and it is written
+the way the user wrote the word (``Brwn`` -> ``Brown``, ``BRWN`` -> ``BROWN``).  A
+correction is offered only when the corrected query finds more hits than the
+original.
 """
 
 from __future__ import annotations
@@ -14,29 +19,63 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from whoosh.support.levenshtein import damerau_levenshtein
+
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
+from search.ukru import ukrainian_or_russian
 from search.vocab import Vocabulary, surface
 
 MAX_WORDS = 4
 CANDIDATES = 4
+MAX_DISTANCE = 2
 
 
-def _languages(word: str) -> tuple[str, ...]:
-    cyrillic = sum(1 for c in word if "\u0400" <= c <= "\u04ff")
-    return ("uk", "ru") if cyrillic * 2 >= len(word) else ("en", "other")
+def _cyrillic(word: str) -> bool:
+    """Whether at least half the letters of ``word`` are Cyrillic."""
+    letters = [c for c in word if c.isalpha()]
+    return sum(1 for c in letters if "\u0400" <= c <= "\u04ff") * 2 >= len(letters) > 0
+
+
+def word_languages(word: str) -> tuple[str, ...]:
+    """The vocabularies ``word`` is corrected from: ``en`` and ``other`` for a Latin word;
+    ``uk`` or ``ru`` for a Cyrillic one whose letters or dictionary entry belong to one of
+    them (``мобілізацію``, ``Ходорковский``), else both."""
+    if not _cyrillic(word):
+        return ("en", "other")
+    language = ukrainian_or_russian(word)
+    return (language,) if language else ("uk", "ru")
+
+
+def written_like(candidate: str, written: str) -> str:
+    """``candidate`` with the capitalization of the word the user wrote: UPPER, Title or
+    as the vocabulary has it (lower case)."""
+    letters = [c for c in written if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return candidate.upper()
+    if letters and letters[0].isupper():
+        return candidate[:1].upper() + candidate[1:]
+    return candidate
 
 
 def candidates(vocabulary: Vocabulary, word: str) -> list[str]:
-    """Archive words close to ``word`` in its script's languages, best first."""
-    found: list[str] = []
-    for lang in _languages(word.lower()):
+    """Archive words close to ``word``, in its script and language, nearest first and the
+    more frequent first among equally near ones; lower case, as the vocabulary has them."""
+    cyrillic = _cyrillic(word)
+    scored: dict[str, tuple[int, int]] = {}
+    for lang in word_languages(word):
         lowered = surface(lang, word)
-        for suggestion in vocabulary[lang].near(lowered, maxdist=2, limit=CANDIDATES):
-            if suggestion != lowered and suggestion not in found:
-                found.append(suggestion)
-    return found
+        words = vocabulary[lang]
+        for found in words.near(lowered, maxdist=MAX_DISTANCE, limit=CANDIDATES):
+            if found == lowered or _cyrillic(found) != cyrillic:
+                continue
+            distance = damerau_levenshtein(lowered, found, MAX_DISTANCE + 1)
+            frequency = words.frequency(found)
+            best = scored.get(found)
+            if best is None or (distance, -frequency) < best:
+                scored[found] = (distance, -frequency)
+    return sorted(scored, key=lambda w: (scored[w], w))
 
 
 def known(searcher: Any, word: str, present: Present | None = None) -> bool:
@@ -72,11 +111,13 @@ def did_you_mean(
     """A corrected query finding more than ``total`` hits, or None.
 
     Each word that finds nothing by itself (up to MAX_WORDS of them) is
-    replaced, in turn, by the candidate with which the query finds the most
-    hits (the closest candidate on a tie), so that several misspelt words
-    can be corrected together; the result is offered only if it finds more
-    than the original.  Tag/category/source/language words and operators are
-    left alone.
+    replaced, in turn, by its first candidate (``candidates``: nearest, then
+    most frequent) with which the query finds more than it did, or by its
+    first candidate when none does yet, so that several misspelt words can be
+    corrected together; the result is offered only if it finds more than the
+    original.  A replacement keeps the written word's capitalization; the rest
+    of the query is kept as written.  Tag/category/source/language words and
+    operators are left alone.
     """
     best_text, best_total = text, total
     words = [
@@ -94,11 +135,14 @@ def did_you_mean(
         if best_text[start : start + len(written)] != written:
             continue
         chosen: tuple[str, int] | None = None
-        for candidate in candidates(vocabulary, written):
+        for found in candidates(vocabulary, written):
+            candidate = written_like(found, written)
             trial = best_text[:start] + candidate + best_text[start + len(written) :]
             hits = count(trial)
-            if chosen is None or hits > chosen[1]:
+            if chosen is None or hits > best_total:
                 chosen = (candidate, hits)
+            if hits > best_total:
+                break
         if chosen is not None:
             best_text = best_text[:start] + chosen[0] + best_text[start + len(written) :]
             shift += len(chosen[0]) - len(written)
