@@ -4,7 +4,8 @@ A ``.txt`` file is one of two kinds:
 
 * **article**: the article format (line 1 ``<category> <ISO datetime with offset>``, line 2
   source, line 3 title, ...; see ``indexer/parse.py``);
-* **plain**: line 1 is the title and the rest is the body; nothing else is in the file.  The
+* **plain**: line 1 is the title and the rest is the body; nothing else is in the file (a
+  file of one paragraph is all body, titled with its first sentence).  The
   publication time is given for the whole run (``ReadOptions.published``) or is the file's
   modification time; the language is detected, category and source are empty.
 
@@ -34,6 +35,9 @@ TEXT_FORMATS = ("auto", "article", "plain")
 """How ``.txt`` files are read (see the module docstring)."""
 _HEADER = re.compile(r"(?:^|\s)\d{4}-\d{2}-\d{2}\S*\s*$")
 _FIRST_LINE_BYTES = 4096
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+_TITLE_MAX_WORDS = 16
+_TITLE_CUT_WORDS = 12
 
 
 class ArticleFormatError(ValueError):
@@ -143,7 +147,9 @@ def parse_plain_text(text: str, *, article_id: str, published: datetime) -> Arti
     """A plain-text article: the first non-blank line is the title, the rest the body.
 
     ``text`` is decoded already; a BOM and CR/CRLF line ends are dropped, the body keeps its
-    lines as written (leading and trailing blank lines removed).
+    lines as written (leading and trailing blank lines removed).  A file of one line (a
+    single paragraph) is all body, titled with its first sentence (its first 12 words and
+    ``…`` when that is over 16 words).
     """
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -154,8 +160,16 @@ def parse_plain_text(text: str, *, article_id: str, published: datetime) -> Arti
     while rest and not rest[-1].strip():
         rest.pop()
     body = "\n".join(rest[next((n for n, line in enumerate(rest) if line.strip()), 0) :])
-    if not body:
-        raise ArticleFormatError(
-            start + 1, "empty body: a plain-text article needs text after its title line"
-        )
-    return Article(id=article_id, title=lines[start].strip(), body=body, published=published)
+    title = lines[start].strip()
+    if not body:  # one paragraph only: it is the body, and its first sentence the title
+        title, body = _first_sentence(title), title
+    return Article(id=article_id, title=title, body=body, published=published)
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text``, cut to its first words when longer than a title."""
+    sentence = _SENTENCE.split(text, maxsplit=1)[0]
+    words = sentence.split()
+    if len(words) > _TITLE_MAX_WORDS:
+        return " ".join(words[:_TITLE_CUT_WORDS]) + " …"
+    return sentence
