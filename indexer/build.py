@@ -26,9 +26,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from indexer.guard import Origin, check_size, check_sources, dropped_api_changes, origin_of
+from indexer.guard import (
+    Origin,
+    check_size,
+    check_sources,
+    dropped_api_changes,
+    origin_of,
+    read_sources,
+)
 from indexer.lock import WriterLock
-from indexer.parse import iter_sources
 from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
 from indexer.whoosh_writer import Writer, codec, storage
@@ -334,19 +340,6 @@ def _abandon(writer: Writer | None, pool: Executor | None) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _read_sources(
-    sources: Sequence[Path], options: ReadOptions, summary: Summary
-) -> Iterator[Article | ArticleError]:
-    """The articles and errors of ``sources``; a source that gives no article is a warning."""
-    for source in sources:
-        found = 0
-        for item in iter_sources([source], options, summary.read):
-            found += isinstance(item, Article)
-            yield item
-        if not found:
-            summary.warnings.append(f"source {source} gave no articles")
-
-
 def _run(
     layout: Layout,
     sources: Sequence[Path],
@@ -390,7 +383,7 @@ def _run(
         try:
             writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:
-                items = _read_sources(sources, options, summary)
+                items = read_sources(sources, options, summary.read, summary.warnings)
             articles = _prepared(items, summary.errors, pool)
             # Only a build from nothing can use words counted as they come (see _finish).
             vocabulary = VocabularyBuilder() if parent is None else None

@@ -60,6 +60,7 @@ def _read_options(function: Any) -> Any:
     function = click.option(
         "--published",
         default=None,
+        metavar="DATETIME",
         callback=_published,
         help="Publication time of plain-text articles, with UTC offset "
         "(2024-09-15T04:17:16+03:00). Default: each file's modification time (UTC).",

@@ -14,12 +14,13 @@ its changes, which a rebuild from the sources does not have.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.plain import ReadOptions
-from search.model import ArticleError
+from indexer.parse import iter_sources
+from indexer.plain import ReadOptions, ReadReport
+from search.model import Article, ArticleError
 from search.store import Layout
 
 SHRINK_WARNING = 0.5
@@ -69,6 +70,19 @@ def check_sources(layout: Layout, sources: Sequence[Path]) -> None:
     missing = [p for p in sources if not p.exists()]
     if missing:
         raise MissingSourcesError(missing, layout.current())
+
+
+def read_sources(
+    sources: Sequence[Path], options: ReadOptions, report: ReadReport, warnings: list[str]
+) -> Iterator[Article | ArticleError]:
+    """The articles and errors of ``sources``; a source that gives no article is a warning."""
+    for source in sources:
+        found = 0
+        for item in iter_sources([source], options, report):
+            found += isinstance(item, Article)
+            yield item
+        if not found:
+            warnings.append(f"source {source} gave no articles")
 
 
 def origin_of(

@@ -206,3 +206,9 @@ def test_reindex_rebuilds_from_the_recorded_sources(tmp_path: Path) -> None:
         assert f"source(s) not found: {real}" in status["reindexStatus"]["error"]
         assert "g000003 stays served" in status["reindexStatus"]["error"]
         assert status["indexInfo"]["documents"] == 3
+        # Or there but empty (a mount point without its disk): refused as well.
+        real.mkdir()
+        started, status = _reindexed(base)
+        assert status["reindexStatus"]["state"] == "failed"
+        assert "the sources gave no articles" in status["reindexStatus"]["error"]
+        assert status["indexInfo"] == {"documents": 3, "generation": "g000003"}
