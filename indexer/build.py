@@ -5,6 +5,9 @@ served generation and applies new, changed and (with ``prune``) vanished
 articles to the copy.  Either way the served generation is never touched: a
 crash or a failure leaves it answering as before, and the next writer
 removes the incomplete folder.
+
+What a write may replace (no articles, a missing source) and the sources a
+generation records: see ``indexer/guard.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,16 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from indexer.guard import (
+    Origin,
+    check_size,
+    check_sources,
+    dropped_api_changes,
+    origin_of,
+    read_sources,
+)
 from indexer.lock import WriterLock
-from indexer.parse import iter_sources
+from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
 from indexer.whoosh_writer import Writer, codec, storage
 from search.articles import ARTICLES_DIR, ArticlesWriter
@@ -64,6 +75,11 @@ class Summary:
     duplicates: int = 0
     errors: list[ArticleError] = field(default_factory=list)
     seconds: float = 0.0
+    read: ReadReport = field(default_factory=ReadReport)
+    """The kinds of files read, and the files skipped for their type."""
+    warnings: list[str] = field(default_factory=list)
+    """What a reader of the summary must not miss: a source that gave no articles, a
+    generation much smaller than the one it replaced, API changes a build dropped."""
 
     @property
     def processed(self) -> int:
@@ -178,7 +194,7 @@ def _finish(
     layout: Layout,
     gen: _Generation,
     parent: str | None,
-    sources: Sequence[Path],
+    origin: Origin,
     postings: PostingsBuilder,
     counted: VocabularyBuilder | None,
 ) -> int:
@@ -225,7 +241,9 @@ def _finish(
             parent=parent,
             built_at=utc_now_iso(),
             documents=count,
-            sources=[str(p) for p in sources],
+            sources=origin.sources,
+            api_changes=origin.api_changes,
+            read_options=origin.read_options,
         )
     )
     layout.switch(gen.name)
@@ -333,9 +351,14 @@ def _run(
     workers: int,
     progress: Progress | None,
     prune: bool,
+    options: ReadOptions,
+    allow_empty: bool,
 ) -> Summary:
     started = time.perf_counter()
     summary = Summary()
+    api = items is not None  # an API write: its articles, not sources, and deletes by id
+    if not api:
+        check_sources(layout, sources)
     gen = _Generation(layout)
     try:
         if parent is None:
@@ -360,7 +383,7 @@ def _run(
         try:
             writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:
-                items = iter_sources(list(sources))
+                items = read_sources(sources, options, summary.read, summary.warnings)
             articles = _prepared(items, summary.errors, pool)
             # Only a build from nothing can use words counted as they come (see _finish).
             vocabulary = VocabularyBuilder() if parent is None else None
@@ -381,11 +404,18 @@ def _run(
         if pool is not None:
             pool.shutdown()
         _resolve_duplicates(ix, redo)
+        summary.warnings += check_size(layout, ix.doc_count(), summary.errors, allow_empty or api)
+        if not api and (parent is None or prune):
+            summary.warnings += dropped_api_changes(layout)
         ix.close()
         # Counted while indexing, the vocabulary is exact when every document indexed in
         # this run is live and there are no others: a build that replaced nothing.
         counted = vocabulary if summary.duplicates == 0 else None
-        summary.documents = _finish(layout, gen, parent, sources, postings, counted)
+        changed = summary.added + summary.updated + summary.deleted
+        origin = origin_of(
+            layout, parent, sources, options, api_changes=changed if api else None, prune=prune
+        )
+        summary.documents = _finish(layout, gen, parent, origin, postings, counted)
         summary.generation = gen.name
     except BaseException:
         gen.cleanup()
@@ -400,7 +430,7 @@ def _locked_run(
     *,
     from_current: bool,
     workers: int | None,
-    **options: Any,
+    **run_options: Any,
 ) -> Summary:
     """Take the writer lock, drop dead writers' folders, and write one generation.
 
@@ -415,7 +445,7 @@ def _locked_run(
             sources,
             parent=layout.current() if from_current else None,
             workers=workers or os.cpu_count() or 1,
-            **options,
+            **run_options,
         )
 
 
@@ -426,11 +456,16 @@ def build(
     strict: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    options: ReadOptions | None = None,
+    allow_empty: bool = False,
 ) -> Summary:
     """Index ``sources`` into a new generation of ``index_dir`` and serve it.
 
     Raises IndexLocked when another writer runs, StrictBuildError with
-    ``strict`` and any input error (the served generation is then unchanged).
+    ``strict`` and any input error, MissingSourcesError when a source does not
+    exist, EmptyBuildError when no article was found (unless ``allow_empty``);
+    the served generation is then unchanged.  ``options`` say how ``.txt``
+    files are read.
     """
     return _locked_run(
         index_dir,
@@ -440,6 +475,8 @@ def build(
         workers=workers,
         progress=progress,
         prune=False,
+        options=options or ReadOptions(),
+        allow_empty=allow_empty,
     )
 
 
@@ -451,11 +488,14 @@ def update(
     strict: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    options: ReadOptions | None = None,
+    allow_empty: bool = False,
 ) -> Summary:
     """Add new and changed articles (by content hash) to a copy of the served generation.
 
     With ``prune``, articles no longer in ``sources`` are removed.  With no
-    index yet, this is a build.
+    index yet, this is a build.  Refused like ``build`` when a source is
+    missing or the result would serve no articles.
     """
     return _locked_run(
         index_dir,
@@ -465,6 +505,8 @@ def update(
         workers=workers,
         progress=progress,
         prune=prune,
+        options=options or ReadOptions(),
+        allow_empty=allow_empty,
     )
 
 
@@ -472,17 +514,18 @@ def apply_changes(
     index_dir: Path,
     upserts: Sequence[Article] = (),
     deletes: Sequence[str] = (),
-    *,
-    origin: str = "api",
 ) -> Summary:
     """Upsert and delete articles (as apps do through the API) in a new generation.
 
     Unknown ids in ``deletes`` are ignored; articles without a language get
-    one detected.  Returns when the new generation is served.
+    one detected.  Returns when the new generation is served.  The generation
+    keeps its parent's recorded sources and counts these changes (a rebuild
+    from the sources does not have them).  Deleting the last article is allowed:
+    each deletion names its article.
     """
     return _locked_run(
         index_dir,
-        [Path(origin)],
+        [],
         from_current=True,
         workers=1,
         items=list(upserts),
@@ -490,4 +533,6 @@ def apply_changes(
         strict=False,
         progress=None,
         prune=False,
+        options=ReadOptions(),
+        allow_empty=True,
     )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
 
 from indexer import build as builder
+from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
+from indexer.plain import TEXT_FORMATS, ReadOptions
 from search.model import ArticleError
 from search.store import IndexNotFound
 
@@ -30,6 +34,48 @@ SOURCES = click.argument(
 )
 
 
+def _published(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """``--published``: an ISO 8601 date and time with UTC offset."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() is None:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date and time with UTC offset, such as "
+            "2024-09-15T04:17:16+03:00"
+        )
+    return parsed
+
+
+def _read_options(function: Any) -> Any:
+    """``--format``, ``--published`` and ``--allow-empty``, shared by build and update."""
+    function = click.option(
+        "--allow-empty",
+        is_flag=True,
+        help="Serve the result even when the sources gave no articles (else: exit 1, unchanged).",
+    )(function)
+    function = click.option(
+        "--published",
+        default=None,
+        metavar="DATETIME",
+        callback=_published,
+        help="Publication time of plain-text articles, with UTC offset "
+        "(2024-09-15T04:17:16+03:00). Default: each file's modification time (UTC).",
+    )(function)
+    return click.option(
+        "--format",
+        "text_format",
+        type=click.Choice(TEXT_FORMATS),
+        default="auto",
+        show_default=True,
+        help="How .txt files are read: article files, plain text (title line, then body), "
+        "or auto: per source, article files when one starts with a '<category> <date>' line.",
+    )(function)
+
+
 def _print_errors(errors: list[ArticleError]) -> None:
     for err in errors[:50]:
         click.echo(f"error: {err}", err=True)
@@ -40,6 +86,10 @@ def _print_errors(errors: list[ArticleError]) -> None:
 def _print_summary(summary: builder.Summary, verb: str) -> None:
     errors = summary.errors
     _print_errors(errors)
+    for line in summary.read.describe():
+        click.echo(line)
+    for warning in summary.warnings:
+        click.echo(f"WARNING: {warning}", err=True)
     click.echo(
         f"{verb} generation {summary.generation}: {summary.documents} documents "
         f"({summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
@@ -48,7 +98,15 @@ def _print_summary(summary: builder.Summary, verb: str) -> None:
     )
 
 
-def _run_write(verb: str, sources: tuple[Path, ...], index_dir: Path, **kwargs: object) -> None:
+def _run_write(
+    verb: str,
+    sources: tuple[Path, ...],
+    index_dir: Path,
+    text_format: str,
+    published: datetime | None,
+    **kwargs: object,
+) -> None:
+    kwargs["options"] = ReadOptions(text_format, published)
     total = builder.estimate_total(list(sources))
     bar = tqdm(
         total=total or None, unit="docs", desc=verb, disable=None, file=sys.stderr, smoothing=0.1
@@ -62,9 +120,11 @@ def _run_write(verb: str, sources: tuple[Path, ...], index_dir: Path, **kwargs: 
         raise click.ClickException(
             f"{verb} failed: {exc}; nothing was switched, the served generation is unchanged"
         ) from exc
-    except builder.StrictBuildError as exc:
+    except (builder.StrictBuildError, EmptyBuildError) as exc:
         bar.close()
         _print_errors(exc.errors)
+        raise click.ClickException(str(exc)) from exc
+    except MissingSourcesError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         bar.close()
@@ -83,11 +143,27 @@ def index() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
 )
+@_read_options
 def build_cmd(
-    sources: tuple[Path, ...], index_dir: Path, strict: bool, workers: int | None
+    sources: tuple[Path, ...],
+    index_dir: Path,
+    strict: bool,
+    workers: int | None,
+    text_format: str,
+    published: datetime | None,
+    allow_empty: bool,
 ) -> None:
     """Index SOURCES (files, folders, .gz) into a new generation and switch to it."""
-    _run_write("build", sources, index_dir, strict=strict, workers=workers)
+    _run_write(
+        "build",
+        sources,
+        index_dir,
+        text_format,
+        published,
+        strict=strict,
+        workers=workers,
+        allow_empty=allow_empty,
+    )
 
 
 @index.command("update")
@@ -98,11 +174,29 @@ def build_cmd(
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
 )
+@_read_options
 def update_cmd(
-    sources: tuple[Path, ...], index_dir: Path, prune: bool, strict: bool, workers: int | None
+    sources: tuple[Path, ...],
+    index_dir: Path,
+    prune: bool,
+    strict: bool,
+    workers: int | None,
+    text_format: str,
+    published: datetime | None,
+    allow_empty: bool,
 ) -> None:
     """Add new and changed articles from SOURCES into a new generation."""
-    _run_write("update", sources, index_dir, prune=prune, strict=strict, workers=workers)
+    _run_write(
+        "update",
+        sources,
+        index_dir,
+        text_format,
+        published,
+        prune=prune,
+        strict=strict,
+        workers=workers,
+        allow_empty=allow_empty,
+    )
 
 
 @index.command("stats")

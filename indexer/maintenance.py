@@ -10,6 +10,7 @@ import numpy as np
 
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
+from indexer.plain import ReadOptions
 from search.articles import articles_agree
 from search.model import ArticleError, datetime_from_us
 from search.postings import POSTINGS_DIR, postings_agree
@@ -80,7 +81,9 @@ def _verify(gen: Any, sources: Sequence[Path]) -> dict[str, Any]:
     seen: set[str] = set()
     errors = 0
     checked = 0
-    for item in iter_sources(list(sources)):
+    # Read as the generation's build read them (the kind of .txt files, plain text's date).
+    options = ReadOptions.from_json(gen.manifest.read_options)
+    for item in iter_sources(list(sources), options):
         if isinstance(item, ArticleError):
             errors += 1
             continue

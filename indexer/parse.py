@@ -1,9 +1,11 @@
-"""Read article sources (article text files and JSON Lines, optionally gzipped) into Articles.
+"""Read article sources (article text files, plain text and JSON Lines, optionally gzipped).
 
 Every problem with an input becomes an ``ArticleError`` in the output stream, never an
 exception: one bad file must not stop the indexing of a whole archive.
 
-Article text layout (see ``fixtures/FORMAT.md``): line 1 ``<category> <datetime>``, line 2
+Plain-text files and how a ``.txt`` file's kind is chosen: see ``indexer/plain.py``.
+
+Article text layout (README.md, "Article files"): line 1 ``<category> <datetime>``, line 2
 source, line 3 title, then blocks separated by blank lines: an optional headline, an optional
 tags line, and the body paragraphs.  The optional blocks are recognized like this:
 
@@ -36,6 +38,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from indexer.plain import ArticleFormatError as ArticleFormatError
+from indexer.plain import (
+    ReadOptions,
+    ReadReport,
+    first_line,
+    modified_at,
+    parse_plain_text,
+    text_kind,
+)
 from search.model import Article, ArticleError, check_url
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -63,15 +74,6 @@ class Parsed:
 
     articles: list[Article]
     errors: list[ArticleError]
-
-
-class ArticleFormatError(ValueError):
-    """An article that can't be parsed: the 1-based ``line`` at fault and what is wrong."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
-        self.message = message
 
 
 class _LineReader(Protocol):
@@ -216,13 +218,20 @@ def parse_jsonl_line(line: str, *, path: str, lineno: int, default_id: str) -> A
     )
 
 
-def read_source(path: Path, root: Path | None = None) -> Iterator[Article | ArticleError]:
+def read_source(
+    path: Path,
+    root: Path | None = None,
+    *,
+    text: str = "article",
+    published: datetime | None = None,
+) -> Iterator[Article | ArticleError]:
     """Yield the articles of one file, and an ArticleError for each problem found.
 
     With ``root`` (which must contain ``path``), ids and error paths are ``path`` relative to
     ``root`` with POSIX separators; without it the id is the file name and errors name ``path``
-    as given.  A file of unknown type is an error here (``iter_sources`` skips those silently
-    when walking directories).
+    as given.  A ``.txt`` file is read as ``text`` (``article`` or ``plain``; plain text is
+    published at ``published``, else at the file's modification time).  A file of unknown type
+    is an error here (``iter_sources`` skips those when walking directories, and counts them).
     """
     if root is None:
         rel, display = path.name, str(path)
@@ -248,23 +257,37 @@ def read_source(path: Path, root: Path | None = None) -> Iterator[Article | Arti
         if (nul := data.find(b"\x00")) >= 0:
             message = f"binary file: NUL byte at byte offset {nul}"
             raise ArticleFormatError(_line_at(data, nul), message)
-        text = _decode(data)
-        yield parse_article_text(text, article_id=rel, path=display)
+        decoded = _decode(data)
+        if text == "plain":
+            when = published or modified_at(info.st_mtime)
+            yield parse_plain_text(decoded, article_id=rel, published=when)
+        else:
+            yield parse_article_text(decoded, article_id=rel, path=display)
     except ArticleFormatError as exc:
         yield ArticleError(display, exc.line, exc.message)
 
 
-def iter_sources(paths: Sequence[Path]) -> Iterator[Article | ArticleError]:
+def iter_sources(
+    paths: Sequence[Path], options: ReadOptions | None = None, report: ReadReport | None = None
+) -> Iterator[Article | ArticleError]:
     """Yield articles and errors from files and directories, in a deterministic order.
 
     Directories are walked recursively; their files are read in sorted order of their path
     relative to the directory, which is also their id.  Hidden files and directories (name
-    starting with '.') and files of unknown type are skipped there; a path named explicitly is
-    always read (see ``read_source``).
+    starting with '.') and files of unknown type are skipped there (``report`` counts the
+    latter, and the files read per kind); a path named explicitly is always read (see
+    ``read_source``).  ``options`` say how ``.txt`` files are read (default: ``auto``, decided
+    per path given, see ``indexer/plain.py``).
     """
+    options = options or ReadOptions()
+    report = report if report is not None else ReadReport()
     for path in paths:
         if not path.is_dir():
-            yield from read_source(path)
+            kind, gzipped = _format_of(path.name)
+            text = text_kind(options, [first_line(path, gzipped)] if kind == "text" else [])
+            if kind is not None:
+                report.files[text if kind == "text" else "jsonl"] += 1
+            yield from read_source(path, text=text, published=options.published)
             continue
         walk_errors: list[OSError] = []
         found: list[str] = []
@@ -272,7 +295,10 @@ def iter_sources(paths: Sequence[Path]) -> Iterator[Article | ArticleError]:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
                 full = os.path.join(folder, name)
-                if name.startswith(".") or _format_of(name)[0] is None:
+                if name.startswith("."):
+                    continue
+                if _format_of(name)[0] is None:
+                    report.skipped[os.path.splitext(name)[1].lower() or name] += 1
                     continue
                 if os.path.isfile(full):  # skips FIFOs, sockets and broken links
                     found.append(Path(full).relative_to(path).as_posix())
@@ -280,8 +306,11 @@ def iter_sources(paths: Sequence[Path]) -> Iterator[Article | ArticleError]:
             where = os.path.relpath(exc.filename, path) if exc.filename else "."
             where = str(path) if where == "." else Path(where).as_posix()
             yield ArticleError(where, 1, f"cannot list directory: {_describe(exc)}")
+        texts = [rel for rel in sorted(found) if _format_of(rel)[0] == "text"]
+        text = text_kind(options, (first_line(path / r, _format_of(r)[1]) for r in texts))
         for rel in sorted(found):
-            yield from read_source(path / rel, root=path)
+            report.files[text if _format_of(rel)[0] == "text" else "jsonl"] += 1
+            yield from read_source(path / rel, root=path, text=text, published=options.published)
 
 
 def _format_of(name: str) -> tuple[str | None, bool]:

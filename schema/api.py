@@ -208,6 +208,8 @@ def _status(ctx: Context) -> ReindexStatus:
         error=s.error,
         started_at=s.started_at,
         finished_at=s.finished_at,
+        sources=list(s.sources),
+        warnings=list(s.warnings),
     )
 
 
@@ -260,7 +262,8 @@ class Mutation:
         return await _write(ctx, [], [str(i) for i in ids])
 
     @strawberry.mutation(
-        description="Rebuild the index from the server's sources in the background."
+        description="Rebuild the index in the background from the server's --sources, else "
+        "from the sources the served generation records (see ReindexStatus)."
     )
     def reindex(self, info: Info[Context, None]) -> ReindexResult:
         ctx = info.context

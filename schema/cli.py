@@ -90,7 +90,10 @@ def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
     "itself (memory per worker); /metrics reports the worker that answers the scrape.",
 )
 @click.option(
-    "--sources", multiple=True, type=click.Path(path_type=Path), help="Sources for `reindex`."
+    "--sources",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Sources for `reindex` (default: those the served generation records).",
 )
 @click.option(
     "--cors-origin", "cors_origins", multiple=True, help="Allowed CORS origin (repeatable)."

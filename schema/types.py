@@ -430,7 +430,11 @@ class WriteSuccess:
     documents: int = strawberry.field(description="Documents in the new generation.")
 
 
-@strawberry.type(description="A rebuild started from the server's configured sources.")
+@strawberry.type(
+    description="A rebuild from the server's --sources, else from the sources the served "
+    "generation records. It drops changes made through the API since those sources were last "
+    "read (see `warnings`), and is refused when a source is missing or it finds no articles."
+)
 class ReindexStatus:
     state: str = strawberry.field(description="idle, running, done or failed.")
     processed: int = strawberry.field(description="Articles read so far.")
@@ -439,6 +443,11 @@ class ReindexStatus:
     error: str | None = strawberry.field(description="Why it failed.")
     started_at: datetime | None = strawberry.field(description="Start time (UTC).")
     finished_at: datetime | None = strawberry.field(description="End time (UTC).")
+    sources: list[str] = strawberry.field(description="The sources read (absolute paths).")
+    warnings: list[str] = strawberry.field(
+        description="What the rebuild's summary warns of, e.g. changes made through the API "
+        "that it dropped."
+    )
 
 
 SearchResult = Annotated[

@@ -1,4 +1,10 @@
-"""Writes from the API: upserts, deletes and background rebuilds, one at a time."""
+"""Writes from the API: upserts, deletes and background rebuilds, one at a time.
+
+A rebuild (``reindex``) reads the sources the server was given (``--sources``), else those the
+served generation records (see ``indexer/guard.py``); it is refused like any build when a
+source is missing or it would serve no articles, and its warnings say when it drops changes
+made through the API since the sources were last read.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from indexer.build import Summary, apply_changes, build, estimate_total
+from indexer.plain import ReadOptions
 from search.model import Article
+from search.store import IndexNotFound, Layout
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,8 @@ class ReindexState:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    sources: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class Writes:
@@ -49,21 +59,52 @@ class Writes:
         with self._state_lock:
             self._reindex = replace(self._reindex, **changes)  # type: ignore[arg-type]
 
+    def rebuild_sources(self) -> tuple[list[Path], ReadOptions]:
+        """The sources a rebuild reads, and how: ``--sources`` if given, else the served
+        generation's recorded ones.  ValueError says why there are none to read."""
+        layout = Layout(self.index_dir)
+        try:
+            served = layout.require_current()
+        except IndexNotFound as exc:
+            raise ValueError(str(exc)) from None
+        manifest = layout.manifest(served)
+        options = ReadOptions.from_json(manifest.read_options)
+        if self.sources:
+            return list(self.sources), options
+        if not manifest.sources:
+            raise ValueError(
+                f"generation {served} records no sources (it was written through the API "
+                "only): start the server with --sources"
+            )
+        unusable = [s for s in manifest.sources if not Path(s).is_absolute()]
+        if unusable:
+            raise ValueError(
+                f"generation {served} records sources that cannot be read again "
+                f"({', '.join(unusable)}): start the server with --sources"
+            )
+        return [Path(s) for s in manifest.sources], options
+
     def start_reindex(self) -> ReindexState:
-        """Start a rebuild from the configured sources in a background thread."""
+        """Start a rebuild from the sources (see ``rebuild_sources``) in a background thread."""
         with self._state_lock:
             if self._reindex.state == "running":
                 return self._reindex
-            if not self.sources:
-                self._reindex = ReindexState(
-                    state="failed", error="the server has no --sources configured"
-                )
+            try:
+                sources, options = self.rebuild_sources()
+            except ValueError as exc:
+                self._reindex = ReindexState(state="failed", error=str(exc))
                 return self._reindex
-            self._reindex = ReindexState(state="running", started_at=datetime.now(UTC))
-        threading.Thread(target=self._run_reindex, name="reindex", daemon=True).start()
+            self._reindex = ReindexState(
+                state="running",
+                started_at=datetime.now(UTC),
+                sources=tuple(str(p) for p in sources),
+            )
+        threading.Thread(
+            target=self._run_reindex, args=(sources, options), name="reindex", daemon=True
+        ).start()
         return self.reindex_state
 
-    def _run_reindex(self) -> None:
+    def _run_reindex(self, sources: list[Path], options: ReadOptions) -> None:
         processed = 0
 
         def progress(n: int) -> None:
@@ -73,14 +114,15 @@ class Writes:
                 self._set(processed=processed)
 
         try:
-            self._set(total=estimate_total(list(self.sources)))
+            self._set(total=estimate_total(sources))
             with self._lock:
-                summary = build(list(self.sources), self.index_dir, progress=progress)
+                summary = build(sources, self.index_dir, progress=progress, options=options)
             self._set(
                 state="done",
                 processed=processed,
                 generation=summary.generation,
                 finished_at=datetime.now(UTC),
+                warnings=tuple(summary.warnings),
             )
         except Exception as exc:
             self._set(

@@ -9,7 +9,7 @@
         g000007/
           whoosh/             the Whoosh index (analysis, postings, stored articles)
           columns/            numpy columns (see columns.py)
-          manifest.json       generation, parent, built_at, documents, sources
+          manifest.json       generation, parent, built_at, documents, sources, ...
         g000006/              the previous generation, kept for rollback
 
 A generation is complete before CURRENT names it and never changes after,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,13 @@ class Manifest:
     built_at: str
     documents: int
     sources: list[str]
+    """The absolute paths the articles were read from (a build's, plus those of later updates;
+    writes through the API keep them), which ``reindex`` reads again."""
+    api_changes: int = 0
+    """Articles upserted or deleted through the API since the sources were last read in full
+    (a rebuild from the sources does not have these changes)."""
+    read_options: dict[str, str] = field(default_factory=dict)
+    """How ``.txt`` sources were read (``indexer.plain.ReadOptions.to_json``)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -53,6 +60,8 @@ class Manifest:
             "built_at": self.built_at,
             "documents": self.documents,
             "sources": self.sources,
+            "api_changes": self.api_changes,
+            "read_options": self.read_options,
         }
 
 
@@ -147,7 +156,8 @@ class Layout:
     def manifest(self, name: str) -> Manifest:
         """The manifest of generation ``name``."""
         data = json.loads((self.generation_dir(name) / "manifest.json").read_text(encoding="utf-8"))
-        return Manifest(**data)
+        known = {f.name for f in fields(Manifest)}
+        return Manifest(**{k: v for k, v in data.items() if k in known})
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Write the manifest last: it marks the generation complete."""

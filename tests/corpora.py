@@ -591,7 +591,7 @@ def write_jsonl(articles: Iterable[Article], path: Path) -> Path:
 
 
 def article_text(article: Article) -> str:
-    """An article in the article file format (``fixtures/FORMAT.md``).
+    """An article in the article file format (README.md, "Article files").
 
     The headline block is always written (the title again when there is none), so that a body
     whose first paragraph resembles the title is not taken for the headline.  An article without
