@@ -208,13 +208,27 @@ def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
     assert "| uk | base | 4 |" in relevance.table(result)
 
 
+FLOORS = {
+    ("uk", "base"): ("recall@100", 1.000),
+    ("ru", "base"): ("recall@100", 0.963),
+    ("uk", "inflected"): ("recall@100", 0.975),
+    ("ru", "inflected"): ("recall@100", 0.950),
+    ("en", "base"): ("precision@10", 0.892),
+}
+"""newsearch on the 40-query sample at 5d4ff9b, before issue #15's analysis work."""
+MARGIN = 0.03
+
+
 @pytest.mark.corpus
 def test_suite_on_the_real_corpora() -> None:
-    """40 queries per language x kind on the real corpora, with the peers.
+    """40 queries per language x kind on the real corpora, with the peers, within 5 minutes.
 
-    Floors are newsearch's figures measured on this sample before issue #15's analysis work
-    (uk base recall@100 0.xxx, ru base 0.xxx, en base precision@10 0.xxx), minus 0.03: the
-    suite must not let a change make names harder to find than they were.
+    Floors (``FLOORS``) are newsearch's figures on this sample measured at 5d4ff9b, before
+    issue #15's analysis work (uk base recall@100 1.000, ru base 0.963, uk inflected 0.975,
+    ru inflected 0.950, en precision@10 0.892), minus ``MARGIN`` (one query of 40 is 0.025):
+    no change may make names harder to find than they were.  Latin queries have no floor:
+    nothing matched them then (recall 0.000 uk, 0.025 ru).  Issue #15's goals are printed by
+    ``scripts/relevance``, not asserted here.
     """
     data = require_shared()
     started = time.perf_counter()
@@ -228,3 +242,8 @@ def test_suite_on_the_real_corpora() -> None:
     assert all(r["queries"] == 40 for r in rows.values())
     assert result["systems"] == ["newsearch", "fts5", "tantivy"]
     assert all(r[s]["failed"] == 0 for r in rows.values() for s in result["systems"])
+    for group, (metric, floor) in FLOORS.items():
+        assert rows[group]["newsearch"][metric] >= floor - MARGIN, (group, metric)
+    # The peers match words as written: an inflected form misses the other forms.
+    for language in ("uk", "ru"):
+        assert rows[(language, "inflected")]["fts5"]["recall@100"] < 0.8
