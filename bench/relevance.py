@@ -275,11 +275,10 @@ def goal_checks(rows: Sequence[dict[str, Any]], system: str = "newsearch") -> li
     checks = []
     for goal, kinds in (("own script", ("base", "inflected")), ("other script", ("latin",))):
         chosen = [r for r in rows if r["language"] in ("uk", "ru") and r["kind"] in kinds]
-        n = sum(r["queries"] for r in chosen)
-        if not n:
+        if not chosen:
             continue
         for metric, floor in zip(("recall@100", "precision@10"), GOALS[goal], strict=True):
-            value = sum(r[system][metric] * r["queries"] for r in chosen) / n
+            value = _macro(chosen, system, metric)
             checks.append({"goal": goal, "metric": metric, "value": value, "floor": floor})
     return checks
 
@@ -329,6 +328,37 @@ def run(data: Path | None, per_kind: int | None, peers: bool = True) -> dict[str
 # --------------------------------------------------------------------------- output
 
 
+def ranking_lines(result: dict[str, Any]) -> list[str]:
+    """Per language, newsearch's nDCG@10 beside the best peer's, over the base queries and over
+    base + inflected (issue #15 item 8: English at least as good as the peers, uk and ru ahead).
+    """
+    peers = [s for s in result["systems"] if s != "newsearch"]
+    out = []
+    for language in ("uk", "ru", "en"):
+        parts = []
+        for kinds in (("base",), ("base", "inflected")):
+            chosen = [r for r in result["rows"] if r["language"] == language and r["kind"] in kinds]
+            if not peers or not chosen or (len(kinds) > 1 and len(chosen) == 1):
+                continue
+            macro = {s: _macro(chosen, s, "ndcg@10") for s in result["systems"]}
+            best = max(peers, key=lambda s: macro[s])
+            ours = macro["newsearch"]
+            verdict = "ahead" if ours > macro[best] else "even" if ours == macro[best] else "behind"
+            parts.append(
+                f"{' + '.join(kinds)}: newsearch {ours:.3f}, best peer {best} "
+                f"{macro[best]:.3f} ({verdict})"
+            )
+        if parts:
+            out.append(f"- ranking {language}, nDCG@10: " + "; ".join(parts))
+    return out
+
+
+def _macro(rows: Sequence[dict[str, Any]], system: str, metric: str) -> float:
+    """``metric`` of ``system`` macro-averaged over the queries of ``rows``."""
+    n = sum(r["queries"] for r in rows)
+    return float(sum(r[system][metric] * r["queries"] for r in rows) / n)
+
+
 def table(result: dict[str, Any]) -> str:
     """The result as a Markdown table with the goal checks below it."""
     systems = result["systems"]
@@ -350,6 +380,8 @@ def table(result: dict[str, Any]) -> str:
             f"- goal, names in their {check['goal']}: newsearch {check['metric']} "
             f"{check['value']:.3f} (>= {check['floor']}): {verdict}"
         )
+    for line in ranking_lines(result):
+        lines.append(line)
     for name, examples in result["failed_examples"].items():
         if examples:
             lines.append(f"- {name} rejected queries such as " + "; ".join(examples))

@@ -181,6 +181,37 @@ def test_sample_is_stable_and_capped() -> None:
     assert sorted(q.text for q in everything) == sorted(q.text for q in queries)
 
 
+def _row(language: str, kind: str, queries: int, **ndcg: float) -> dict[str, object]:
+    metrics = {"recall@100": 1.0, "precision@10": 1.0}
+    return {
+        "language": language,
+        "kind": kind,
+        "queries": queries,
+        **{system: {**metrics, "ndcg@10": value} for system, value in ndcg.items()},
+    }
+
+
+def test_goals_and_ranking_lines_weigh_rows_by_queries() -> None:
+    result = {
+        "systems": ["newsearch", "fts5"],
+        "rows": [
+            _row("uk", "base", 30, newsearch=0.9, fts5=0.8),
+            _row("uk", "inflected", 10, newsearch=0.5, fts5=0.9),
+            _row("en", "base", 5, newsearch=0.7, fts5=0.7),
+        ],
+    }
+    assert relevance.ranking_lines(result) == [
+        "- ranking uk, nDCG@10: base: newsearch 0.900, best peer fts5 0.800 (ahead); "
+        "base + inflected: newsearch 0.800, best peer fts5 0.825 (behind)",
+        "- ranking en, nDCG@10: base: newsearch 0.700, best peer fts5 0.700 (even)",
+    ]
+    checks = relevance.goal_checks(result["rows"])  # type: ignore[arg-type]
+    assert [(c["goal"], c["metric"], c["value"]) for c in checks] == [
+        ("own script", "recall@100", 1.0),
+        ("own script", "precision@10", 1.0),
+    ]
+
+
 def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
     """Real indexes (newsearch, FTS5, tantivy) of the six snippets; FTS5's figures are exact:
     it matches words as written, so only Ахметова and Львові find all their documents."""
