@@ -1,0 +1,175 @@
+"""Processes end with the process that started them, and a server owns its port alone.
+
+* ``kill -9`` of only the parent of ``newsearch index build/update`` (not its process group) at
+  seeded random moments: every descendant recorded just before the kill (forkserver, resource
+  tracker, pool workers, Whoosh's sub-writers, found through ``/proc``) is gone 5 s later, the
+  served generation is unchanged or whole, and the next build works.  On a generated corpus
+  large enough for parallel workers, and on the real corpora (``corpus``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build
+from search.engine import Engine
+from search.store import Layout
+from search.types import SearchRequest
+from tests.conftest import DEMO
+from tests.test_faults import cli, stats_documents, write_records
+
+SEED = 20261205
+GONE_WITHIN_S = 5.0
+INFO = {"query": "{ indexInfo { documents } }"}
+
+
+# --------------------------------------------------------------------------- /proc
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of ``pid`` from /proc, or None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def descendants(root: int) -> dict[int, int]:
+    """Every live descendant of ``root``: pid -> start time (to tell a reused pid apart)."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            state, ppid, start = stat
+            if state != "Z":
+                children.setdefault(ppid, []).append((int(entry.name), start))
+    found: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        for pid, start in children.get(todo.pop(), []):
+            found[pid] = start
+            todo.append(pid)
+    return found
+
+
+def survivors(processes: dict[int, int], within: float = GONE_WITHIN_S) -> dict[int, str]:
+    """Those of ``processes`` still alive after ``within`` seconds: pid -> command line."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = {}
+        for pid, start in processes.items():
+            stat = _stat(pid)
+            if stat is not None and stat[0] != "Z" and stat[2] == start:
+                try:
+                    alive[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+        if not alive or time.monotonic() > deadline:
+            return {pid: cmd.decode(errors="replace")[:200] for pid, cmd in alive.items()}
+        time.sleep(0.05)
+
+
+@contextmanager
+def reaped(group: int) -> Iterator[None]:
+    """Kill whatever is left of process group ``group`` afterwards (a failed test's orphans)."""
+    try:
+        yield
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def refuses(port: int) -> bool:
+    """True when nothing accepts connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except OSError:
+        return True
+
+
+# --------------------------------------------------------------------------- builds
+
+
+def kill_writers(index_dir: Path, sources: dict[str, Path], delays: list[float]) -> list[str]:
+    """``kill -9`` of the parent of a build or update after each delay; returns what was seen.
+
+    Asserts after each kill that no descendant survives and that the served generation is
+    the one before or a whole new one.
+    """
+    layout = Layout(index_dir)
+    engine = Engine(index_dir, check_interval=0)
+    served = layout.require_current()
+    rng = random.Random(SEED)
+    seen = []
+    for delay in delays:
+        verb = rng.choice(sorted(sources))
+        proc = cli(
+            *("index", verb, str(sources[verb]), "--index", str(index_dir), "--workers", "2"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with reaped(proc.pid):
+            deadline = time.monotonic() + delay
+            family: dict[int, int] = {}
+            while time.monotonic() < deadline and proc.poll() is None:
+                family.update(descendants(proc.pid))
+                time.sleep(0.02)
+            family.update(descendants(proc.pid))
+            if proc.poll() is not None:
+                seen.append(f"{verb} finished before {delay:.2f} s")
+                continue
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            left = survivors(family)
+            assert left == {}, f"{verb} killed at {delay:.2f} s left {left}"
+        seen.append(f"{verb} killed at {delay:.2f} s with {len(family)} descendants")
+        current = layout.require_current()
+        assert current in layout.generations()
+        if current != served:
+            served = current
+        assert engine.reader.refresh().name == served
+        documents = layout.manifest(served).documents
+        assert engine.search(SearchRequest(first=0)).total == documents
+        assert stats_documents(index_dir) == documents
+    return seen
+
+
+def test_kill_9_of_a_parallel_build_leaves_no_process(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build([DEMO], index_dir, workers=1)
+    sources = {
+        "build": write_records(tmp_path / "build.jsonl", 3000, "b"),
+        "update": write_records(tmp_path / "update.jsonl", 3000, "u"),
+    }
+    rng = random.Random(SEED)
+    delays = [0.5, 1.5, 3.0] + [round(rng.uniform(0.3, 4.0), 2) for _ in range(3)]
+    seen = kill_writers(index_dir, sources, delays)
+    print("\n" + "\n".join(seen))
+    killed = [s for s in seen if "killed" in s]
+    assert len(killed) >= 4, seen
+    assert any("descendants" in s and not s.endswith(" 0 descendants") for s in killed), seen
+    summary = build([DEMO], index_dir, workers=2)
+    assert summary.documents == 36
+
+
+@pytest.mark.corpus
+def test_kill_9_of_a_build_of_the_real_corpora_leaves_no_process(
+    tmp_path: Path, corpus_jsonl: Path
+) -> None:
+    index_dir = tmp_path / "ix"
+    build([DEMO], index_dir, workers=1)
+    seen = kill_writers(index_dir, {"build": corpus_jsonl, "update": corpus_jsonl}, [0.5, 1.5, 3])
+    print("\n" + "\n".join(seen))
+    assert build([DEMO], index_dir, workers=2).documents == 36
