@@ -5,6 +5,11 @@
   tracker, pool workers, Whoosh's sub-writers, found through ``/proc``) is gone 5 s later, the
   served generation is unchanged or whole, and the next build works.  On a generated corpus
   large enough for parallel workers, and on the real corpora (``corpus``).
+* ``kill -9`` of ``newsearch serve --workers 2``: within 5 s no worker is alive and the port
+  refuses connections.  SIGTERM while a worker runs a long write: every process ends within
+  the shutdown timeout.
+* A second ``serve`` on a port in use exits non-zero at once with a clear message, before it
+  opens its index, and the first server keeps answering every request.
 """
 
 from __future__ import annotations
@@ -14,18 +19,21 @@ import random
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import httpx
 import pytest
 
 from indexer.build import build
 from search.engine import Engine
 from search.store import Layout
 from search.types import SearchRequest
-from tests.conftest import DEMO
+from tests.conftest import DEMO, REPO
+from tests.server import serve_popen, serve_process
 from tests.test_faults import cli, stats_documents, write_records
 
 SEED = 20261205
@@ -173,3 +181,124 @@ def test_kill_9_of_a_build_of_the_real_corpora_leaves_no_process(
     seen = kill_writers(index_dir, {"build": corpus_jsonl, "update": corpus_jsonl}, [0.5, 1.5, 3])
     print("\n" + "\n".join(seen))
     assert build([DEMO], index_dir, workers=2).documents == 36
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSEARCH_")}
+    return {**env, **extra}
+
+
+def _port(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def test_kill_9_of_serve_ends_its_workers(demo_index: Path, tmp_path: Path) -> None:
+    args = ["--index", str(demo_index), "--workers", "2"]
+    with serve_popen(args, _env(), tmp_path / "serve.log") as (base, proc):
+        workers = descendants(proc.pid)
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert survivors(workers) == {}
+        assert refuses(_port(base))
+
+
+REINDEX = "mutation { reindex { ... on ReindexStatus { state } } }"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_ends_busy_workers_within_the_shutdown_timeout(
+    tmp_path: Path, workers: int
+) -> None:
+    """A SIGTERM while a worker rebuilds the index (``reindex``: a pool and Whoosh's
+    sub-writers, several seconds) ends every process within ``--shutdown-timeout`` and a
+    margin; the rebuild is abandoned, the served generation stays.  The server used to
+    wait for the rebuild's sub-writers, which waited for work that never came."""
+    token = "lifetime-token-3f9a"
+    index_dir = tmp_path / "ix"
+    build([DEMO], index_dir, workers=1)
+    layout = Layout(index_dir)
+    sources = write_records(tmp_path / "many.jsonl", 4000, "m")
+    shutdown = 1.0
+    args = ["--index", str(index_dir), "--workers", str(workers), "--sources", str(sources)]
+    args += ["--shutdown-timeout", str(shutdown)]
+    env = _env(NEWSEARCH_WRITE_TOKEN=token)
+    with serve_popen(args, env, tmp_path / "serve.log") as (base, proc):
+        before = set(layout.generations_dir.iterdir())
+        answer = httpx.post(
+            f"{base}/graphql",
+            json={"query": REINDEX},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert answer["data"]["reindex"]["state"] == "running", answer
+        deadline = time.monotonic() + 30
+        family: dict[int, int] = {}
+        while time.monotonic() < deadline:  # until the rebuild writes Whoosh's segments
+            family.update(descendants(proc.pid))
+            new = set(layout.generations_dir.iterdir()) - before
+            if any((d / "whoosh").is_dir() for d in new) and len(family) > workers + 2:
+                break
+            time.sleep(0.05)
+        family |= {proc.pid: _start(proc.pid)} | descendants(proc.pid)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        left = survivors(family, within=shutdown + 2.5)
+        took = time.monotonic() - started
+        if left:
+            time.sleep(5)
+            left = survivors(family, within=0)
+        log = (tmp_path / "serve.log").read_text(errors="replace")
+        assert left == {} and took < shutdown + 2.5, (took, left, log)
+        assert refuses(_port(base))
+        print(
+            f"\nSIGTERM during a reindex ({workers} workers, {len(family)} processes): "
+            f"all ended in {took:.2f} s"
+        )
+    assert layout.require_current() == "g000001"
+    assert Engine(index_dir, check_interval=0).search(SearchRequest(first=0)).total == 36
+
+
+def _start(pid: int) -> int:
+    stat = _stat(pid)
+    assert stat is not None
+    return stat[2]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_second_server_on_a_busy_port_exits_at_once(
+    demo_index: Path, tmp_path: Path, workers: int
+) -> None:
+    other = tmp_path / "other"
+    build([write_records(tmp_path / "other.jsonl", 300, "o")], other, workers=1)
+    args = ["--index", str(demo_index), "--workers", "2"]
+    with serve_process(args, _env(), tmp_path / "first.log") as base:
+        started = time.monotonic()
+        second = subprocess.run(
+            [
+                *(sys.executable, "-m", "schema.cli", "serve", "--index", str(other)),
+                *("--port", str(_port(base)), "--workers", str(workers)),
+            ],
+            cwd=REPO,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        took = time.monotonic() - started
+        assert second.returncode == 1, second.stderr
+        assert f"port {_port(base)} on 127.0.0.1 is in use by another process" in second.stderr
+        assert "serving generation" not in second.stderr, second.stderr  # the index was not opened
+        assert took < 10, took
+        with httpx.Client(base_url=base, timeout=10) as client:
+            counts = {client.post("/graphql", json=INFO).json()["data"]["indexInfo"]["documents"]}
+            for _ in range(39):
+                with httpx.Client(base_url=base, timeout=10) as fresh:  # a new connection each
+                    counts.add(
+                        fresh.post("/graphql", json=INFO).json()["data"]["indexInfo"]["documents"]
+                    )
+        assert counts == {36}
