@@ -28,6 +28,10 @@ main.add_command(index)
 log = logging.getLogger("newsearch.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 APP = "schema.app:app_from_env"
+KEEP_ALIVE_S = 75.0
+"""How long an idle keep-alive connection stays open: longer than clients keep idle connections
+in their pools (httpx 5 s, most others 60 s or less).  uvicorn's 5 s equalled httpx's, and a
+client sending on a connection the server was closing at that moment got a ReadError."""
 
 
 def usable_cpus() -> int:
@@ -118,6 +122,13 @@ def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
     "--assets", "assets_dir", type=click.Path(path_type=Path), default=None, help="GraphiQL assets."
 )
 @click.option(
+    "--keep-alive",
+    type=click.FloatRange(1),
+    default=KEEP_ALIVE_S,
+    show_default=True,
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
     "--shutdown-timeout",
     type=click.FloatRange(0),
     default=10.0,
@@ -141,6 +152,7 @@ def serve(
     max_body_bytes: int,
     no_introspection: bool,
     assets_dir: Path | None,
+    keep_alive: float,
     shutdown_timeout: float,
     log_level: str,
 ) -> None:
@@ -176,6 +188,7 @@ def serve(
             "log_level": log_level.lower(),
             "access_log": False,  # our RequestContext middleware writes structured access logs
             "timeout_graceful_shutdown": shutdown_timeout,
+            "timeout_keep_alive": keep_alive,
         },
     )
 
