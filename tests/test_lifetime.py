@@ -10,6 +10,7 @@
   the shutdown timeout.
 * A second ``serve`` on a port in use exits non-zero at once with a clear message, before it
   opens its index, and the first server keeps answering every request.
+* ``scripts/serve --port P`` prints the URL it serves.
 """
 
 from __future__ import annotations
@@ -302,3 +303,37 @@ def test_a_second_server_on_a_busy_port_exits_at_once(
                         fresh.post("/graphql", json=INFO).json()["data"]["indexInfo"]["documents"]
                     )
         assert counts == {36}
+
+
+def test_scripts_serve_prints_the_url_it_serves(demo_index: Path, tmp_path: Path) -> None:
+    """``scripts/serve --port P`` printed http://127.0.0.1:8000/graphql whatever P was."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(REPO / "scripts" / "serve"), "--port", str(port), "--workers", "1"],
+            cwd=REPO,
+            env=_env(NEWSEARCH_INDEX=str(demo_index)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    with reaped(proc.pid):
+        deadline = time.monotonic() + 120
+        while "GraphiQL: " not in log.read_text(errors="replace"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        printed = log.read_text().split("GraphiQL: ", 1)[1].split()[0]
+        assert printed == f"http://127.0.0.1:{port}/graphql"
+        while True:
+            try:
+                if httpx.get(printed.replace("/graphql", "/readyz"), timeout=1).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        proc.terminate()
+        proc.wait(timeout=30)
