@@ -20,7 +20,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -207,6 +206,32 @@ def test_kill_9_of_serve_ends_its_workers(demo_index: Path, tmp_path: Path) -> N
         assert refuses(_port(base))
 
 
+def test_kill_9_of_a_starting_serve_ends_its_workers(demo_index: Path) -> None:
+    """Killed at seeded moments while its workers start (import, open the index, warm up)."""
+    rng = random.Random(SEED)
+    for delay in sorted(round(rng.uniform(0.2, 3.0), 2) for _ in range(4)):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        proc = cli(
+            *("serve", "--index", str(demo_index), "--workers", "2", "--port", str(port)),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with reaped(proc.pid):
+            family: dict[int, int] = {}
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline:
+                family.update(descendants(proc.pid))
+                time.sleep(0.02)
+            family.update(descendants(proc.pid))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            assert survivors(family) == {}, (delay, family)
+            assert refuses(port), delay
+
+
 REINDEX = "mutation { reindex { ... on ReindexStatus { state } } }"
 
 
@@ -278,22 +303,23 @@ def test_a_second_server_on_a_busy_port_exits_at_once(
     args = ["--index", str(demo_index), "--workers", "2"]
     with serve_process(args, _env(), tmp_path / "first.log") as base:
         started = time.monotonic()
-        second = subprocess.run(
-            [
-                *(sys.executable, "-m", "schema.cli", "serve", "--index", str(other)),
-                *("--port", str(_port(base)), "--workers", str(workers)),
-            ],
-            cwd=REPO,
+        second = cli(
+            *("serve", "--index", str(other), "--port", str(_port(base))),
+            *("--workers", str(workers)),
             env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
+        with reaped(second.pid):  # what a second server started would otherwise stay
+            try:
+                _, err = second.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                err = b"still running after 30 s"
+        stderr = err.decode(errors="replace")
         took = time.monotonic() - started
-        assert second.returncode == 1, second.stderr
-        assert f"port {_port(base)} on 127.0.0.1 is in use by another process" in second.stderr
-        assert "serving generation" not in second.stderr, second.stderr  # the index was not opened
+        assert second.returncode == 1, stderr
+        assert f"port {_port(base)} on 127.0.0.1 is in use by another process" in stderr
+        assert "serving generation" not in stderr, stderr  # the index was not opened
         assert took < 10, took
         with httpx.Client(base_url=base, timeout=10) as client:
             counts = {client.post("/graphql", json=INFO).json()["data"]["indexInfo"]["documents"]}
