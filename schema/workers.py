@@ -118,7 +118,7 @@ class _Server(uvicorn.Server):
 
 
 def _overran(grace: float) -> None:
-    log.error("graceful shutdown took more than %.0f s; exiting now", grace)
+    log.error("graceful shutdown took more than %.1f s; exiting now", grace)
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             handler.flush()
