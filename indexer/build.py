@@ -41,6 +41,7 @@ from indexer.whoosh_writer import Writer, codec, storage
 from search.articles import ARTICLES_DIR, ArticlesWriter
 from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema
+from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
 from search.postings import POSTINGS_DIR, PostingsBuilder
 from search.store import Layout, Manifest, utc_now_iso
@@ -375,7 +376,12 @@ def _run(
         parallel = (
             workers > 1 and estimate_total(sources, enough=PARALLEL_THRESHOLD) >= PARALLEL_THRESHOLD
         )
-        pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if parallel else None
+        pool = (
+            # Each worker ends with this process (a kill -9 of a build leaves no worker).
+            ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=end_with_parent)
+            if parallel
+            else None
+        )
         writer: Writer | None = None
         postings = PostingsBuilder(
             layout.generation_dir(parent) / POSTINGS_DIR if parent is not None else None

@@ -7,7 +7,10 @@ from typing import Any, cast
 
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
+from whoosh.multiproc import MpWriter, _run_subwriter
 from whoosh.writing import IndexWriter
+
+from search.lifetime import end_with_parent
 
 CHUNK_POSTINGS = 1_500_000
 """Postings per worker in a chunk of a parallel build: about 6,000 news articles, 16
@@ -38,6 +41,33 @@ def codec() -> W3Codec:
     return W3Codec(compression=POSTINGS_COMPRESSION)
 
 
+def _subwriter(*args: Any) -> None:
+    """A Whoosh sub-writer process that ends with the build that started it."""
+    end_with_parent()
+    _run_subwriter(*args)
+
+
+class _ParallelWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer whose sub-writers end with the build (see lifetime.py).
+
+    The same as ``MpWriter._new_task`` for an explicit start method, with another target.
+    """
+
+    def _new_task(self) -> Any:
+        args = (
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        task = self._mpctx.Process(target=_subwriter, args=args)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+
 class Writer:
     """The Whoosh writer of one run; a parallel build commits it in chunks.
 
@@ -59,15 +89,13 @@ class Writer:
 
     def _open(self) -> IndexWriter:
         if self.chunked:
-            return cast(
-                IndexWriter,
-                self.ix.writer(
-                    procs=self.workers,
-                    multisegment=True,
-                    limitmb=CHUNK_LIMIT_MB,
-                    start_method="forkserver",
-                    codec=codec(),
-                ),
+            return _ParallelWriter(
+                self.ix,
+                procs=self.workers,
+                multisegment=True,
+                limitmb=CHUNK_LIMIT_MB,
+                start_method="forkserver",
+                codec=codec(),
             )
         return cast(IndexWriter, self.ix.writer(limitmb=128, codec=codec()))
 

@@ -14,7 +14,7 @@ import uvicorn
 from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
 from indexer.cli import INDEX_OPTION, index
-from schema.workers import serve_workers
+from schema.workers import PortInUse, listening_socket, serve_one, serve_workers
 
 
 @click.group()
@@ -28,6 +28,10 @@ main.add_command(index)
 log = logging.getLogger("newsearch.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 APP = "schema.app:app_from_env"
+KEEP_ALIVE_S = 75.0
+"""How long an idle keep-alive connection stays open: longer than clients keep idle connections
+in their pools (httpx 5 s, most others 60 s or less).  uvicorn's 5 s equalled httpx's, and a
+client sending on a connection the server was closing at that moment got a ReadError."""
 
 
 def usable_cpus() -> int:
@@ -70,11 +74,23 @@ def log_config(level: int, workers: int) -> dict[str, Any]:
 
 
 def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
-    """Serve the app with ``workers`` processes (several: a socket each, see workers.py)."""
+    """Serve the app with ``workers`` processes sharing one socket (see workers.py).
+
+    The port is bound first, before the index is opened: a port in use fails at once.
+    """
+    try:
+        sock = listening_socket(options["host"], options["port"])
+    except PortInUse as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        where = f"{options['host']}:{options['port']}"
+        raise click.ClickException(f"cannot listen on {where}: {e.strerror or e}") from None
+    config = uvicorn.Config(APP, factory=True, **{**options, "port": sock.getsockname()[1]})
     if workers == 1:
-        uvicorn.run(APP, factory=True, workers=1, **options)
+        with sock:
+            serve_one(config, sock)
         return
-    serve_workers(uvicorn.Config(APP, factory=True, **options), workers)
+    serve_workers(config, sock, workers)
 
 
 @main.command()
@@ -109,6 +125,20 @@ def run_uvicorn(workers: int, options: dict[str, Any]) -> None:
     "--assets", "assets_dir", type=click.Path(path_type=Path), default=None, help="GraphiQL assets."
 )
 @click.option(
+    "--keep-alive",
+    type=click.FloatRange(1),
+    default=KEEP_ALIVE_S,
+    show_default=True,
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="Seconds running requests get to finish on SIGTERM/SIGINT; then the server exits.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(list(LOG_LEVELS), case_sensitive=False),
     default="info",
@@ -125,6 +155,8 @@ def serve(
     max_body_bytes: int,
     no_introspection: bool,
     assets_dir: Path | None,
+    keep_alive: float,
+    shutdown_timeout: float,
     log_level: str,
 ) -> None:
     """Serve GraphQL and GraphiQL (tokens: NEWSEARCH_WRITE_TOKEN, NEWSEARCH_READ_TOKEN)."""
@@ -158,7 +190,8 @@ def serve(
             "log_config": log_config(level, workers),
             "log_level": log_level.lower(),
             "access_log": False,  # our RequestContext middleware writes structured access logs
-            "timeout_graceful_shutdown": 10,
+            "timeout_graceful_shutdown": shutdown_timeout,
+            "timeout_keep_alive": keep_alive,
         },
     )
 

@@ -18,6 +18,9 @@ What it does, bounded by ``--duration`` and ``--max-requests`` (it stops by itse
    generations under load.
 6. Samples the server's RSS (``/proc/<pid>/status`` VmRSS, children included) every second.
 
+A read whose reused keep-alive connection the server closed as it was sent goes out once more
+on a new connection and is counted in ``retried`` (mutations are never sent twice).
+
 Prints a summary to stderr and the JSON report to stdout (and ``--report FILE``).  Exit status 0,
 or 1 when any request failed (transport error, non-200, 5xx, GraphQL errors, a TIMEOUT), the
 rebuild failed or was never served, or the server's RSS in the last minute is ``--max-rss-growth``
@@ -337,11 +340,18 @@ class Tally:
     generations: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
+    retried: int = 0
+    retry_samples: list[str] = field(default_factory=list)
 
     def fail(self, why: str) -> None:
         self.failed += 1
         if len(self.samples) < 10:
             self.samples.append(why[:300])
+
+    def retry(self, why: str) -> None:
+        self.retried += 1
+        if len(self.retry_samples) < 10:
+            self.retry_samples.append(why[:300])
 
 
 def _generation_of(body: dict[str, Any]) -> str | None:
@@ -352,12 +362,50 @@ def _generation_of(body: dict[str, Any]) -> str | None:
     return None
 
 
+RESENT_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+"""How a keep-alive connection closed by the server as the request went out shows."""
+KEEPALIVE_EXPIRY_S = 4.0
+"""Idle connections are dropped from the pool after this long: shorter than any server's
+keep-alive (uvicorn's default 5 s; ``newsearch serve`` keeps them 75 s)."""
+
+
+def _is_read(document: str) -> bool:
+    return re.match(r"\s*(query\b|\{)", document) is not None
+
+
+async def post(
+    client: httpx.AsyncClient, payload: dict[str, Any], kind: str, read: bool, tally: Tally
+) -> httpx.Response:
+    """POST ``payload`` to /graphql.
+
+    A read sent on a reused keep-alive connection that the server closed as it went out
+    (the server may close an idle connection at any moment; the client cannot tell in
+    time) is sent once more on a new connection, and counted in ``retried``.  A mutation,
+    or a request that failed on a connection opened for it, is never sent again.
+    """
+    opened = False
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        nonlocal opened
+        if event.startswith("connection.connect_tcp."):
+            opened = True
+
+    try:
+        return await client.post("/graphql", json=payload, extensions={"trace": trace})
+    except RESENT_ERRORS as exc:
+        if not read or opened:
+            raise
+        tally.retry(f"{kind}: {type(exc).__name__}: {exc}")
+    return await client.post("/graphql", json=payload)
+
+
 async def one(client: httpx.AsyncClient, request: Request, tally: Tally) -> None:
     """Send one request and record how it went."""
     kind, document, variables = request
     started = time.perf_counter()
     try:
-        response = await client.post("/graphql", json={"query": document, "variables": variables})
+        payload = {"query": document, "variables": variables}
+        response = await post(client, payload, kind, _is_read(document), tally)
     except httpx.HTTPError as exc:
         tally.latencies.append(time.perf_counter() - started)
         tally.kinds[kind] += 1
@@ -392,7 +440,11 @@ async def clients(
 ) -> None:
     """``concurrency`` clients sending requests back to back until the deadline or the count."""
     sent = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency,
+        max_keepalive_connections=concurrency,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
 
         async def worker() -> None:
@@ -546,6 +598,7 @@ def report(
         "duration_s": round(elapsed, 1),
         "requests_per_s": round(len(tally.latencies) / elapsed, 1) if elapsed else 0.0,
         "errors": tally.failed,
+        "retried": tally.retried,
         "http_5xx": http_5xx,
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
         "typed_errors": dict(tally.typed_errors),
@@ -568,6 +621,7 @@ def report(
         "rebuild": rebuilt,
         "generations_seen": dict(sorted(tally.generations.items())),
         "sample_failures": tally.samples,
+        "sample_retries": tally.retry_samples,
     }
 
 
@@ -598,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     log(
         f"{result['requests']} requests in {result['duration_s']} s at concurrency "
         f"{result['concurrency']} ({result['requests_per_s']}/s): {result['errors']} failed, "
+        f"{result['retried']} reads sent again on a new connection, "
         f"{result['http_5xx']} 5xx; p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms; "
         f"RSS {rss['first_minute']} -> {rss['last_minute']} MB ({rss['growth_pct']:+.1f}%)"
     )

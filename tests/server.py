@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -56,12 +59,33 @@ def serve_process(
 
     Yields the base URL once ``ready`` answers 200; terminates the server afterwards.
     """
+    with serve_popen(args, env, log, ready, timeout) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_popen(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    log: Path,
+    ready: str = "/readyz",
+    timeout: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As ``serve_process``, yielding the process too (in a session of its own, so that
+    whatever it leaves behind is killed with its process group afterwards)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     argv = [sys.executable, "-m", "schema.cli", "serve", *args, "--port", str(port)]
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -74,7 +98,10 @@ def serve_process(
             alive = proc.poll() is None
             assert alive and time.monotonic() < deadline, log.read_text(errors="replace")
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -612,6 +612,7 @@ REPORT_KEYS = {
     "duration_s",
     "requests_per_s",
     "errors",
+    "retried",
     "http_5xx",
     "statuses",
     "typed_errors",
@@ -621,6 +622,7 @@ REPORT_KEYS = {
     "rebuild",
     "generations_seen",
     "sample_failures",
+    "sample_retries",
     "warmup_s",
 }
 
