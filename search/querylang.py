@@ -169,6 +169,14 @@ def _tokens(text: str) -> list[_Tok]:
     return toks
 
 
+_NEGATION_HINTS = {
+    "NOT": "put the word to leave out after NOT, as in sanctions NOT oil; "
+    'to search for the word itself, write "NOT"',
+    "-": "put the word to leave out right after -, as in sanctions -oil",
+}
+"""Hints for a ``NOT`` or ``-`` with nothing to negate."""
+
+
 def _after_space(text: str, i: int) -> bool:
     return i == 0 or text[i - 1].isspace() or text[i - 1] == "("
 
@@ -233,7 +241,7 @@ class _Parser:
             nxt = self.peek()
             if nxt is None or nxt.kind in ("OR", "AND", "RP"):
                 raise QuerySyntaxError(
-                    tok.pos, f"{tok.text} needs a term after it", f"write {tok.text}word"
+                    tok.pos, f"{tok.text} needs a term after it", _NEGATION_HINTS[tok.text]
                 )
             return Not(self.unary(), tok.pos)
         if tok.kind == "LP":

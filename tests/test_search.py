@@ -1228,3 +1228,26 @@ def test_page_cursor_encoder_writes_the_documented_cursor(
     expected = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     assert cursor_encoder(generation, key)(offset) == expected
     assert decode_cursor(expected, key) == offset + 1
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        (
+            "NOT",
+            "put the word to leave out after NOT, as in sanctions NOT oil; "
+            'to search for the word itself, write "NOT"',
+        ),
+        (
+            "energy NOT)",
+            "put the word to leave out after NOT, as in sanctions NOT oil; "
+            'to search for the word itself, write "NOT"',
+        ),
+        ("energy -", "put the word to leave out right after -, as in sanctions -oil"),
+        ("(a -)", "put the word to leave out right after -, as in sanctions -oil"),
+    ],
+)
+def test_a_misplaced_not_has_a_hint_a_person_can_follow(
+    demo_engine: Engine, query: str, hint: str
+) -> None:
+    assert syntax_error(demo_engine, query).hint == hint
