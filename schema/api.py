@@ -19,6 +19,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
@@ -26,6 +27,7 @@ from schema.execution import PlainObjectsExecutionContext
 from schema.middleware import request_id_var
 from schema.settings import Settings
 from schema.types import (
+    SCALARS,
     Article,
     ArticleConnection,
     ArticleEdge,
@@ -322,4 +324,5 @@ def make_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,  # type: ignore[arg-type]
         execution_context_class=PlainObjectsExecutionContext,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

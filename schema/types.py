@@ -2,17 +2,61 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, NewType
 
 import strawberry
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.types.scalar import ScalarDefinition
 
 from search import types as st
 from search.engine import IndexInfo as EngineIndexInfo
 from search.engine import Suggestions as EngineSuggestions
 from search.highlight import Fragment, Span
 from search.model import Article as ModelArticle
+
+DateOrDateTime = NewType("DateOrDateTime", date)
+"""A filter bound as parsed: a ``date`` (a whole day) or a ``datetime`` (an instant)."""
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}")
+DATE_OR_DATETIME_FORMATS = (
+    "a date (2005-03-31: that whole day) or a date and time "
+    "(2005-03-31T14:30:00+03:00; without an offset: in facets.timeZone)"
+)
+
+
+def parse_date_or_datetime(value: object) -> DateOrDateTime:
+    """A filter bound: ``2005-03-31`` is a ``date`` (a whole day), a date with a time a
+    ``datetime``; anything else (``2005``, ``2005-03``, ``yesterday``) is refused rather
+    than read as a single instant (as a GraphQL error, which is the client's to see)."""
+    problem = "is not a date"
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if _DAY.fullmatch(text):
+                return DateOrDateTime(date.fromisoformat(text))
+            if _INSTANT.match(text):
+                return DateOrDateTime(datetime.fromisoformat(text))
+        except ValueError as exc:
+            problem = f"is not a valid date ({exc})"
+    raise StrawberryInputCoercionError(f"{value!r} {problem}: use {DATE_OR_DATETIME_FORMATS}")
+
+
+SCALARS: dict[object, ScalarDefinition] = {
+    DateOrDateTime: strawberry.scalar(
+        name="DateOrDateTime",
+        description=(
+            "A publication-date filter bound: a date (2005-03-31) means that whole day in "
+            "facets.timeZone, a date and time (ISO 8601, 2005-03-31T14:30:00+03:00) that "
+            "instant (without an offset: in facets.timeZone)."
+        ),
+        serialize=date.isoformat,
+        parse_value=parse_date_or_datetime,
+    )
+}
+"""Our own scalars, for the schema's ``scalar_map``."""
 
 
 @strawberry.enum(description="Order of results.")
@@ -341,11 +385,15 @@ class IndexInfo:
 
 @strawberry.input(description="Filters; all given ones must hold. Dates are inclusive.")
 class SearchFilter:
-    published_from: datetime | None = strawberry.field(
-        default=None, description="Published at or after (naive: in facets.timeZone)."
+    published_from: DateOrDateTime | None = strawberry.field(
+        default=None,
+        description="Published at or after this instant, or on or after this day "
+        "(2005-03-31: from its first instant in facets.timeZone).",
     )
-    published_to: datetime | None = strawberry.field(
-        default=None, description="Published at or before (inclusive)."
+    published_to: DateOrDateTime | None = strawberry.field(
+        default=None,
+        description="Published at or before this instant, or on or before this day "
+        "(2005-03-31: to its last instant in facets.timeZone, inclusive).",
     )
     tags_any: list[str] | None = strawberry.field(
         default=None, description="At least one of these tags."

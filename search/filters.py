@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,6 +21,25 @@ def instant_us(moment: datetime, tz: ZoneInfo) -> int:
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
     delta = aware - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def lower_bound_us(bound: datetime | date, tz: ZoneInfo) -> int:
+    """The first instant a ``publishedFrom`` bound admits: an instant itself, or the start
+    of a day (``date``) in ``tz``."""
+    if isinstance(bound, datetime):
+        return instant_us(bound, tz)
+    return instant_us(datetime.combine(bound, time(), tzinfo=tz), tz)
+
+
+def upper_bound_us(bound: datetime | date, tz: ZoneInfo) -> int | None:
+    """The last instant a ``publishedTo`` bound admits: an instant itself, or for a day
+    (``date``) the instant before the next local midnight in ``tz``, so a day of 23 or 25
+    hours is covered whole; None for the last representable day (no upper bound)."""
+    if isinstance(bound, datetime):
+        return instant_us(bound, tz)
+    if bound == date.max:
+        return None
+    return instant_us(datetime.combine(bound + timedelta(days=1), time(), tzinfo=tz), tz) - 1
 
 
 def value_mask(column: npt.NDArray[np.int32], table: list[str], wanted: tuple[str, ...]) -> Mask:
@@ -83,8 +102,8 @@ def build_masks(
     """Masks for ``filters``; ``docnums_of`` maps excluded ids to document numbers."""
     base = np.asarray(cols.live).copy()
     published = np.asarray(cols.published_us)
-    lo = instant_us(filters.published_from, tz) if filters.published_from else None
-    hi = instant_us(filters.published_to, tz) if filters.published_to else None
+    lo = lower_bound_us(filters.published_from, tz) if filters.published_from else None
+    hi = upper_bound_us(filters.published_to, tz) if filters.published_to else None
     if lo is not None and hi is not None and lo > hi:
         raise SearchError("filter", "publishedFrom is after publishedTo", hint="swap the two dates")
     if lo is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 from search.highlight import Fragment, Span
@@ -34,12 +34,14 @@ class Interval(Enum):
 class Filters:
     """Combinable filters; empty tuples mean no restriction.
 
-    ``published_from``/``published_to`` are inclusive instants; naive ones are
-    read in the request's time zone.
+    ``published_from``/``published_to`` are inclusive bounds.  A ``datetime`` is an
+    instant (a naive one is read in the request's time zone); a ``date`` is that whole
+    day in the request's time zone: from its first instant, to its last (the next local
+    midnight, exclusive: 23 or 25 hours on a DST change).
     """
 
-    published_from: datetime | None = None
-    published_to: datetime | None = None
+    published_from: datetime | date | None = None
+    published_to: datetime | date | None = None
     tags_any: tuple[str, ...] = ()
     tags_all: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
