@@ -215,7 +215,9 @@ class PageInfo:
 class FacetValue:
     value: str = strawberry.field(description="The value as written in the articles.")
     count: int = strawberry.field(description="Hits with this value.")
-    selected: bool = strawberry.field(description="True when this value is in the filter.")
+    selected: bool = strawberry.field(
+        description="True when the filter asks for this value (in any case or spacing)."
+    )
 
 
 @strawberry.type(
@@ -383,7 +385,10 @@ class IndexInfo:
         )
 
 
-@strawberry.input(description="Filters; all given ones must hold. Dates are inclusive.")
+@strawberry.input(
+    description="Filters; all given ones must hold. Dates are inclusive; languages, "
+    "categories, sources and tags match whole values, ignoring case and extra spaces."
+)
 class SearchFilter:
     published_from: DateOrDateTime | None = strawberry.field(
         default=None,
@@ -396,17 +401,17 @@ class SearchFilter:
         "(2005-03-31: to its last instant in facets.timeZone, inclusive).",
     )
     tags_any: list[str] | None = strawberry.field(
-        default=None, description="At least one of these tags."
+        default=None, description="At least one of these tags (case and spacing aside)."
     )
     tags_all: list[str] | None = strawberry.field(default=None, description="All of these tags.")
     languages: list[str] | None = strawberry.field(
         default=None, description="Any of these ISO 639-1 codes."
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Any of these categories (as written)."
+        default=None, description="Any of these categories (case and spacing aside)."
     )
     sources: list[str] | None = strawberry.field(
-        default=None, description="Any of these sources (as written)."
+        default=None, description="Any of these sources (case and spacing aside)."
     )
     exclude_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Leave these articles out."

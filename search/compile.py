@@ -23,16 +23,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.reading import IndexReader
 
 from search.analysis import LANGUAGES, terms
+from search.columns import Columns
 from search.fields import field_boosts
+from search.filters import value_mask
 from search.highlight import MatchTerms
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
+from search.values import ValuesQuery, fold
 from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
@@ -78,12 +80,12 @@ WORD_MEMO_SIZE = 20_000
 class _Compiler:
     def __init__(
         self,
-        reader: IndexReader,
+        columns: Columns,
         vocabulary: Vocabulary | None,
         present: Present | None,
         memo: CompiledWords | None,
     ) -> None:
-        self.reader = reader
+        self.columns = columns
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
         self.present = present
@@ -124,17 +126,24 @@ class _Compiler:
         return self.text(node, positive)
 
     def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Any:
-        value = node.text.strip().lower()
+        """``category:``, ``source:``, ``language:``: the documents whose value equals the
+        clause's after ``fold`` (or starts with it: ``category:pol*``), exactly the
+        documents the filter with that value keeps (a ``~`` asks for the value itself)."""
         assert node.field is not None
+        cols = self.columns
+        value = fold(node.text)
+        folded = cols.folded[node.field]
         if isinstance(node, Prefix):
-            found = [
-                t.decode("utf-8") if isinstance(t, bytes) else str(t)
-                for t in islice(self.reader.expand_prefix(node.field, value), MAX_EXPANSIONS)
-            ]
-            if not found:
-                return _NONE
-            return _joined(wq.Or, [wq.Term(node.field, t) for t in found])
-        return wq.Term(node.field, value)
+            ids = [i for key, group in folded.items() if key.startswith(value) for i in group]
+            value += "*"
+        else:
+            ids = list(folded.get(value, ()))
+        column = getattr(cols, node.field)
+        matched = value_mask(column, np.asarray(ids, dtype=np.int32)) & np.asarray(cols.live)
+        docnums = np.flatnonzero(matched)
+        if not docnums.size:
+            return _NONE
+        return ValuesQuery(node.field, value, docnums)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
         """A word or phrase: what it is analyzed to in each language, in the fields of its
@@ -253,12 +262,15 @@ def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def compile_query(
     node: Node,
-    reader: IndexReader,
+    columns: Columns,
     vocabulary: Vocabulary | None = None,
     present: Present | None = None,
     memo: CompiledWords | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
+
+    ``columns`` (the generation's) answer ``category:``/``source:``/``language:``
+    clauses, by the filters' rule.
 
     ``vocabulary`` (the generation's surface words) expands prefixes and fuzzy
     words; without it they match nothing.  With ``present``, words' terms and
@@ -268,7 +280,7 @@ def compile_query(
     looked up once, not in every query (a third of compiling a warm query).
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader, vocabulary, present, memo)
+    compiler = _Compiler(columns, vocabulary, present, memo)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

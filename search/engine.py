@@ -315,7 +315,7 @@ class Engine:
         present = self._present(gen)
         return compile_query(
             node,
-            gen.searcher().reader(),
+            gen.columns,
             gen.vocabulary,
             present,
             gen.words if present is not None else None,
@@ -366,8 +366,7 @@ class Engine:
     ) -> tuple[Facet, ...]:
         selected = {
             "tag": req.filters.tags_any + req.filters.tags_all,
-            # The language filter ignores case, so must its selected values.
-            "language": tuple(v.lower() for v in req.filters.languages),
+            "language": req.filters.languages,
             "category": req.filters.categories,
             "source": req.filters.sources,
         }

@@ -1,4 +1,8 @@
-"""Filters as boolean masks over document numbers, computed from the numpy columns."""
+"""Filters as boolean masks over document numbers, computed from the numpy columns.
+
+Values (languages, categories, sources, tags) match by ``values.fold``: case and
+spacing aside.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import numpy.typing as npt
 
 from search.columns import Columns
 from search.types import Filters, SearchError
+from search.values import fold
 
 Mask = npt.NDArray[np.bool_]
 _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -42,30 +47,34 @@ def upper_bound_us(bound: datetime | date, tz: ZoneInfo) -> int | None:
     return instant_us(datetime.combine(bound + timedelta(days=1), time(), tzinfo=tz), tz) - 1
 
 
-def value_mask(column: npt.NDArray[np.int32], table: list[str], wanted: tuple[str, ...]) -> Mask:
-    """Documents whose single value is one of ``wanted`` (unknown values match nothing)."""
-    index = {v: i for i, v in enumerate(table)}
-    ids = [index[v] for v in wanted if v in index]
-    return np.isin(np.asarray(column), np.asarray(ids, dtype=np.int32))
+def matching_ids(cols: Columns, facet: str, wanted: tuple[str, ...]) -> npt.NDArray[np.int32]:
+    """Ids of the values of ``facet`` equal to one of ``wanted`` after ``fold`` (unknown
+    values match nothing)."""
+    folded = cols.folded[facet]
+    return np.asarray([i for v in wanted for i in folded.get(fold(v), ())], dtype=np.int32)
+
+
+def value_mask(column: npt.NDArray[np.int32], ids: npt.NDArray[np.int32]) -> Mask:
+    """Documents whose single value is one of ``ids``."""
+    return np.isin(np.asarray(column), ids)
 
 
 def tags_mask(
     cols: Columns, tag_doc: npt.NDArray[np.int64], wanted: tuple[str, ...], all_of: bool
 ) -> Mask:
     """Documents with any (or all) of ``wanted`` tags."""
-    index = cols.value_index("tag")
     tag_ids = np.asarray(cols.tag_ids)
-    if all_of:
-        result = np.ones(cols.size, dtype=np.bool_)
-        for tag in wanted:
-            one = np.zeros(cols.size, dtype=np.bool_)
-            if tag in index:
-                one[tag_doc[tag_ids == index[tag]]] = True
-            result &= one
-        return result
-    ids = np.asarray([index[t] for t in wanted if t in index], dtype=np.int32)
-    result = np.zeros(cols.size, dtype=np.bool_)
-    result[tag_doc[np.isin(tag_ids, ids)]] = True
+
+    def having(ids: npt.NDArray[np.int32]) -> Mask:
+        found = np.zeros(cols.size, dtype=np.bool_)
+        found[tag_doc[np.isin(tag_ids, ids)]] = True
+        return found
+
+    if not all_of:
+        return having(matching_ids(cols, "tag", wanted))
+    result = np.ones(cols.size, dtype=np.bool_)
+    for tag in wanted:
+        result &= having(matching_ids(cols, "tag", (tag,)))
     return result
 
 
@@ -115,13 +124,14 @@ def build_masks(
         if docnum is not None:
             base[docnum] = False
     facets: dict[str, Mask] = {}
-    if filters.languages:
-        wanted = tuple(v.lower() for v in filters.languages)
-        facets["language"] = value_mask(cols.language, cols.values["language"], wanted)
-    if filters.categories:
-        facets["category"] = value_mask(cols.category, cols.values["category"], filters.categories)
-    if filters.sources:
-        facets["source"] = value_mask(cols.source, cols.values["source"], filters.sources)
+    for facet, wanted in (
+        ("language", filters.languages),
+        ("category", filters.categories),
+        ("source", filters.sources),
+    ):
+        if wanted:
+            column = getattr(cols, facet)
+            facets[facet] = value_mask(column, matching_ids(cols, facet, wanted))
     tag_mask: Mask | None = None
     if filters.tags_any:
         tag_mask = tags_mask(cols, tag_doc, filters.tags_any, all_of=False)

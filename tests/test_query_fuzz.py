@@ -94,7 +94,7 @@ def expansion_terms(engine: Engine, query: str) -> set[tuple[str, str]]:
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
-    compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
+    compiled = compile_query(node, gen.columns, gen.vocabulary)
     text_fields = re.compile(r"^(title|body|tags)_(\w+)$")
     found = set()
     for fieldname, text in compiled.query.iter_all_terms():
@@ -217,10 +217,9 @@ def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
-    reader = gen.searcher().reader()
     assert gen.postings is not None
     return [
-        compile_query(node, reader, gen.vocabulary, present).query
+        compile_query(node, gen.columns, gen.vocabulary, present).query
         for present in (None, gen.postings.has)
     ]
 
@@ -253,10 +252,10 @@ def test_remembered_words_compile_as_new_ones(demo_engine: Engine, tree: Tree) -
     assert node is not None
     gen = demo_engine.reader.generation()
     assert gen.postings is not None
-    reader, present = gen.searcher().reader(), gen.postings.has
-    fresh = compile_query(node, reader, gen.vocabulary, present)
+    present = gen.postings.has
+    fresh = compile_query(node, gen.columns, gen.vocabulary, present)
     for _ in range(2):  # the second time every word is in the memo
-        remembered = compile_query(node, reader, gen.vocabulary, present, _SHARED_MEMO)
+        remembered = compile_query(node, gen.columns, gen.vocabulary, present, _SHARED_MEMO)
         assert (remembered.query, remembered.marks) == (fresh.query, fresh.marks)
     RAN["boolean trees: compiled alike from the word memo"] += 1
 
@@ -269,7 +268,7 @@ def test_word_memo_is_bounded(demo_engine: Engine, monkeypatch: pytest.MonkeyPat
     for word in ["energy", "markets", "war", "армії", "Ukraine"]:
         node = parse_query(word)
         assert node is not None
-        compile_query(node, gen.searcher().reader(), gen.vocabulary, gen.postings.has, memo)
+        compile_query(node, gen.columns, gen.vocabulary, gen.postings.has, memo)
         assert 1 <= len(memo) <= 3 and (None, word) in memo
 
 
