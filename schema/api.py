@@ -25,9 +25,9 @@ from strawberry.types import Info
 from schema.context import Context, RequestTimeout
 from schema.execution import PlainObjectsExecutionContext
 from schema.middleware import request_id_var
+from schema.scalars import SCALARS
 from schema.settings import Settings
 from schema.types import (
-    SCALARS,
     Article,
     ArticleConnection,
     ArticleEdge,

@@ -2,61 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 from enum import Enum
-from typing import Annotated, NewType
+from typing import Annotated
 
 import strawberry
-from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.types.scalar import ScalarDefinition
 
+from schema.scalars import DateOrDateTime
 from search import types as st
 from search.engine import IndexInfo as EngineIndexInfo
 from search.engine import Suggestions as EngineSuggestions
 from search.highlight import Fragment, Span
 from search.model import Article as ModelArticle
-
-DateOrDateTime = NewType("DateOrDateTime", date)
-"""A filter bound as parsed: a ``date`` (a whole day) or a ``datetime`` (an instant)."""
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}")
-DATE_OR_DATETIME_FORMATS = (
-    "a date (2005-03-31: that whole day) or a date and time "
-    "(2005-03-31T14:30:00+03:00; without an offset: in facets.timeZone)"
-)
-
-
-def parse_date_or_datetime(value: object) -> DateOrDateTime:
-    """A filter bound: ``2005-03-31`` is a ``date`` (a whole day), a date with a time a
-    ``datetime``; anything else (``2005``, ``2005-03``, ``yesterday``) is refused rather
-    than read as a single instant (as a GraphQL error, which is the client's to see)."""
-    problem = "is not a date"
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if _DAY.fullmatch(text):
-                return DateOrDateTime(date.fromisoformat(text))
-            if _INSTANT.match(text):
-                return DateOrDateTime(datetime.fromisoformat(text))
-        except ValueError as exc:
-            problem = f"is not a valid date ({exc})"
-    raise StrawberryInputCoercionError(f"{value!r} {problem}: use {DATE_OR_DATETIME_FORMATS}")
-
-
-SCALARS: dict[object, ScalarDefinition] = {
-    DateOrDateTime: strawberry.scalar(
-        name="DateOrDateTime",
-        description=(
-            "A publication-date filter bound: a date (2005-03-31) means that whole day in "
-            "facets.timeZone, a date and time (ISO 8601, 2005-03-31T14:30:00+03:00) that "
-            "instant (without an offset: in facets.timeZone)."
-        ),
-        serialize=date.isoformat,
-        parse_value=parse_date_or_datetime,
-    )
-}
-"""Our own scalars, for the schema's ``scalar_map``."""
 
 
 @strawberry.enum(description="Order of results.")
@@ -92,6 +49,37 @@ class ErrorKind(Enum):
     UNAUTHORIZED = "unauthorized"
     INPUT = "input"
     TIMEOUT = "timeout"
+
+
+@strawberry.enum(description="What a search warning is about.")
+class WarningKind(Enum):
+    UNKNOWN_FILTER_VALUE = "unknown_filter_value"
+    UNKNOWN_FIELD = "unknown_field"
+    LINK = "link"
+
+
+@strawberry.type(
+    description="Part of the request that matches nothing in the archive, or that was "
+    "searched other than as written; the search ran anyway."
+)
+class SearchWarning:
+    kind: WarningKind = strawberry.field(
+        description="UNKNOWN_FILTER_VALUE: a filter value or a category:/source:/language: "
+        "value no article has; UNKNOWN_FIELD: a name: prefix that is not a field (its words "
+        "were searched); LINK: a pasted link (its words were searched)."
+    )
+    message: str = strawberry.field(description="What was asked, and what happened.")
+    hint: str = strawberry.field(description="What to write instead.")
+    position: int | None = strawberry.field(
+        description="0-based character position in the query; null for a filter."
+    )
+
+    @staticmethod
+    def of(w: st.SearchWarning) -> SearchWarning:
+        """From the engine's warning."""
+        return SearchWarning(
+            kind=WarningKind(w.kind.value), message=w.message, hint=w.hint, position=w.position
+        )
 
 
 @strawberry.type(description="A news article exactly as its source gave it.")
@@ -257,6 +245,10 @@ class ArticleConnection:
     took_ms: float = strawberry.field(description="Time the engine spent, in milliseconds.")
     generation: str = strawberry.field(description="The index generation that answered.")
     sort: SortOrder = strawberry.field(description="The order used.")
+    warnings: list[SearchWarning] = strawberry.field(
+        description="Filter values and query clauses that match nothing in the archive, and "
+        "words searched other than as written (empty when all is as asked)."
+    )
 
     @staticmethod
     def of(page: st.SearchPage) -> ArticleConnection:
@@ -290,6 +282,7 @@ class ArticleConnection:
             took_ms=round(page.took_ms, 3),
             generation=page.generation,
             sort=SortOrder(page.sort.value),
+            warnings=[SearchWarning.of(w) for w in page.warnings],
         )
 
 

@@ -31,9 +31,10 @@ from whoosh import query as wq
 from search.analysis import LANGUAGES, terms
 from search.columns import Columns
 from search.fields import field_boosts
-from search.filters import value_mask
+from search.filters import unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
+from search.types import SearchWarning
 from search.values import ValuesQuery, fold
 from search.vocab import Vocabulary, surface
 
@@ -62,10 +63,12 @@ class _Marks:
 
 @dataclass(frozen=True)
 class Compiled:
-    """A Whoosh query and, per language, what the highlighter should mark."""
+    """A Whoosh query, per language what the highlighter should mark, and warnings for
+    ``category:``/``source:``/``language:`` values no article has."""
 
     query: Any
     marks: dict[str, MatchTerms]
+    warnings: tuple[SearchWarning, ...] = ()
 
 
 Present = Callable[[str, str], bool]
@@ -86,6 +89,7 @@ class _Compiler:
         memo: CompiledWords | None,
     ) -> None:
         self.columns = columns
+        self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
         self.present = present
@@ -138,6 +142,13 @@ class _Compiler:
             value += "*"
         else:
             ids = list(folded.get(value, ()))
+        if not ids:
+            self.warnings.append(
+                unknown_value(
+                    cols, node.field, _clause(node), node.text, node.pos - len(node.field) - 1
+                )
+            )
+            return _NONE
         column = getattr(cols, node.field)
         matched = value_mask(column, np.asarray(ids, dtype=np.int32)) & np.asarray(cols.live)
         docnums = np.flatnonzero(matched)
@@ -235,6 +246,19 @@ class _Compiler:
         return _joined(wq.Or, clauses)
 
 
+def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
+    """A field clause as it was written (near enough: ``category:war``)."""
+    if isinstance(node, Phrase):
+        value = f'"{node.text}"'
+    elif isinstance(node, Prefix):
+        value = f"{node.text}*"
+    elif isinstance(node, Fuzzy):
+        value = f"{node.text}~{node.distance}"
+    else:
+        value = node.text
+    return f"{node.field}:{value}"
+
+
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
     """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
     parts of the same kind are flattened into it, a repeated part is dropped (the first
@@ -288,13 +312,14 @@ def compile_query(
         lang: MatchTerms(terms=frozenset(m.terms), phrases=tuple(sorted(m.phrases)))
         for lang, m in compiler.marks.items()
     }
+    warnings = tuple(compiler.warnings)
     if q is _ALL or q is _NONE:
-        return Compiled(query=q, marks=marks)
+        return Compiled(query=q, marks=marks, warnings=warnings)
     # A purely negative query is anchored on every document (a tree Whoosh's normalize
     # would change: Every inside an And makes it Every, so it is never normalized again).
     if _only_negative(q):
         q = wq.And([wq.Every(), q])
-    return Compiled(query=q, marks=marks)
+    return Compiled(query=q, marks=marks, warnings=warnings)
 
 
 def _only_negative(q: Any) -> bool:

@@ -6,6 +6,7 @@ spacing aside.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search.columns import Columns
-from search.types import Filters, SearchError
+from search.types import Filters, SearchError, SearchWarning, WarningKind
 from search.values import fold
 
 Mask = npt.NDArray[np.bool_]
@@ -54,6 +55,54 @@ def matching_ids(cols: Columns, facet: str, wanted: tuple[str, ...]) -> npt.NDAr
     return np.asarray([i for v in wanted for i in folded.get(fold(v), ())], dtype=np.int32)
 
 
+FILTER_NAMES = {
+    "languages": "language",
+    "categories": "category",
+    "sources": "source",
+    "tagsAny": "tag",
+    "tagsAll": "tag",
+}
+"""The value filters, by their GraphQL names, and the facet each one's values are of."""
+_ATTRIBUTES = {"tagsAny": "tags_any", "tagsAll": "tags_all"}
+
+
+def unknown_value(
+    cols: Columns, facet: str, subject: str, value: str, position: int | None = None
+) -> SearchWarning:
+    """The warning for ``value`` of ``facet``, which no archive value equals after ``fold``:
+    ``subject`` names where it was asked for (``languages: "english"``, ``category:x``).
+    For a language the hint gives the codes in use; otherwise up to three close values."""
+    if facet == "language":
+        codes = ", ".join(sorted(cols.values["language"]))
+        hint = f"use ISO 639-1 codes such as en; this archive has {codes}"
+    else:
+        folded = cols.folded[facet]
+        close = difflib.get_close_matches(fold(value), list(folded), n=3, cutoff=0.75)
+        names = [f'"{cols.values[facet][folded[key][0]]}"' for key in close]
+        if names:
+            hint = f"did you mean {' or '.join(names)}?"
+        else:
+            hint = f"no {facet} in the archive is close to it; the {facet} facet lists those in use"
+    return SearchWarning(
+        WarningKind.UNKNOWN_FILTER_VALUE,
+        f"{subject} matches nothing: no article has this {facet}",
+        hint,
+        position,
+    )
+
+
+def filter_warnings(cols: Columns, filters: Filters) -> tuple[SearchWarning, ...]:
+    """A warning for each value filter value that no archive value equals (once each)."""
+    found = []
+    for name, facet in FILTER_NAMES.items():
+        folded = cols.folded[facet]
+        wanted = getattr(filters, _ATTRIBUTES.get(name, name))
+        for value in dict.fromkeys(wanted):
+            if fold(value) not in folded:
+                found.append(unknown_value(cols, facet, f'{name}: "{value}"', value))
+    return tuple(found)
+
+
 def value_mask(column: npt.NDArray[np.int32], ids: npt.NDArray[np.int32]) -> Mask:
     """Documents whose single value is one of ``ids``."""
     return np.isin(np.asarray(column), ids)
@@ -80,10 +129,12 @@ def tags_mask(
 
 @dataclass(frozen=True)
 class FilterMasks:
-    """``base``: non-facet filters (live, dates, excluded ids); ``facets``: one mask per facet."""
+    """``base``: non-facet filters (live, dates, excluded ids); ``facets``: one mask per facet;
+    ``warnings``: filter values that match nothing in the archive."""
 
     base: Mask
     facets: dict[str, Mask]
+    warnings: tuple[SearchWarning, ...] = ()
 
     def all(self) -> Mask:
         """Every filter applied."""
@@ -140,4 +191,4 @@ def build_masks(
         tag_mask = both if tag_mask is None else tag_mask & both
     if tag_mask is not None:
         facets["tag"] = tag_mask
-    return FilterMasks(base=base, facets=facets)
+    return FilterMasks(base=base, facets=facets, warnings=filter_warnings(cols, filters))

@@ -117,6 +117,29 @@ class Hit:
     highlights: Highlights | None = None
 
 
+class WarningKind(Enum):
+    """What a warning is about."""
+
+    UNKNOWN_FILTER_VALUE = "unknown_filter_value"
+    """A filter value or a ``category:``/``source:``/``language:`` clause that matches no
+    value in the archive."""
+    UNKNOWN_FIELD = "unknown_field"
+    """A ``name:`` prefix that is not a field: its words were searched instead."""
+    LINK = "link"
+    """A pasted link: its words were searched instead."""
+
+
+@dataclass(frozen=True)
+class SearchWarning:
+    """Part of a request that matches nothing or was read other than as written; the
+    search ran anyway.  ``position``: where in the query (None for a filter)."""
+
+    kind: WarningKind
+    message: str
+    hint: str
+    position: int | None = None
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """A page of hits and everything computed over the whole hit set."""
@@ -133,6 +156,7 @@ class SearchPage:
     took_ms: float
     generation: str
     sort: Sort
+    warnings: tuple[SearchWarning, ...] = ()
 
 
 class SearchError(ValueError):
