@@ -95,10 +95,9 @@ def filter_warnings(cols: Columns, filters: Filters) -> tuple[SearchWarning, ...
     """A warning for each value filter value that no archive value equals (once each)."""
     found = []
     for name, facet in FILTER_NAMES.items():
-        folded = cols.folded[facet]
         wanted = getattr(filters, _ATTRIBUTES.get(name, name))
         for value in dict.fromkeys(wanted):
-            if fold(value) not in folded:
+            if fold(value) not in cols.folded[facet]:
                 found.append(unknown_value(cols, facet, f'{name}: "{value}"', value))
     return tuple(found)
 

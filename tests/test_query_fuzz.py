@@ -69,6 +69,10 @@ def run(engine: Engine, query: str) -> str:
         return "syntax error"
     assert isinstance(page, SearchPage)
     assert len(page.hits) <= 5 and page.total >= len(page.hits)
+    for warning in page.warnings:  # about the query: placed in it, explained
+        assert warning.position is not None and 0 <= warning.position < len(query), warning
+        assert warning.message and warning.hint
+    RAN["pages with warnings"] += bool(page.warnings)
     assert sum(b.count for b in page.histogram) == page.total
     for hit in page.hits:
         hl = hit.highlights
