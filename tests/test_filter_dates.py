@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from schema.scalars import parse_date_or_datetime
 from search.engine import Engine
 from search.model import Article
 from search.types import MAX_FIRST, Filters, SearchError, SearchRequest
@@ -225,3 +226,20 @@ def test_graphql_refuses_what_is_not_a_day_or_an_instant(dated_client: Client, v
     result = dated_client.execute(literal.replace("VALUE", json.dumps(value)))
     assert result.errors is not None and result.data is None
     assert formats in result.errors[0].message, result.errors[0].message  # not masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2005-03-31", date(2005, 3, 31)),
+        ("20050331", date(2005, 3, 31)),
+        ("2005-03-31T11:30:00Z", datetime(2005, 3, 31, 11, 30, tzinfo=UTC)),
+        ("2005-03-31T14:30:00.000+0300", datetime(2005, 3, 31, 11, 30, tzinfo=UTC)),
+        ("20050331T1130", datetime(2005, 3, 31, 11, 30)),
+        ("2005-03-31 11:30", datetime(2005, 3, 31, 11, 30)),
+    ],
+)
+def test_days_and_instants_as_written(text: str, expected: date) -> None:
+    """A date alone is a ``date``; with a time it is read as the DateTime scalar reads it."""
+    parsed = parse_date_or_datetime(text)
+    assert type(parsed) is type(expected) and parsed == expected
