@@ -19,11 +19,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
 from schema.execution import PlainObjectsExecutionContext
 from schema.middleware import request_id_var
+from schema.scalars import SCALARS
 from schema.settings import Settings
 from schema.types import (
     Article,
@@ -325,4 +327,5 @@ def make_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,  # type: ignore[arg-type]
         execution_context_class=PlainObjectsExecutionContext,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

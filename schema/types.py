@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from schema.scalars import DateOrDateTime
 from search import types as st
 from search.engine import IndexInfo as EngineIndexInfo
 from search.engine import Suggestions as EngineSuggestions
@@ -48,6 +49,37 @@ class ErrorKind(Enum):
     UNAUTHORIZED = "unauthorized"
     INPUT = "input"
     TIMEOUT = "timeout"
+
+
+@strawberry.enum(description="What a search warning is about.")
+class WarningKind(Enum):
+    UNKNOWN_FILTER_VALUE = "unknown_filter_value"
+    UNKNOWN_FIELD = "unknown_field"
+    LINK = "link"
+
+
+@strawberry.type(
+    description="Part of the request that matches nothing in the archive, or that was "
+    "searched other than as written; the search ran anyway."
+)
+class SearchWarning:
+    kind: WarningKind = strawberry.field(
+        description="UNKNOWN_FILTER_VALUE: a filter value or a category:/source:/language: "
+        "value no article has; UNKNOWN_FIELD: a name: prefix that is not a field (its words "
+        "were searched); LINK: a pasted link (its words were searched)."
+    )
+    message: str = strawberry.field(description="What was asked, and what happened.")
+    hint: str = strawberry.field(description="What to write instead.")
+    position: int | None = strawberry.field(
+        description="0-based character position in the query; null for a filter."
+    )
+
+    @staticmethod
+    def of(w: st.SearchWarning) -> SearchWarning:
+        """From the engine's warning."""
+        return SearchWarning(
+            kind=WarningKind(w.kind.value), message=w.message, hint=w.hint, position=w.position
+        )
 
 
 @strawberry.type(description="A news article exactly as its source gave it.")
@@ -171,7 +203,9 @@ class PageInfo:
 class FacetValue:
     value: str = strawberry.field(description="The value as written in the articles.")
     count: int = strawberry.field(description="Hits with this value.")
-    selected: bool = strawberry.field(description="True when this value is in the filter.")
+    selected: bool = strawberry.field(
+        description="True when the filter asks for this value (in any case or spacing)."
+    )
 
 
 @strawberry.type(
@@ -211,6 +245,10 @@ class ArticleConnection:
     took_ms: float = strawberry.field(description="Time the engine spent, in milliseconds.")
     generation: str = strawberry.field(description="The index generation that answered.")
     sort: SortOrder = strawberry.field(description="The order used.")
+    warnings: list[SearchWarning] = strawberry.field(
+        description="Filter values and query clauses that match nothing in the archive, and "
+        "words searched other than as written (empty when all is as asked)."
+    )
 
     @staticmethod
     def of(page: st.SearchPage) -> ArticleConnection:
@@ -244,6 +282,7 @@ class ArticleConnection:
             took_ms=round(page.took_ms, 3),
             generation=page.generation,
             sort=SortOrder(page.sort.value),
+            warnings=[SearchWarning.of(w) for w in page.warnings],
         )
 
 
@@ -339,26 +378,33 @@ class IndexInfo:
         )
 
 
-@strawberry.input(description="Filters; all given ones must hold. Dates are inclusive.")
+@strawberry.input(
+    description="Filters; all given ones must hold. Dates are inclusive; languages, "
+    "categories, sources and tags match whole values, ignoring case and extra spaces."
+)
 class SearchFilter:
-    published_from: datetime | None = strawberry.field(
-        default=None, description="Published at or after (naive: in facets.timeZone)."
+    published_from: DateOrDateTime | None = strawberry.field(
+        default=None,
+        description="Published at or after this instant, or on or after this day "
+        "(2005-03-31: from its first instant in facets.timeZone).",
     )
-    published_to: datetime | None = strawberry.field(
-        default=None, description="Published at or before (inclusive)."
+    published_to: DateOrDateTime | None = strawberry.field(
+        default=None,
+        description="Published at or before this instant, or on or before this day "
+        "(2005-03-31: to its last instant in facets.timeZone, inclusive).",
     )
     tags_any: list[str] | None = strawberry.field(
-        default=None, description="At least one of these tags."
+        default=None, description="At least one of these tags (case and spacing aside)."
     )
     tags_all: list[str] | None = strawberry.field(default=None, description="All of these tags.")
     languages: list[str] | None = strawberry.field(
         default=None, description="Any of these ISO 639-1 codes."
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Any of these categories (as written)."
+        default=None, description="Any of these categories (case and spacing aside)."
     )
     sources: list[str] | None = strawberry.field(
-        default=None, description="Any of these sources (as written)."
+        default=None, description="Any of these sources (case and spacing aside)."
     )
     exclude_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Leave these articles out."

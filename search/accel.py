@@ -9,9 +9,10 @@ semantics and scores for the shapes the compiler emits:
 * ``Or``: documents matching any child, scores summed over matching children;
 * ``And``: documents matching every child, scores summed;
 * ``Not``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
-* ``Every``: every live document, score 1; ``NullQuery``: nothing.
+* ``Every``: every live document, score 1; ``NullQuery``: nothing;
+* ``ValuesQuery`` (``category:war``): its documents, score 1.
 
-Anything else (a phrase, a keyword field such as ``category:``) is evaluated by
+Anything else (a phrase) is evaluated by
 Whoosh's own matcher for that subquery only, so its documents and scores are
 Whoosh's, and only that part of the query pays Whoosh's price (a phrase only in
 the segments holding all of its words).
@@ -27,6 +28,7 @@ import numpy.typing as npt
 from whoosh import query as wq
 
 from search.postings import FIELDS, Postings
+from search.values import ValuesQuery
 
 Mask = npt.NDArray[np.bool_]
 Scores = npt.NDArray[np.float64]
@@ -83,6 +85,10 @@ class _Evaluator:
             return self.live.copy(), self.live.astype(np.float64) * float(q.boost)
         if _is_text_term(q):
             return self._terms([q])
+        if isinstance(q, ValuesQuery):
+            matched = np.zeros(self.size, dtype=np.bool_)
+            matched[q.docnums] = True
+            return matched, matched.astype(np.float64) * float(q.boost)
         if type(q) is wq.Or and not q.scale and not q.minmatch:
             terms = [c for c in q.subqueries if _is_text_term(c)]
             matched, scores = self._terms(terms)  # 0 where unmatched, as Or sums need

@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy.typing as npt
 
 from search.model import Article
 from search.store import write_synced
+from search.values import fold
 
 FACETS = ("language", "category", "source", "tag")
 _ARRAYS = (
@@ -65,9 +67,17 @@ class Columns:
         """Number of document numbers (deleted ones included)."""
         return int(self.published_us.shape[0])
 
-    def value_index(self, facet: str) -> dict[str, int]:
-        """Value -> id for one facet."""
-        return {v: i for i, v in enumerate(self.values[facet])}
+    @cached_property
+    def folded(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        """Per facet: each value's ``fold`` -> the ids of the values that fold to it (often
+        one; ``Politics`` and ``politics`` are two).  Built once per generation."""
+        found: dict[str, dict[str, tuple[int, ...]]] = {}
+        for facet, table in self.values.items():
+            ids: dict[str, list[int]] = {}
+            for i, value in enumerate(table):
+                ids.setdefault(fold(value), []).append(i)
+            found[facet] = {key: tuple(group) for key, group in ids.items()}
+        return found
 
     def tags_of(self, docnum: int) -> list[str]:
         """The tag values of one document."""

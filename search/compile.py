@@ -23,16 +23,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.reading import IndexReader
 
 from search.analysis import LANGUAGES, terms
+from search.columns import Columns
 from search.fields import field_boosts
+from search.filters import unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
+from search.types import SearchWarning
+from search.values import ValuesQuery, fold
 from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
@@ -60,10 +63,12 @@ class _Marks:
 
 @dataclass(frozen=True)
 class Compiled:
-    """A Whoosh query and, per language, what the highlighter should mark."""
+    """A Whoosh query, per language what the highlighter should mark, and warnings for
+    ``category:``/``source:``/``language:`` values no article has."""
 
     query: Any
     marks: dict[str, MatchTerms]
+    warnings: tuple[SearchWarning, ...] = ()
 
 
 Present = Callable[[str, str], bool]
@@ -78,12 +83,13 @@ WORD_MEMO_SIZE = 20_000
 class _Compiler:
     def __init__(
         self,
-        reader: IndexReader,
+        columns: Columns,
         vocabulary: Vocabulary | None,
         present: Present | None,
         memo: CompiledWords | None,
     ) -> None:
-        self.reader = reader
+        self.columns = columns
+        self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
         self.present = present
@@ -124,17 +130,31 @@ class _Compiler:
         return self.text(node, positive)
 
     def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Any:
-        value = node.text.strip().lower()
+        """``category:``, ``source:``, ``language:``: the documents whose value equals the
+        clause's after ``fold`` (or starts with it: ``category:pol*``), exactly the
+        documents the filter with that value keeps (a ``~`` asks for the value itself)."""
         assert node.field is not None
+        cols = self.columns
+        value = fold(node.text)
+        folded = cols.folded[node.field]
         if isinstance(node, Prefix):
-            found = [
-                t.decode("utf-8") if isinstance(t, bytes) else str(t)
-                for t in islice(self.reader.expand_prefix(node.field, value), MAX_EXPANSIONS)
-            ]
-            if not found:
-                return _NONE
-            return _joined(wq.Or, [wq.Term(node.field, t) for t in found])
-        return wq.Term(node.field, value)
+            ids = [i for key, group in folded.items() if key.startswith(value) for i in group]
+            value += "*"
+        else:
+            ids = list(folded.get(value, ()))
+        if not ids:
+            self.warnings.append(
+                unknown_value(
+                    cols, node.field, _clause(node), node.text, node.pos - len(node.field) - 1
+                )
+            )
+            return _NONE
+        column = getattr(cols, node.field)
+        matched = value_mask(column, np.asarray(ids, dtype=np.int32)) & np.asarray(cols.live)
+        docnums = np.flatnonzero(matched)
+        if not docnums.size:
+            return _NONE
+        return ValuesQuery(node.field, value, docnums)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
         """A word or phrase: what it is analyzed to in each language, in the fields of its
@@ -226,6 +246,19 @@ class _Compiler:
         return _joined(wq.Or, clauses)
 
 
+def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
+    """A field clause as it was written (near enough: ``category:war``)."""
+    if isinstance(node, Phrase):
+        value = f'"{node.text}"'
+    elif isinstance(node, Prefix):
+        value = f"{node.text}*"
+    elif isinstance(node, Fuzzy):
+        value = f"{node.text}~{node.distance}"
+    else:
+        value = node.text
+    return f"{node.field}:{value}"
+
+
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
     """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
     parts of the same kind are flattened into it, a repeated part is dropped (the first
@@ -253,12 +286,15 @@ def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def compile_query(
     node: Node,
-    reader: IndexReader,
+    columns: Columns,
     vocabulary: Vocabulary | None = None,
     present: Present | None = None,
     memo: CompiledWords | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
+
+    ``columns`` (the generation's) answer ``category:``/``source:``/``language:``
+    clauses, by the filters' rule.
 
     ``vocabulary`` (the generation's surface words) expands prefixes and fuzzy
     words; without it they match nothing.  With ``present``, words' terms and
@@ -268,7 +304,7 @@ def compile_query(
     looked up once, not in every query (a third of compiling a warm query).
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(reader, vocabulary, present, memo)
+    compiler = _Compiler(columns, vocabulary, present, memo)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")
@@ -276,13 +312,14 @@ def compile_query(
         lang: MatchTerms(terms=frozenset(m.terms), phrases=tuple(sorted(m.phrases)))
         for lang, m in compiler.marks.items()
     }
+    warnings = tuple(compiler.warnings)
     if q is _ALL or q is _NONE:
-        return Compiled(query=q, marks=marks)
+        return Compiled(query=q, marks=marks, warnings=warnings)
     # A purely negative query is anchored on every document (a tree Whoosh's normalize
     # would change: Every inside an And makes it Every, so it is never normalized again).
     if _only_negative(q):
         q = wq.And([wq.Every(), q])
-    return Compiled(query=q, marks=marks)
+    return Compiled(query=q, marks=marks, warnings=warnings)
 
 
 def _only_negative(q: Any) -> bool:

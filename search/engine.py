@@ -31,7 +31,7 @@ from search.highlight import MatchTerms, fragments, mark, match_spans
 from search.histogram import histogram
 from search.model import Article, datetime_from_us
 from search.paging import cursor_encoder, decode_cursor, request_key
-from search.querylang import Node, QuerySyntaxError, parse_query
+from search.querylang import Node, QuerySyntaxError, parse, parse_query
 from search.reader import Generation, IndexReader
 from search.spelling import did_you_mean
 from search.types import (
@@ -121,9 +121,10 @@ class Engine:
             )
         tz = _time_zone(req.time_zone)
         try:
-            node = parse_query(req.query)
+            parsed = parse(req.query)
         except QuerySyntaxError as exc:
             raise SearchError("syntax", exc.message, position=exc.position, hint=exc.hint) from None
+        node = parsed.node
         gen = self.reader.generation()
         sort = req.sort or (Sort.RELEVANCE if node is not None else Sort.NEWEST)
         key = request_key(req, sort)
@@ -171,6 +172,8 @@ class Engine:
                 lambda q: self._count(gen, q, all_filters),
                 self._present(gen),
             )
+        in_query = [*parsed.warnings, *(compiled.warnings if compiled is not None else ())]
+        in_query.sort(key=lambda w: w.position or 0)
         return SearchPage(
             hits=hits,
             total=total,
@@ -184,6 +187,7 @@ class Engine:
             took_ms=(time.perf_counter() - started) * 1000,
             generation=gen.name,
             sort=sort,
+            warnings=(*in_query, *masks.warnings),
         )
 
     def browse(
@@ -315,7 +319,7 @@ class Engine:
         present = self._present(gen)
         return compile_query(
             node,
-            gen.searcher().reader(),
+            gen.columns,
             gen.vocabulary,
             present,
             gen.words if present is not None else None,
@@ -366,8 +370,7 @@ class Engine:
     ) -> tuple[Facet, ...]:
         selected = {
             "tag": req.filters.tags_any + req.filters.tags_all,
-            # The language filter ignores case, so must its selected values.
-            "language": tuple(v.lower() for v in req.filters.languages),
+            "language": req.filters.languages,
             "category": req.filters.categories,
             "source": req.filters.sources,
         }

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from search.columns import Columns
 from search.types import Facet, FacetValue
+from search.values import fold
 
 _COLUMN = {"language": "language", "category": "category", "source": "source"}
 
@@ -38,7 +39,9 @@ def facet(
 ) -> Facet:
     """The top ``size`` values of ``name`` by count (ties by value).
 
-    Selected values are always shown, even when outside the top or counted 0.
+    Selected values are always shown, even when outside the top or counted 0; a value is
+    selected when a filter value equals it after ``fold`` (shown in the archive's spelling,
+    or as typed when the archive has no such value).
     """
     per_value = counts(cols, tag_doc, name, mask)
     table = cols.values[name]
@@ -53,13 +56,15 @@ def facet(
         candidates = nonzero[found >= cut]
     # By count descending, then by value for a stable, readable order.
     top = sorted(candidates.tolist(), key=lambda i: (-int(per_value[i]), table[i]))[:size]
-    chosen = set(selected)
-    values = [FacetValue(table[i], int(per_value[i]), table[i] in chosen) for i in top]
-    shown = {v.value for v in values}
-    missing = [v for v in dict.fromkeys(selected) if v not in shown]
-    if missing:
-        index = {v: i for i, v in enumerate(table)}
-        for value in missing:
-            count = int(per_value[index[value]]) if value in index else 0
-            values.append(FacetValue(value, count, True))
+    chosen: dict[str, str] = {}  # folded -> the first spelling selected
+    for value in selected:
+        chosen.setdefault(fold(value), value)
+    values = [FacetValue(table[i], int(per_value[i]), fold(table[i]) in chosen) for i in top]
+    shown = set(top)
+    folded = cols.folded[name]
+    for key, typed in chosen.items():
+        ids = [i for i in folded.get(key, ()) if i not in shown]
+        if key not in folded:
+            values.append(FacetValue(typed, 0, True))
+        values.extend(FacetValue(table[i], int(per_value[i]), True) for i in ids)
     return Facet(name=name, values=tuple(values), truncated=distinct > size, distinct=distinct)

@@ -1,16 +1,22 @@
-"""Filters as boolean masks over document numbers, computed from the numpy columns."""
+"""Filters as boolean masks over document numbers, computed from the numpy columns.
+
+Values (languages, categories, sources, tags) match by ``values.fold``: case and
+spacing aside.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from search.columns import Columns
-from search.types import Filters, SearchError
+from search.types import Filters, SearchError, SearchWarning, WarningKind
+from search.values import fold
 
 Mask = npt.NDArray[np.bool_]
 _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -23,39 +29,111 @@ def instant_us(moment: datetime, tz: ZoneInfo) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def value_mask(column: npt.NDArray[np.int32], table: list[str], wanted: tuple[str, ...]) -> Mask:
-    """Documents whose single value is one of ``wanted`` (unknown values match nothing)."""
-    index = {v: i for i, v in enumerate(table)}
-    ids = [index[v] for v in wanted if v in index]
-    return np.isin(np.asarray(column), np.asarray(ids, dtype=np.int32))
+def lower_bound_us(bound: datetime | date, tz: ZoneInfo) -> int:
+    """The first instant a ``publishedFrom`` bound admits: an instant itself, or the start
+    of a day (``date``) in ``tz``."""
+    if isinstance(bound, datetime):
+        return instant_us(bound, tz)
+    return instant_us(datetime.combine(bound, time(), tzinfo=tz), tz)
+
+
+def upper_bound_us(bound: datetime | date, tz: ZoneInfo) -> int | None:
+    """The last instant a ``publishedTo`` bound admits: an instant itself, or for a day
+    (``date``) the instant before the next local midnight in ``tz``, so a day of 23 or 25
+    hours is covered whole; None for the last representable day (no upper bound)."""
+    if isinstance(bound, datetime):
+        return instant_us(bound, tz)
+    if bound == date.max:
+        return None
+    return instant_us(datetime.combine(bound + timedelta(days=1), time(), tzinfo=tz), tz) - 1
+
+
+def matching_ids(cols: Columns, facet: str, wanted: tuple[str, ...]) -> npt.NDArray[np.int32]:
+    """Ids of the values of ``facet`` equal to one of ``wanted`` after ``fold`` (unknown
+    values match nothing)."""
+    folded = cols.folded[facet]
+    return np.asarray([i for v in wanted for i in folded.get(fold(v), ())], dtype=np.int32)
+
+
+FILTER_NAMES = {
+    "languages": "language",
+    "categories": "category",
+    "sources": "source",
+    "tagsAny": "tag",
+    "tagsAll": "tag",
+}
+"""The value filters, by their GraphQL names, and the facet each one's values are of."""
+_ATTRIBUTES = {"tagsAny": "tags_any", "tagsAll": "tags_all"}
+
+
+def unknown_value(
+    cols: Columns, facet: str, subject: str, value: str, position: int | None = None
+) -> SearchWarning:
+    """The warning for ``value`` of ``facet``, which no archive value equals after ``fold``:
+    ``subject`` names where it was asked for (``languages: "english"``, ``category:x``).
+    For a language the hint gives the codes in use; otherwise up to three close values."""
+    if facet == "language":
+        codes = ", ".join(sorted(cols.values["language"]))
+        hint = f"use ISO 639-1 codes such as en; this archive has {codes}"
+    else:
+        folded = cols.folded[facet]
+        close = difflib.get_close_matches(fold(value), list(folded), n=3, cutoff=0.75)
+        names = [f'"{cols.values[facet][folded[key][0]]}"' for key in close]
+        if names:
+            hint = f"did you mean {' or '.join(names)}?"
+        else:
+            hint = f"no {facet} in the archive is close to it; the {facet} facet lists those in use"
+    return SearchWarning(
+        WarningKind.UNKNOWN_FILTER_VALUE,
+        f"{subject} matches nothing: no article has this {facet}",
+        hint,
+        position,
+    )
+
+
+def filter_warnings(cols: Columns, filters: Filters) -> tuple[SearchWarning, ...]:
+    """A warning for each value filter value that no archive value equals (once each)."""
+    found = []
+    for name, facet in FILTER_NAMES.items():
+        wanted = getattr(filters, _ATTRIBUTES.get(name, name))
+        for value in dict.fromkeys(wanted):
+            if fold(value) not in cols.folded[facet]:
+                found.append(unknown_value(cols, facet, f'{name}: "{value}"', value))
+    return tuple(found)
+
+
+def value_mask(column: npt.NDArray[np.int32], ids: npt.NDArray[np.int32]) -> Mask:
+    """Documents whose single value is one of ``ids``."""
+    return np.isin(np.asarray(column), ids)
 
 
 def tags_mask(
     cols: Columns, tag_doc: npt.NDArray[np.int64], wanted: tuple[str, ...], all_of: bool
 ) -> Mask:
     """Documents with any (or all) of ``wanted`` tags."""
-    index = cols.value_index("tag")
     tag_ids = np.asarray(cols.tag_ids)
-    if all_of:
-        result = np.ones(cols.size, dtype=np.bool_)
-        for tag in wanted:
-            one = np.zeros(cols.size, dtype=np.bool_)
-            if tag in index:
-                one[tag_doc[tag_ids == index[tag]]] = True
-            result &= one
-        return result
-    ids = np.asarray([index[t] for t in wanted if t in index], dtype=np.int32)
-    result = np.zeros(cols.size, dtype=np.bool_)
-    result[tag_doc[np.isin(tag_ids, ids)]] = True
+
+    def having(ids: npt.NDArray[np.int32]) -> Mask:
+        found = np.zeros(cols.size, dtype=np.bool_)
+        found[tag_doc[np.isin(tag_ids, ids)]] = True
+        return found
+
+    if not all_of:
+        return having(matching_ids(cols, "tag", wanted))
+    result = np.ones(cols.size, dtype=np.bool_)
+    for tag in wanted:
+        result &= having(matching_ids(cols, "tag", (tag,)))
     return result
 
 
 @dataclass(frozen=True)
 class FilterMasks:
-    """``base``: non-facet filters (live, dates, excluded ids); ``facets``: one mask per facet."""
+    """``base``: non-facet filters (live, dates, excluded ids); ``facets``: one mask per facet;
+    ``warnings``: filter values that match nothing in the archive."""
 
     base: Mask
     facets: dict[str, Mask]
+    warnings: tuple[SearchWarning, ...] = ()
 
     def all(self) -> Mask:
         """Every filter applied."""
@@ -83,8 +161,8 @@ def build_masks(
     """Masks for ``filters``; ``docnums_of`` maps excluded ids to document numbers."""
     base = np.asarray(cols.live).copy()
     published = np.asarray(cols.published_us)
-    lo = instant_us(filters.published_from, tz) if filters.published_from else None
-    hi = instant_us(filters.published_to, tz) if filters.published_to else None
+    lo = lower_bound_us(filters.published_from, tz) if filters.published_from else None
+    hi = upper_bound_us(filters.published_to, tz) if filters.published_to else None
     if lo is not None and hi is not None and lo > hi:
         raise SearchError("filter", "publishedFrom is after publishedTo", hint="swap the two dates")
     if lo is not None:
@@ -96,13 +174,14 @@ def build_masks(
         if docnum is not None:
             base[docnum] = False
     facets: dict[str, Mask] = {}
-    if filters.languages:
-        wanted = tuple(v.lower() for v in filters.languages)
-        facets["language"] = value_mask(cols.language, cols.values["language"], wanted)
-    if filters.categories:
-        facets["category"] = value_mask(cols.category, cols.values["category"], filters.categories)
-    if filters.sources:
-        facets["source"] = value_mask(cols.source, cols.values["source"], filters.sources)
+    for facet, wanted in (
+        ("language", filters.languages),
+        ("category", filters.categories),
+        ("source", filters.sources),
+    ):
+        if wanted:
+            column = getattr(cols, facet)
+            facets[facet] = value_mask(column, matching_ids(cols, facet, wanted))
     tag_mask: Mask | None = None
     if filters.tags_any:
         tag_mask = tags_mask(cols, tag_doc, filters.tags_any, all_of=False)
@@ -111,4 +190,4 @@ def build_masks(
         tag_mask = both if tag_mask is None else tag_mask & both
     if tag_mask is not None:
         facets["tag"] = tag_mask
-    return FilterMasks(base=base, facets=facets)
+    return FilterMasks(base=base, facets=facets, warnings=filter_warnings(cols, filters))

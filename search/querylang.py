@@ -8,8 +8,10 @@ Grammar (all words are required unless joined by OR)::
     unary   := ("-" | "NOT") unary | primary
     primary := "(" or_expr ")" | [FIELD ":"] (WORD | "phrase" | PREFIX* | WORD~[N])
 
-FIELD is one of title, body, tag, category, source, language.  A ``name:``
-that is not a field is read as ordinary text.  Every mistake raises
+FIELD is one of title, body, tag, category, source, language.  A word with a
+``name:`` prefix that is not a field (``Yukos:court``) is searched as its words
+(``Yukos court``, grouped), and so is a pasted link (``http://bbc.co.uk``: ``bbc co
+uk``); ``parse`` says so in its warnings.  Every mistake raises
 ``QuerySyntaxError`` with the 0-based character position and a hint.
 """
 
@@ -18,7 +20,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FIELDS = frozenset({"title", "body", "tag", "category", "source", "language"})
+from search.types import SearchWarning, WarningKind
+
+FIELD_ORDER = ("title", "body", "tag", "category", "source", "language")
+FIELDS = frozenset(FIELD_ORDER)
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 64
 MAX_DEPTH = 32
@@ -101,11 +106,22 @@ class QuerySyntaxError(ValueError):
 
 
 @dataclass(frozen=True)
+class ParsedQuery:
+    """A query's syntax tree (None: no words, a browse) and what was read other than
+    as written."""
+
+    node: Node | None
+    warnings: tuple[SearchWarning, ...]
+
+
+@dataclass(frozen=True)
 class _Tok:
-    kind: str  # LP RP OR AND NOT MINUS TERM PHRASE
+    kind: str  # LP RP OR AND NOT MINUS TERM PHRASE WORDS
     text: str
     pos: int
     field: str | None = None
+    parts: tuple[tuple[str, int], ...] = ()
+    """For WORDS: the (word, position) pairs searched instead of the token."""
 
 
 # A term runs until whitespace, a parenthesis or a quote.
@@ -113,7 +129,7 @@ _TERM = re.compile(r'[^\s()"]+')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _tokens(text: str) -> list[_Tok]:
+def _tokens(text: str, notes: list[SearchWarning]) -> list[_Tok]:
     toks: list[_Tok] = []
     i, n = 0, len(text)
     while i < n:
@@ -163,10 +179,68 @@ def _tokens(text: str) -> list[_Tok]:
                     )
             elif word in ("OR", "AND", "NOT"):
                 toks.append(_Tok(word, word, i))
+            elif sep and (found := _as_words(word, i, text[m.end() : m.end() + 1], notes)):
+                toks.append(found)
             else:
                 toks.append(_Tok("TERM", word, i))
             i = m.end()
     return toks
+
+
+_NEGATION_HINTS = {
+    "NOT": "put the word to leave out after NOT, as in sanctions NOT oil; "
+    'to search for the word itself, write "NOT"',
+    "-": "put the word to leave out right after -, as in sanctions -oil",
+}
+"""Hints for a ``NOT`` or ``-`` with nothing to negate."""
+
+
+_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_NAME = re.compile(r"[^\W\d_][\w-]*")
+"""What an intended field name looks like (``10:30`` and ``:)`` are not one)."""
+_LINK_WORD = re.compile(r"[^\W_]+")
+
+
+def _as_words(word: str, pos: int, following: str, notes: list[SearchWarning]) -> _Tok | None:
+    """A term with a ``name:`` prefix that is not a field, or a link, as the words it is
+    searched as (noted in ``notes``); None for any other term."""
+    link = _LINK.match(word)
+    if link:
+        parts = tuple((m.group(), pos + m.start()) for m in _LINK_WORD.finditer(word, link.end()))
+        if not parts:
+            return None
+        shown = " ".join(p for p, _ in parts)
+        notes.append(
+            SearchWarning(
+                WarningKind.LINK,
+                f"{word} looks like a link: it was searched as the words {shown}",
+                "to find a publisher's articles, use source: or the sources filter; "
+                "to search the address as written, put it in quotes",
+                pos,
+            )
+        )
+        return _Tok("WORDS", word, pos, parts=parts)
+    name, _, rest = word.partition(":")
+    if not _NAME.fullmatch(name) or not (rest.strip(":") or following == '"'):
+        return None
+    found, at = [], pos
+    for piece in word.split(":"):
+        if piece:
+            found.append((piece, at))
+        at += len(piece) + 1
+    parts = tuple(found)
+    shown = " ".join(p for p, _ in parts)
+    searched = f"the words {shown}" if len(parts) > 1 else f"the word {shown}"
+    notes.append(
+        SearchWarning(
+            WarningKind.UNKNOWN_FIELD,
+            f"{name}: is not a field, so {word} was searched as {searched}",
+            f"fields are {', '.join(FIELD_ORDER)}; "
+            f"write {shown} to search the words without this warning",
+            pos,
+        )
+    )
+    return _Tok("WORDS", word, pos, parts=parts)
 
 
 def _after_space(text: str, i: int) -> bool:
@@ -233,7 +307,7 @@ class _Parser:
             nxt = self.peek()
             if nxt is None or nxt.kind in ("OR", "AND", "RP"):
                 raise QuerySyntaxError(
-                    tok.pos, f"{tok.text} needs a term after it", f"write {tok.text}word"
+                    tok.pos, f"{tok.text} needs a term after it", _NEGATION_HINTS[tok.text]
                 )
             return Not(self.unary(), tok.pos)
         if tok.kind == "LP":
@@ -251,6 +325,11 @@ class _Parser:
             return node
         raise AssertionError(tok.kind)
 
+    def count_clause(self, pos: int) -> None:
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise QuerySyntaxError(pos, f"more than {MAX_CLAUSES} terms", "shorten the query")
+
     def unary(self) -> Node:
         tok = self.take()
         if tok.kind in ("MINUS", "NOT", "LP"):
@@ -267,9 +346,13 @@ class _Parser:
                 self.depth -= 1
         if tok.kind == "RP":
             raise QuerySyntaxError(tok.pos, "unmatched )", "remove it or add a ( before it")
-        self.clauses += 1
-        if self.clauses > MAX_CLAUSES:
-            raise QuerySyntaxError(tok.pos, f"more than {MAX_CLAUSES} terms", "shorten the query")
+        if tok.kind == "WORDS":
+            words = []
+            for text, pos in tok.parts:
+                self.count_clause(pos)
+                words.append(_leaf(_Tok("TERM", text, pos)))
+            return words[0] if len(words) == 1 else And(tuple(words))
+        self.count_clause(tok.pos)
         if tok.kind == "PHRASE":
             if not tok.text.strip():
                 raise QuerySyntaxError(tok.pos, "empty phrase", "put words between the quotes")
@@ -305,8 +388,9 @@ def _leaf(tok: _Tok) -> Leaf:
     return Word(text, tok.field, tok.pos)
 
 
-def parse_query(text: str) -> Node | None:
-    """Parse a query string; None when it has no words (a browse).
+def parse(text: str) -> ParsedQuery:
+    """Parse a query string: its tree (None when it has no words: a browse) and warnings
+    for what was searched other than as written (an unknown ``name:``, a link).
 
     Control characters count as spaces; a query over MAX_QUERY_CHARS is refused.
     """
@@ -315,10 +399,16 @@ def parse_query(text: str) -> Node | None:
             MAX_QUERY_CHARS, f"query longer than {MAX_QUERY_CHARS} characters", "shorten it"
         )
     cleaned = _CONTROL.sub(" ", text)
-    toks = _tokens(cleaned)
+    notes: list[SearchWarning] = []
+    toks = _tokens(cleaned, notes)
     if not toks:
-        return None
-    return _Parser(toks, len(cleaned)).parse()
+        return ParsedQuery(None, ())
+    return ParsedQuery(_Parser(toks, len(cleaned)).parse(), tuple(notes))
+
+
+def parse_query(text: str) -> Node | None:
+    """The tree of ``parse`` (its warnings dropped)."""
+    return parse(text).node
 
 
 def leaves(node: Node) -> list[Leaf]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 from search.highlight import Fragment, Span
@@ -34,12 +34,14 @@ class Interval(Enum):
 class Filters:
     """Combinable filters; empty tuples mean no restriction.
 
-    ``published_from``/``published_to`` are inclusive instants; naive ones are
-    read in the request's time zone.
+    ``published_from``/``published_to`` are inclusive bounds.  A ``datetime`` is an
+    instant (a naive one is read in the request's time zone); a ``date`` is that whole
+    day in the request's time zone: from its first instant, to its last (the next local
+    midnight, exclusive: 23 or 25 hours on a DST change).
     """
 
-    published_from: datetime | None = None
-    published_to: datetime | None = None
+    published_from: datetime | date | None = None
+    published_to: datetime | date | None = None
     tags_any: tuple[str, ...] = ()
     tags_all: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
@@ -115,6 +117,29 @@ class Hit:
     highlights: Highlights | None = None
 
 
+class WarningKind(Enum):
+    """What a warning is about."""
+
+    UNKNOWN_FILTER_VALUE = "unknown_filter_value"
+    """A filter value or a ``category:``/``source:``/``language:`` clause that matches no
+    value in the archive."""
+    UNKNOWN_FIELD = "unknown_field"
+    """A ``name:`` prefix that is not a field: its words were searched instead."""
+    LINK = "link"
+    """A pasted link: its words were searched instead."""
+
+
+@dataclass(frozen=True)
+class SearchWarning:
+    """Part of a request that matches nothing or was read other than as written; the
+    search ran anyway.  ``position``: where in the query (None for a filter)."""
+
+    kind: WarningKind
+    message: str
+    hint: str
+    position: int | None = None
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """A page of hits and everything computed over the whole hit set."""
@@ -131,6 +156,7 @@ class SearchPage:
     took_ms: float
     generation: str
     sort: Sort
+    warnings: tuple[SearchWarning, ...] = ()
 
 
 class SearchError(ValueError):

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,13 @@ DATETIME_TEXT = st.one_of(
     ),
     st.text(max_size=25),
 )
-SCALARS = {"DateTime": DATETIME_TEXT.map(nodes.String)}
+DATE_OR_DATETIME_TEXT = st.one_of(
+    DATETIME_TEXT, st.dates().map(date.isoformat), st.sampled_from(["2005-03-31", "2005"])
+)
+SCALARS = {
+    "DateTime": DATETIME_TEXT.map(nodes.String),
+    "DateOrDateTime": DATE_OR_DATETIME_TEXT.map(nodes.String),
+}
 
 
 class MaskedErrors(logging.Handler):

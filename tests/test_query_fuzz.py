@@ -69,6 +69,10 @@ def run(engine: Engine, query: str) -> str:
         return "syntax error"
     assert isinstance(page, SearchPage)
     assert len(page.hits) <= 5 and page.total >= len(page.hits)
+    for warning in page.warnings:  # about the query: placed in it, explained
+        assert warning.position is not None and 0 <= warning.position < len(query), warning
+        assert warning.message and warning.hint
+    RAN["pages with warnings"] += bool(page.warnings)
     assert sum(b.count for b in page.histogram) == page.total
     for hit in page.hits:
         hl = hit.highlights
@@ -94,7 +98,7 @@ def expansion_terms(engine: Engine, query: str) -> set[tuple[str, str]]:
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
-    compiled = compile_query(node, gen.searcher().reader(), gen.vocabulary)
+    compiled = compile_query(node, gen.columns, gen.vocabulary)
     text_fields = re.compile(r"^(title|body|tags)_(\w+)$")
     found = set()
     for fieldname, text in compiled.query.iter_all_terms():
@@ -217,10 +221,9 @@ def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
-    reader = gen.searcher().reader()
     assert gen.postings is not None
     return [
-        compile_query(node, reader, gen.vocabulary, present).query
+        compile_query(node, gen.columns, gen.vocabulary, present).query
         for present in (None, gen.postings.has)
     ]
 
@@ -253,10 +256,10 @@ def test_remembered_words_compile_as_new_ones(demo_engine: Engine, tree: Tree) -
     assert node is not None
     gen = demo_engine.reader.generation()
     assert gen.postings is not None
-    reader, present = gen.searcher().reader(), gen.postings.has
-    fresh = compile_query(node, reader, gen.vocabulary, present)
+    present = gen.postings.has
+    fresh = compile_query(node, gen.columns, gen.vocabulary, present)
     for _ in range(2):  # the second time every word is in the memo
-        remembered = compile_query(node, reader, gen.vocabulary, present, _SHARED_MEMO)
+        remembered = compile_query(node, gen.columns, gen.vocabulary, present, _SHARED_MEMO)
         assert (remembered.query, remembered.marks) == (fresh.query, fresh.marks)
     RAN["boolean trees: compiled alike from the word memo"] += 1
 
@@ -269,7 +272,7 @@ def test_word_memo_is_bounded(demo_engine: Engine, monkeypatch: pytest.MonkeyPat
     for word in ["energy", "markets", "war", "армії", "Ukraine"]:
         node = parse_query(word)
         assert node is not None
-        compile_query(node, gen.searcher().reader(), gen.vocabulary, gen.postings.has, memo)
+        compile_query(node, gen.columns, gen.vocabulary, gen.postings.has, memo)
         assert 1 <= len(memo) <= 3 and (None, word) in memo
 
 

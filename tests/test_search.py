@@ -634,7 +634,10 @@ def test_bad_filters_are_typed(demo_engine: Engine) -> None:
             Filters(sources=("Kyiv Ledger", "Atlantic Desk"), categories=("Politics",)),
             {"en-004", "en-008"},
         ),
-        (Filters(categories=("economy",)), set()),  # exact values
+        # Values match case and spacing aside (as the query language's category: does).
+        (Filters(categories=("  ECONOMY ",), languages=("UK",)), {"uk-003", "uk-006"}),
+        (Filters(sources=("kyiv  ledger",), tags_all=("WAR WITH RUSSIA",)), {"en-007", "en-008"}),
+        (Filters(categories=("Econ",)), set()),  # whole values only
         (
             Filters(tags_any=("elections",), exclude_ids=("uk-001-vybory-polissia.txt", "nope")),
             {"en-004", "ru-005", "ru-011"},
@@ -689,15 +692,18 @@ def _passes(a: Article, f: Filters, tz: ZoneInfo, skip: str = "") -> bool:
     def instant(moment: datetime) -> datetime:
         return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
+    def folded(values: Iterable[str]) -> set[str]:
+        return {" ".join(v.casefold().split()) for v in values}
+
     checks = [
         f.published_from is None or a.published >= instant(f.published_from),
         f.published_to is None or a.published <= instant(f.published_to),
         a.id not in f.exclude_ids,
-        skip == "language" or not f.languages or a.language in {x.lower() for x in f.languages},
-        skip == "category" or not f.categories or a.category in f.categories,
-        skip == "source" or not f.sources or a.source in f.sources,
-        skip == "tag" or not f.tags_any or bool(set(a.tags) & set(f.tags_any)),
-        skip == "tag" or set(f.tags_all) <= set(a.tags),
+        skip == "language" or not f.languages or a.language in folded(f.languages),
+        skip == "category" or not f.categories or folded([a.category]) <= folded(f.categories),
+        skip == "source" or not f.sources or folded([a.source]) <= folded(f.sources),
+        skip == "tag" or not f.tags_any or bool(folded(a.tags) & folded(f.tags_any)),
+        skip == "tag" or folded(f.tags_all) <= folded(a.tags),
     ]
     return all(checks)
 
@@ -1228,3 +1234,26 @@ def test_page_cursor_encoder_writes_the_documented_cursor(
     expected = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     assert cursor_encoder(generation, key)(offset) == expected
     assert decode_cursor(expected, key) == offset + 1
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        (
+            "NOT",
+            "put the word to leave out after NOT, as in sanctions NOT oil; "
+            'to search for the word itself, write "NOT"',
+        ),
+        (
+            "energy NOT)",
+            "put the word to leave out after NOT, as in sanctions NOT oil; "
+            'to search for the word itself, write "NOT"',
+        ),
+        ("energy -", "put the word to leave out right after -, as in sanctions -oil"),
+        ("(a -)", "put the word to leave out right after -, as in sanctions -oil"),
+    ],
+)
+def test_a_misplaced_not_has_a_hint_a_person_can_follow(
+    demo_engine: Engine, query: str, hint: str
+) -> None:
+    assert syntax_error(demo_engine, query).hint == hint
