@@ -23,15 +23,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, product
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 
-from search.analysis import LANGUAGES, terms
+from search.analysis import LANGUAGES, lemmas_of, terms
 from search.fields import field_boosts
 from search.highlight import MatchTerms
+from search.lemmaquery import AnyLemma
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.vocab import Vocabulary, surface
 
@@ -50,6 +51,11 @@ _ALL: Any = wq.Every()
 """Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
 _NONE: Any = wq.NullQuery
 """Matches no document: a prefix or fuzzy word that expands to nothing."""
+MAX_READINGS = 16
+"""Readings of a phrase with ambiguous words (one lemma per word) searched, at most."""
+
+Lemmas = tuple[tuple[str, ...], ...]
+"""The lemmas of each word of a query word or phrase, in one field."""
 
 
 @dataclass
@@ -152,7 +158,7 @@ class _Compiler:
         if positive:
             for lang, analyzed in analyses:
                 if len(analyzed) == 1:
-                    self.marks[lang].terms.add(analyzed[0])
+                    self.marks[lang].terms.update(lemmas_of(analyzed[0]))
                 else:
                     self.marks[lang].phrases.add(analyzed)
         return query
@@ -160,33 +166,30 @@ class _Compiler:
     def _text_query(
         self, field: str | None, analyses: tuple[tuple[str, tuple[str, ...]], ...]
     ) -> Any:
-        found = [  # (Whoosh field, the word's terms there)
-            (name, analyzed) for lang, analyzed in analyses for name in SEARCHED_FIELDS[field, lang]
+        found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
+            (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
+            for lang, analyzed in analyses
+            for name in SEARCHED_FIELDS[field, lang]
         ]
         if not found:
             return None
-        return _joined(
-            wq.Or,
-            [
-                wq.Term(name, analyzed[0], boost=_BOOSTS[name])
-                if len(analyzed) == 1
-                else wq.Phrase(name, list(analyzed), boost=_BOOSTS[name])
-                for name, analyzed in self._occurring(found)
-            ],
-        )
+        return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
 
-    def _occurring(
-        self, found: list[tuple[str, tuple[str, ...]]]
-    ) -> list[tuple[str, tuple[str, ...]]]:
-        """The (field, terms) that can match: a term or phrase whose field lacks one of its
-        terms matches nothing and adds nothing to any score (most of the 12 fields a word
-        is looked up in are other languages').  If none can match, all are kept: the tree
-        keeps its shape, so ``-word`` still means every document.  (Checked before any
-        Whoosh query object is made: those cost more than the lookups.)"""
+    def _occurring(self, found: list[tuple[str, Lemmas]]) -> list[tuple[str, Lemmas]]:
+        """The (field, lemmas) that can match, with the lemmas the field lacks left out: a
+        term or phrase whose field lacks one of its words matches nothing and adds nothing
+        to any score (most of the 12 fields a word is looked up in are other languages').
+        If none can match, all are kept: the tree keeps its shape, so ``-word`` still means
+        every document.  (Checked before any Whoosh query object is made: those cost more
+        than the lookups.)"""
         present = self.present
         if present is None:
             return found
-        kept = [(name, ts) for name, ts in found if all(present(name, t) for t in ts)]
+        kept = []
+        for name, words in found:
+            held = tuple(tuple(t for t in lemmas if present(name, t)) for lemmas in words)
+            if all(held):
+                kept.append((name, held))
         return kept or found
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
@@ -211,8 +214,9 @@ class _Compiler:
             for word in candidates:
                 analyzed = terms(lang, word)
                 if len(analyzed) == 1:
-                    key = (lang, analyzed[0])
-                    found[key] = max(found.get(key, 0), vocab.frequency(word))
+                    for lemma in lemmas_of(analyzed[0]):
+                        key = (lang, lemma)
+                        found[key] = max(found.get(key, 0), vocab.frequency(word))
         chosen = sorted(found, key=lambda k: (-found[k], k))[:MAX_EXPANSIONS]
         clauses = []
         for lang, term in chosen:
@@ -224,6 +228,22 @@ class _Compiler:
         if not clauses:
             return _NONE
         return _joined(wq.Or, clauses)
+
+
+def _field_query(name: str, words: Lemmas) -> Any:
+    """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
+    ``AnyLemma`` of its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
+    scored once with the field's boost."""
+    boost = _BOOSTS[name]
+    if len(words) == 1:
+        (lemmas,) = words
+        if len(lemmas) == 1:
+            return wq.Term(name, lemmas[0], boost=boost)
+        return AnyLemma([wq.Term(name, t) for t in lemmas], boost=boost)
+    if all(len(lemmas) == 1 for lemmas in words):
+        return wq.Phrase(name, [lemmas[0] for lemmas in words], boost=boost)
+    readings = islice(product(*words), MAX_READINGS)
+    return AnyLemma([wq.Phrase(name, list(r)) for r in readings], boost=boost)
 
 
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
@@ -241,8 +261,9 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
 
 
 def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(language, terms) of a query word or phrase in every language that has terms for it
-    (each word's terms are remembered by ``analysis.word_terms``)."""
+    """(language, position terms) of a query word or phrase in every language that has terms
+    for it (each word's terms are remembered by ``analysis.word_terms``; ``lemmas_of`` splits
+    an ambiguous word's)."""
     found = []
     for lang in LANGUAGES:
         analyzed = terms(lang, text)

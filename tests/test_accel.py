@@ -27,7 +27,14 @@ from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document
 from search import postings as postings_module
-from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
+from search.analysis import (
+    WORD_PATTERN,
+    field_language,
+    lemmas_of,
+    text_analyzer,
+    text_terms,
+    words,
+)
 from search.engine import Engine
 from search.model import Article
 from search.postings import (
@@ -315,8 +322,10 @@ _TEXT = st.text(alphabet=st.sampled_from(list(_LETTERS + "'’ʼ`´‘\u0301 -.,
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["uk", "ru", "en", "other"]), _TEXT)
 def test_fast_analysis_equals_the_analyzer_pipeline(language: str, text: str) -> None:
-    expected = [t.text for t in text_analyzer(language)(text)]
-    assert text_terms(language, text) == expected
+    expected = [(t.text, t.pos) for t in text_analyzer(language)(text, positions=True)]
+    # One position term per word; the pipeline gives each of its lemmas at its position.
+    found = [(lemma, i) for i, t in enumerate(text_terms(language, text)) for lemma in lemmas_of(t)]
+    assert found == expected
 
 
 def test_whoosh_gets_the_analyzers_tokens(demo_index: Path) -> None:
@@ -327,13 +336,14 @@ def test_whoosh_gets_the_analyzers_tokens(demo_index: Path) -> None:
         article = gen.article(docnum)
         lang = field_language(article.language)
         for kind, text in (("title", article.title), ("body", article.body)):
-            tokens = [t.text for t in text_analyzer(lang)(text)]
+            tokens = [(t.text, t.pos) for t in text_analyzer(lang)(text, positions=True)]
+            field = f"{kind}_{lang}"
             vector = {
                 term: sorted(positions)
-                for term, positions in _positions(searcher, docnum, f"{kind}_{lang}", set(tokens))
+                for term, positions in _positions(searcher, docnum, field, {t for t, _ in tokens})
             }
             expected: dict[str, list[int]] = {}
-            for position, token in enumerate(tokens):
+            for token, position in tokens:
                 expected.setdefault(token, []).append(position)
             assert vector == expected, (article.id, kind)
 
