@@ -22,12 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.build import apply_changes, build, update
+from indexer.build import OutdatedAnalysis, apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document
 from search import postings as postings_module
 from search.analysis import (
+    ANALYSIS_VERSION,
     WORD_PATTERN,
     field_language,
     lemmas_of,
@@ -237,19 +238,40 @@ def test_generation_without_postings_is_searched_by_whoosh(
         shutil.rmtree(directory)
     else:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        del meta["keys"]
+        del meta["keys"], meta["analysis"]  # neither was recorded then
         (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     old = Engine(index)
     assert old.reader.generation().postings is None
     for q in queries:
         got = _page(old, q, first=36)
         assert [h.article.id for h in got.hits] == [h.article.id for h in expected[q].hits]
-    # The next update gives every kept article its postings (analyzed once, then).
-    update([demo_copy], index, workers=1)
+    # Its terms are an earlier analysis' (analysis 1): an update would mix them with this
+    # version's, so it asks for a rebuild, which gives every article its postings.
+    with pytest.raises(OutdatedAnalysis, match="rebuild it with `newsearch index build"):
+        update([demo_copy], index, workers=1)
+    build([demo_copy], index, workers=1)
     assert Engine(index).reader.generation().postings is not None
     fresh = tmp_path / "fresh"
     build([demo_copy], fresh, workers=1)
     assert _postings_by_id(index) == _postings_by_id(fresh)
+
+
+def test_update_of_an_earlier_analysis_asks_for_a_rebuild(demo_copy: Path, tmp_path: Path) -> None:
+    """Postings written before analysis versions were recorded hold analysis 1's terms
+    (Russian stems, one Ukrainian lemma): updating them would mix two analyses."""
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    served = layout.require_current()
+    meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    assert meta["analysis"] == ANALYSIS_VERSION
+    del meta["analysis"]
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(OutdatedAnalysis, match=f"{served} was analyzed by an earlier version"):
+        update([demo_copy], index, workers=1)
+    assert layout.require_current() == served  # still served, unchanged
+    assert Engine(index).search(SearchRequest(query="election OR армії")).total > 0
 
 
 def test_damaged_postings_keep_the_generation_from_opening(demo_copy: Path, tmp_path: Path) -> None:
