@@ -256,7 +256,9 @@ def test_generation_without_postings_is_searched_by_whoosh(
     assert _postings_by_id(index) == _postings_by_id(fresh)
 
 
-def test_update_of_an_earlier_analysis_asks_for_a_rebuild(demo_copy: Path, tmp_path: Path) -> None:
+def test_update_of_an_earlier_analysis_asks_for_a_rebuild(
+    demo_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Postings written before analysis versions were recorded hold analysis 1's terms
     (Russian stems, one Ukrainian lemma): updating them would mix two analyses."""
     index = tmp_path / "index"
@@ -271,7 +273,10 @@ def test_update_of_an_earlier_analysis_asks_for_a_rebuild(demo_copy: Path, tmp_p
     with pytest.raises(OutdatedAnalysis, match=f"{served} was analyzed by an earlier version"):
         update([demo_copy], index, workers=1)
     assert layout.require_current() == served  # still served, unchanged
-    assert Engine(index).search(SearchRequest(query="election OR армії")).total > 0
+    with caplog.at_level("WARNING", logger="search.reader"):
+        assert Engine(index).search(SearchRequest(query="election OR армії")).total > 0
+    assert f"generation {served} was analyzed by an earlier version" in caplog.text
+    assert "rebuilt with `newsearch index build`" in caplog.text
 
 
 def test_damaged_postings_keep_the_generation_from_opening(demo_copy: Path, tmp_path: Path) -> None:
