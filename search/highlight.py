@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import methodcaller
 
 from search.analysis import (
     LEMMA_SEPARATOR,
@@ -36,6 +37,8 @@ _ZWJ = "\u200d"
 _APOSTROPHE_CHARS = "'’ʼ`´‘"
 _WORD = re.compile(WORD_PATTERN)
 _WORD_SPLIT = re.compile(f"({WORD_PATTERN})")
+_AMBIGUOUS = methodcaller("__contains__", LEMMA_SEPARATOR)
+"""Whether a position term has several lemmas."""
 
 
 @dataclass(frozen=True)
@@ -169,11 +172,11 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     wanted = singles | by_first.keys()
     # The words' distinct position terms that hold a wanted lemma (an ambiguous word's
     # term holds several): offsets are found only for texts with one.
-    hit = {
-        t
-        for t in set(terms_)
-        if t in wanted or (LEMMA_SEPARATOR in t and not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)))
-    }
+    unique = set(terms_)
+    hit = unique & wanted
+    for t in filter(_AMBIGUOUS, unique):  # the filter runs in C: most words are not
+        if not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)):
+            hit.add(t)
     if not prefixes and not hit:
         return []
     ends = list(accumulate(map(len, parts)))
