@@ -58,12 +58,21 @@ def examples() -> None:
         for query, pattern in EXAMPLES:
             forms = re.compile(pattern)
             relevant = {a.id for a in articles if forms.search(a.title + "\n" + a.body)}
-            page = engine.search(SearchRequest(query=query, highlight=False, first=100))
-            hits = {h.article.id for h in page.hits}
+            hits: set[str] = set()
+            after = None
+            for _ in range(20):  # every hit, 100 a page (bounded)
+                page = engine.search(
+                    SearchRequest(query=query, highlight=False, first=100, after=after)
+                )
+                hits |= {h.article.id for h in page.hits}
+                if not page.has_next_page:
+                    break
+                after = page.end_cursor
             found = len(hits & relevant)
+            wrong = sorted(hits - relevant)[:3]
             print(
                 f"| {query} | {len(relevant)} | {found} | {len(relevant) - found} "
-                f"| {len(hits - relevant)} of {page.total} |"
+                f"| {len(hits - relevant)} of {len(hits)} {' '.join(wrong)} |"
             )
 
 
