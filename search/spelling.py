@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from search.analysis import lemmas_of
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
@@ -55,7 +56,8 @@ def known(searcher: Any, word: str, present: Present | None = None) -> bool:
 
     for lang, analyzed in word_analyses(word):
         for name in SEARCHED_FIELDS[None, lang]:
-            if all(present(name, t) for t in analyzed):
+            # An ambiguous word is there when one of its lemmas is.
+            if all(any(present(name, lemma) for lemma in lemmas_of(t)) for t in analyzed):
                 return True
     return False
 

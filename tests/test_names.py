@@ -21,6 +21,7 @@ from search.analysis import lemmas_of, word_term
 from search.engine import Engine
 from search.lemmaquery import AnyLemma
 from search.model import Article
+from search.spelling import known
 from search.types import SearchError, SearchRequest
 from tests.corpora import write_jsonl
 
@@ -166,6 +167,18 @@ def test_an_ambiguous_word_is_scored_once_by_its_best_lemma(names_index: Path) -
     whoosh_max = _scores(engine, wq.DisjunctionMax([kyiv, cue]))
     assert whoosh_max != best
     assert matching.DisjunctionMaxMatcher is not None
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_an_ambiguous_word_in_the_index_is_not_corrected(
+    names_index: Path, accelerated: bool
+) -> None:
+    engine = Engine(names_index, accelerated=accelerated)
+    gen = engine.reader.generation()
+    present = gen.postings.has if accelerated and gen.postings is not None else None
+    for word in ("Києві", "Ахметова", "Лавра"):
+        assert known(gen.searcher(), word, present), word
+    assert not known(gen.searcher(), "Кіеві", present)
 
 
 def _marked(names_index: Path, query: str) -> list[str]:
