@@ -130,32 +130,42 @@ def lemmas_of(term: str) -> list[str]:
     return term.split(LEMMA_SEPARATOR) if LEMMA_SEPARATOR in term else [term]
 
 
+@lru_cache(maxsize=4096)
+def _tag_kind(tag: Any) -> tuple[bool, bool, bool]:
+    """(proper noun, noun, abbreviation) for a pymorphy3 tag (a few thousand tags exist;
+    their grammemes are computed on each access)."""
+    grammemes = tag.grammemes
+    return not _PROPER.isdisjoint(grammemes), "NOUN" in grammemes, "Abbr" in grammemes
+
+
 def _choose(parses: list[Any], name_like: bool, abbreviation: bool) -> list[str]:
     """The plausible lemmas of a word's parses, best first.
 
     Every lemma whose best parse scores at least ``_PLAUSIBLE`` of the best parse is kept
     (Лавров -> лавров; лавр, the genitive plural of "laurel", scores 0.25 of it).  A
     proper-noun reading is never lost to common ones: if no kept lemma is a proper noun,
-    the best proper-noun lemma is added (Києві -> кий, київ).  A name-like word (capitalized)
-    with a proper-noun reading drops lemmas of other parts of speech (Лаврова -> лавров,
-    лаврова, not the adjective лавровий); an all-caps word read as an abbreviation keeps
-    only that reading (НАТО -> нато, not the vocative of the name Ната).
+    the best proper-noun lemma is added.  A name-like word (capitalized) with a proper-noun
+    reading drops lemmas of other parts of speech (Лаврова -> лавров, лаврова, not the
+    adjective лавровий); an all-caps word read as an abbreviation keeps only that reading
+    (НАТО -> нато, not the vocative of the name Ната).
     """
-    if abbreviation:
-        abbreviations = [p for p in parses if "Abbr" in p.tag]
-        parses = abbreviations or parses
+    kinds = [_tag_kind(p.tag) for p in parses]
+    if abbreviation and any(kind[2] for kind in kinds):
+        parses = [p for p, kind in zip(parses, kinds, strict=True) if kind[2]]
+        kinds = [kind for kind in kinds if kind[2]]
     best: dict[str, float] = {}
     proper: dict[str, float] = {}
     nouns: set[str] = set()
-    for p in parses:
-        form = normalize_apostrophes(str(p.normal_form))
-        score = float(p.score)
+    for p, (is_proper, is_noun, _) in zip(parses, kinds, strict=True):
+        form = p.normal_form
+        if "'" in form or "’" in form or "ʼ" in form:
+            form = normalize_apostrophes(form)
+        score = p.score
         if score > best.get(form, -1.0):
             best[form] = score
-        tag = p.tag
-        if not _PROPER.isdisjoint(tag.grammemes):
-            proper[form] = max(score, proper.get(form, -1.0))
-        if tag.POS == "NOUN":
+        if is_proper and score > proper.get(form, -1.0):
+            proper[form] = score
+        if is_noun:
             nouns.add(form)
     top = max(best.values())
     kept = [f for f, score in best.items() if score >= _PLAUSIBLE * top]
