@@ -1,10 +1,12 @@
 """From the query syntax tree to a Whoosh query over the per-language fields.
 
 Each word is analyzed by every language's analyzer and matched against that
-language's title, body and tags fields (``армії`` -> ``title_uk:армія``,
-``title_ru:арм``, ...), so an inflected word finds its lemma or stem in the
-language it belongs to.  Prefixes and fuzzy words are expanded against the
-generation's vocabulary of surface words (``mobilization``, where
+language's title, body and tags fields (``армії`` -> ``title_uk:армія``, ``армии`` ->
+``title_ru:армия``, ...), so an inflected word finds its lemma or stem in the
+language it belongs to.  An ambiguous word matches any of its lemmas and is scored by
+the best (``AnyLemma``: ``Києві`` -> ``title_uk:київ`` or ``title_uk:кий``), a phrase
+with ambiguous words any of its readings (at most MAX_READINGS).  Prefixes and fuzzy
+words are expanded against the generation's vocabulary of surface words (``mobilization``, where
 ``body_en`` holds only the stem ``mobil``; see ``vocab.py``), bounded to the
 MAX_EXPANSIONS most frequent terms per prefix or fuzzy word so that no query
 can enumerate the whole vocabulary.
