@@ -38,12 +38,13 @@ from indexer.lock import WriterLock
 from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
 from indexer.whoosh_writer import Writer, codec, storage
+from search.analysis import ANALYSIS_VERSION
 from search.articles import ARTICLES_DIR, ArticlesWriter
 from search.columns import build_columns, write_columns
 from search.fields import article_from_json, build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
-from search.postings import POSTINGS_DIR, PostingsBuilder
+from search.postings import POSTINGS_DIR, PostingsBuilder, analysis_version
 from search.store import Layout, Manifest, utc_now_iso
 from search.vocab import VOCAB_FILE, VocabularyBuilder
 
@@ -61,6 +62,17 @@ class StrictBuildError(Exception):
     def __init__(self, errors: list[ArticleError]) -> None:
         super().__init__(f"{len(errors)} input error(s); index not changed (--strict)")
         self.errors = errors
+
+
+class OutdatedAnalysis(ValueError):
+    """The generation to update was analyzed by an earlier version: its terms and the
+    new articles' would differ, so it must be rebuilt (``newsearch index build``)."""
+
+    def __init__(self, generation: str, version: int) -> None:
+        super().__init__(
+            f"generation {generation} was analyzed by an earlier version (analysis {version}, "
+            f"now {ANALYSIS_VERSION}): rebuild it with `newsearch index build SRC... --index DIR`"
+        )
 
 
 @dataclass
@@ -368,6 +380,9 @@ def _run(
             ix = storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
             known: dict[str, str] = {}
         else:
+            version = analysis_version(layout.generation_dir(parent) / POSTINGS_DIR)
+            if version != ANALYSIS_VERSION:
+                raise OutdatedAnalysis(parent, version)
             gen.dir.mkdir(parents=True)
             shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
             ix = storage(layout.whoosh_dir(gen.name)).open_index()

@@ -114,7 +114,7 @@ def _run_write(
     fn = builder.build if verb == "build" else builder.update
     try:
         summary = fn(list(sources), index_dir, progress=bar.update, **kwargs)  # type: ignore[arg-type]
-    except IndexLocked as exc:
+    except (IndexLocked, builder.OutdatedAnalysis) as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:  # a full disk, a file size limit, permissions, I/O errors
         raise click.ClickException(

@@ -118,6 +118,9 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
             doc[name] = list(map(terms.__getitem__, numbers))
         if numbers:
             counts = Counter(numbers)
+            lemmas = run.lemmas
+            if lemmas and not lemmas.keys().isdisjoint(counts):
+                counts = _lemma_counts(counts, lemmas)
             freqs = list(counts.values())
             if len(numbers) > MAX_TF:  # only then can a frequency overflow uint16
                 freqs = [min(f, MAX_TF) for f in freqs]
@@ -126,10 +129,22 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
                     FIELD_INDEX[name],
                     array("i", counts).tobytes(),
                     array("H", freqs).tobytes(),
-                    len(numbers),
+                    # Whoosh's field length: its postings' frequencies summed, so each
+                    # lemma of an ambiguous word counts (the same in both scoring paths).
+                    counts.total(),
                 )
             )
     return NumberedDocument(doc, stats, surface)
+
+
+def _lemma_counts(counts: Counter[int], lemmas: dict[int, tuple[int, ...]]) -> Counter[int]:
+    """Position-term counts as lemma counts, in Whoosh's order (first occurrence, each
+    position term's lemmas in their order): Києві twice and Київ once -> кий 3, київ 3."""
+    found: Counter[int] = Counter()
+    for number, count in counts.items():
+        for lemma in lemmas.get(number, (number,)):
+            found[lemma] += count
+    return found
 
 
 def analyzed_document(article: Article) -> Analyzed:

@@ -6,6 +6,9 @@ evaluated with array operations over the generation's postings
 semantics and scores for the shapes the compiler emits:
 
 * ``Term`` on a text field: BM25F weight x the term's boost;
+* ``AnyLemma`` (an ambiguous word's lemmas, ``lemmaquery.py``): documents matching any
+  child, scored by the best child, x its boost (of text terms: a maximum over their
+  postings, which then count as one term's);
 * ``Or``: documents matching any child, scores summed over matching children;
 * ``And``: documents matching every child, scores summed;
 * ``Not``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
@@ -27,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh import query as wq
 
+from search.lemmaquery import AnyLemma
 from search.postings import FIELDS, Postings
 from search.values import ValuesQuery
 
@@ -89,6 +93,8 @@ class _Evaluator:
             matched = np.zeros(self.size, dtype=np.bool_)
             matched[q.docnums] = True
             return matched, matched.astype(np.float64) * float(q.boost)
+        if type(q) is AnyLemma:
+            return self._best_of(q)
         if type(q) is wq.Or and not q.scale and not q.minmatch:
             terms = [c for c in q.subqueries if _is_text_term(c)]
             matched, scores = self._terms(terms)  # 0 where unmatched, as Or sums need
@@ -116,6 +122,19 @@ class _Evaluator:
             return self._phrase(q)
         return _walk(q, self.searcher, self.live)
 
+    def _best_of(self, q: Any) -> tuple[Mask, Scores]:
+        """``AnyLemma`` of other queries than terms (a phrase's readings): documents
+        matching any child, each scored by its best child."""
+        matched, scores = self.node(q.subqueries[0])
+        for child in q.subqueries[1:]:
+            m, s = self.node(child)
+            both = matched & m
+            np.maximum(scores, s, out=scores, where=both)
+            only = m & ~matched
+            scores[only] = s[only]
+            matched |= m
+        return matched, self._boosted(scores, q.boost)
+
     def _phrase(self, q: Any) -> tuple[Mask, Scores]:
         """A phrase, by Whoosh's matcher, in the segments holding all its words only.
 
@@ -141,13 +160,36 @@ class _Evaluator:
         return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size)
 
     def _postings(self, group: list[tuple[Any, float]]) -> _Group:
-        """The postings of a group's terms that occur, each with its score factor."""
+        """The postings of a group's terms that occur, each with its score factor (an
+        ``AnyLemma`` of terms: one posting per document, its best lemma's weight)."""
         found: _Group = []
         for term, factor in group:
-            docs, weights = self.postings.lookup(term.fieldname, term.text)
+            if type(term) is AnyLemma:
+                docs, weights = self._best_postings(term.subqueries)
+            else:
+                docs, weights = self.postings.lookup(term.fieldname, term.text)
             if docs.size:
                 found.append((docs, weights, factor))
         return found
+
+    def _best_postings(
+        self, terms: list[Any]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """One posting per document holding any of ``terms``: the largest of its terms'
+        boosted weights."""
+        looked = []
+        for t in terms:
+            docs, weights = self.postings.lookup(t.fieldname, t.text)
+            if docs.size:
+                looked.append((docs, weights if t.boost == 1.0 else weights * t.boost))
+        if len(looked) <= 1:
+            return looked[0] if looked else (np.zeros(0, np.int32), np.zeros(0, np.float32))
+        docs = np.concatenate([d for d, _ in looked])
+        weights = np.concatenate([w for _, w in looked])
+        order = np.argsort(docs, kind="stable")
+        docs, weights = docs[order], weights[order]
+        starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+        return docs[starts], np.maximum.reduceat(weights, starts)
 
     def _all_of(self, groups: list[list[tuple[Any, float]]], boost: float) -> tuple[Mask, Scores]:
         """An And of text terms and Ors of text terms (a plain words query): a document
@@ -248,4 +290,11 @@ def _term_group(q: Any) -> list[tuple[Any, float]] | None:
 
 
 def _is_text_term(q: Any) -> bool:
-    return type(q) is wq.Term and q.fieldname in _TEXT_FIELDS
+    """A text field's term, or an ``AnyLemma`` of them (scored as one term)."""
+    return (type(q) is wq.Term and q.fieldname in _TEXT_FIELDS) or _is_lemma_terms(q)
+
+
+def _is_lemma_terms(q: Any) -> bool:
+    return type(q) is AnyLemma and all(
+        type(c) is wq.Term and c.fieldname in _TEXT_FIELDS for c in q.subqueries
+    )

@@ -2,10 +2,18 @@
 
 Each analyzer is a Whoosh pipeline of small parts (tokenizer | filters)::
 
-    uk:    words | apostrophes | lowercase | Ukrainian lemma (pymorphy3)
-    ru:    words | apostrophes | lowercase | ё->е | Snowball Russian
+    uk:    words | apostrophes | Ukrainian lemmas (pymorphy3) | one token per lemma
+    ru:    words | apostrophes | ё->е | Russian lemmas (pymorphy3) | one token per lemma
     en:    words | apostrophes | lowercase | Snowball English
     other: words | apostrophes | lowercase | Unicode folding (accents dropped)
+
+An ambiguous Ukrainian or Russian word has every plausible lemma (``lemmas``):
+Києві -> київ and кий.  A word's analysis is then one *position term*, its lemmas
+joined by LEMMA_SEPARATOR (a character no word contains), so that every memo and
+numbering keyed by a word's term keeps one string per word; the last filter
+(``SplitLemmas``) and ``TermsText`` turn it into one token per lemma at the word's
+position (phrases still work), and ``lemmas_of`` splits it where terms are looked up.
+The lemma filters see the word's case (a capitalized word is name-like).
 
 The lemma and stem filters are marked ``is_morph`` so that Whoosh's spelling
 support can index the unstemmed forms beside them (used by did-you-mean).
@@ -40,6 +48,12 @@ TAG_POSITION_GAP = 100
 """Positions skipped between tags, so that no phrase matches across two tags."""
 
 _CACHE_SIZE = 262_144
+LEMMA_SEPARATOR = "\x1e"
+"""Joins the lemmas of an ambiguous word into its position term (never inside a word)."""
+ANALYSIS_VERSION = 2
+"""Changes whenever a word's terms change (1: Ukrainian first lemma, Russian Snowball;
+2: Russian lemmas, every plausible lemma).  A generation records the version it was
+analyzed with; one analyzed otherwise is not searched with these terms (see reader)."""
 
 
 def field_language(language: str) -> str:
@@ -83,14 +97,6 @@ class Lowercase(WordFilter):
         return text.lower()
 
 
-class YoFilter(WordFilter):
-    """Folds Russian ё to е, as Russian texts mostly write е for both."""
-
-    def word(self, text: str) -> str:
-        """``text`` with ё written е."""
-        return text.replace("ё", "е") if "ё" in text else text
-
-
 @cache
 def _stemmer(language: str) -> Any:
     import Stemmer
@@ -111,25 +117,91 @@ def _morph(language: str) -> Any:
     return pymorphy3.MorphAnalyzer(lang=language)
 
 
+_PROPER = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn"})
+"""pymorphy3's grammemes of proper nouns: names, surnames, patronymics, places, organizations."""
+_PLAUSIBLE = 0.3
+"""A lemma is plausible when its best parse scores at least this fraction of the best parse
+(Russian scores parses by corpus frequency; the Ukrainian dictionary scores all parses 1)."""
+_MAX_LEMMAS = 4
+
+
+def lemmas_of(term: str) -> list[str]:
+    """The index terms of one position term (its lemmas; usually the term itself)."""
+    return term.split(LEMMA_SEPARATOR) if LEMMA_SEPARATOR in term else [term]
+
+
+@lru_cache(maxsize=4096)
+def _tag_kind(tag: Any) -> tuple[bool, bool, bool]:
+    """(proper noun, noun, abbreviation) for a pymorphy3 tag (a few thousand tags exist;
+    their grammemes are computed on each access)."""
+    grammemes = tag.grammemes
+    return not _PROPER.isdisjoint(grammemes), "NOUN" in grammemes, "Abbr" in grammemes
+
+
+def _choose(parses: list[Any], name_like: bool, abbreviation: bool) -> list[str]:
+    """The plausible lemmas of a word's parses, best first.
+
+    Every lemma whose best parse scores at least ``_PLAUSIBLE`` of the best parse is kept
+    (Лавров -> лавров; лавр, the genitive plural of "laurel", scores 0.25 of it).  A
+    proper-noun reading is never lost to common ones: if no kept lemma is a proper noun,
+    the best proper-noun lemma is added.  A name-like word (capitalized) with a proper-noun
+    reading drops lemmas of other parts of speech (Лаврова -> лавров, лаврова, not the
+    adjective лавровий); an all-caps word read as an abbreviation keeps only that reading
+    (НАТО -> нато, not the vocative of the name Ната).
+    """
+    kinds = [_tag_kind(p.tag) for p in parses]
+    if abbreviation and any(kind[2] for kind in kinds):
+        parses = [p for p, kind in zip(parses, kinds, strict=True) if kind[2]]
+        kinds = [kind for kind in kinds if kind[2]]
+    best: dict[str, float] = {}
+    proper: dict[str, float] = {}
+    nouns: set[str] = set()
+    for p, (is_proper, is_noun, _) in zip(parses, kinds, strict=True):
+        form = p.normal_form
+        if "'" in form or "’" in form or "ʼ" in form:
+            form = normalize_apostrophes(form)
+        score = p.score
+        if score > best.get(form, -1.0):
+            best[form] = score
+        if is_proper and score > proper.get(form, -1.0):
+            proper[form] = score
+        if is_noun:
+            nouns.add(form)
+    top = max(best.values())
+    kept = [f for f, score in best.items() if score >= _PLAUSIBLE * top]
+    if proper and proper.keys().isdisjoint(kept):
+        kept.append(max(proper, key=proper.__getitem__))
+    if name_like and proper:
+        kept = [f for f in kept if f in nouns or f in proper]
+    return kept[:_MAX_LEMMAS]
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def lemma(language: str, word: str) -> str:
-    """The most likely dictionary form of one lower-cased word (cached).
+    """The position term of one word (case kept): its plausible lemmas (cached).
 
-    pymorphy3 guesses unknown words from their endings; words with digits or
-    Latin letters are kept as they are.
+    pymorphy3 guesses unknown words from their endings; words with digits are kept as
+    they are (lower-cased), Latin words get the English stemmer.
     """
-    if word.isascii():
-        # Latin words in Ukrainian texts (tags, names) are mostly English.
-        return stem("english", word) if word.isalpha() else word
-    if not word.replace("'", "").isalpha():
-        return word
+    lower = word.lower()
+    if lower.isascii():
+        # Latin words in Ukrainian and Russian texts (tags, names) are mostly English.
+        return stem("english", lower) if lower.isalpha() else lower
+    if language == "ru" and "ё" in lower:
+        lower = lower.replace("ё", "е")
+    if not lower.replace("'", "").isalpha():
+        return lower
     try:
-        parses = _morph(language).parse(word)
+        parses = _morph(language).parse(lower)
     except ValueError:  # pymorphy3 calls unicodedata.name(), which fails on some scripts
-        return word
+        return lower
     if not parses:
-        return word
-    return normalize_apostrophes(str(parses[0].normal_form))
+        return lower
+    upper = word.isupper()
+    name_like = word[:1].isupper() and not upper
+    chosen = LEMMA_SEPARATOR.join(_choose(parses, name_like, upper and len(word) > 1)) or lower
+    # pymorphy3 writes Russian lemmas with ё (ёлка), texts mostly with е.
+    return chosen.replace("ё", "е") if language == "ru" else chosen
 
 
 def _stem_language(language: str, word: str) -> str:
@@ -157,7 +229,8 @@ class SnowballFilter(WordFilter):
 
 
 class LemmaFilter(WordFilter):
-    """Dictionary forms (pymorphy3) for one language: армії -> армія."""
+    """Dictionary forms (pymorphy3) for one language: армії -> армія, Києві -> київ + кий
+    (one position term; the word is lower-cased here, after its case was looked at)."""
 
     is_morph = True
 
@@ -171,8 +244,27 @@ class LemmaFilter(WordFilter):
         return hash(("lemma", self.language))
 
     def word(self, text: str) -> str:
-        """The lemma of ``text``."""
+        """The position term of ``text``: its lemmas joined by LEMMA_SEPARATOR."""
         return lemma(self.language, text)
+
+
+class SplitLemmas(Filter):
+    """One token per lemma of a position term, all at the word's position and characters."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SplitLemmas)
+
+    def __hash__(self) -> int:
+        return hash("split-lemmas")
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if t.stopped or LEMMA_SEPARATOR not in t.text:
+                yield t
+                continue
+            for part in t.text.split(LEMMA_SEPARATOR):
+                t.text = part
+                yield t
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -217,11 +309,10 @@ class TagsTokenizer(Tokenizer):
 
 
 def _filters(language: str) -> Any:
+    if language in ("uk", "ru"):
+        # The lemma filter lower-cases (and folds ё) itself: it looks at the case first.
+        return ApostropheFilter() | LemmaFilter(language) | SplitLemmas()
     chain: Any = ApostropheFilter() | Lowercase()
-    if language == "uk":
-        return chain | LemmaFilter("uk")
-    if language == "ru":
-        return chain | YoFilter() | SnowballFilter("russian")
     if language == "en":
         return chain | SnowballFilter("english")
     return chain | FoldFilter()
@@ -249,7 +340,8 @@ def warm_up() -> None:
 
 
 def terms(language: str, text: str) -> list[str]:
-    """The index terms of ``text`` in ``language``: handy for tests and highlights."""
+    """The position terms of ``text`` in ``language`` (one per word; ``lemmas_of`` splits
+    an ambiguous word's): handy for tests and highlights."""
     return text_terms(field_language(language), text)
 
 
@@ -296,9 +388,12 @@ class WordMemo(Generic[T]):
 
 @cache
 def _word_steps(language: str) -> tuple[Callable[[str], str], ...]:
-    """The filters of ``text_analyzer(language)`` as functions of one word."""
+    """The filters of ``text_analyzer(language)`` as functions of one word (up to the
+    position term: ``SplitLemmas`` is left to the callers)."""
     steps = []
     for item in text_analyzer(language).items[1:]:
+        if isinstance(item, SplitLemmas):
+            continue
         if not isinstance(item, WordFilter):
             raise TypeError(f"{item!r} does not act on one word alone")
         steps.append(item.word)
@@ -318,7 +413,8 @@ _TERMS = WordMemo(analyze_word)
 
 
 def word_term(language: str, word: str) -> str:
-    """The term ``text_analyzer(language)`` makes of one surface word (a WORD_PATTERN match)."""
+    """The position term ``text_analyzer(language)`` makes of one surface word (a
+    WORD_PATTERN match): its lemmas joined by LEMMA_SEPARATOR, usually a single term."""
     return _TERMS.one(language, word)
 
 
@@ -333,7 +429,8 @@ def word_terms(language: str, words: list[str]) -> list[str]:
 
 
 def text_terms(language: str, text: str) -> list[str]:
-    """Exactly the terms of ``text_analyzer(language)(text)``, in order, much faster.
+    """The position terms of ``text_analyzer(language)(text)``, one per word, much faster
+    (the analyzer yields ``lemmas_of`` each, at the word's position).
 
     Every filter of the text analyzer acts on one word alone, so each distinct
     word goes through the pipeline once and is looked up after that (news text

@@ -1,10 +1,12 @@
 """From the query syntax tree to a Whoosh query over the per-language fields.
 
 Each word is analyzed by every language's analyzer and matched against that
-language's title, body and tags fields (``армії`` -> ``title_uk:армія``,
-``title_ru:арм``, ...), so an inflected word finds its lemma or stem in the
-language it belongs to.  Prefixes and fuzzy words are expanded against the
-generation's vocabulary of surface words (``mobilization``, where
+language's title, body and tags fields (``армії`` -> ``title_uk:армія``, ``армии`` ->
+``title_ru:армия``, ...), so an inflected word finds its lemma or stem in the
+language it belongs to.  An ambiguous word matches any of its lemmas and is scored by
+the best (``AnyLemma``: ``Києві`` -> ``title_uk:київ`` or ``title_uk:кий``), a phrase
+with ambiguous words any of its readings (at most MAX_READINGS).  Prefixes and fuzzy
+words are expanded against the generation's vocabulary of surface words (``mobilization``, where
 ``body_en`` holds only the stem ``mobil``; see ``vocab.py``), bounded to the
 MAX_EXPANSIONS most frequent terms per prefix or fuzzy word so that no query
 can enumerate the whole vocabulary.
@@ -23,16 +25,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice, product
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
 
-from search.analysis import LANGUAGES, terms
+from search.analysis import LANGUAGES, lemmas_of, terms
 from search.columns import Columns
 from search.fields import field_boosts
 from search.filters import unknown_value, value_mask
 from search.highlight import MatchTerms
+from search.lemmaquery import AnyLemma
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import SearchWarning
 from search.values import ValuesQuery, fold
@@ -53,6 +57,11 @@ _ALL: Any = wq.Every()
 """Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
 _NONE: Any = wq.NullQuery
 """Matches no document: a prefix or fuzzy word that expands to nothing."""
+MAX_READINGS = 16
+"""Readings of a phrase with ambiguous words (one lemma per word) searched, at most."""
+
+Lemmas = tuple[tuple[str, ...], ...]
+"""The lemmas of each word of a query word or phrase, in one field."""
 
 
 @dataclass
@@ -172,7 +181,7 @@ class _Compiler:
         if positive:
             for lang, analyzed in analyses:
                 if len(analyzed) == 1:
-                    self.marks[lang].terms.add(analyzed[0])
+                    self.marks[lang].terms.update(lemmas_of(analyzed[0]))
                 else:
                     self.marks[lang].phrases.add(analyzed)
         return query
@@ -180,33 +189,30 @@ class _Compiler:
     def _text_query(
         self, field: str | None, analyses: tuple[tuple[str, tuple[str, ...]], ...]
     ) -> Any:
-        found = [  # (Whoosh field, the word's terms there)
-            (name, analyzed) for lang, analyzed in analyses for name in SEARCHED_FIELDS[field, lang]
+        found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
+            (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
+            for lang, analyzed in analyses
+            for name in SEARCHED_FIELDS[field, lang]
         ]
         if not found:
             return None
-        return _joined(
-            wq.Or,
-            [
-                wq.Term(name, analyzed[0], boost=_BOOSTS[name])
-                if len(analyzed) == 1
-                else wq.Phrase(name, list(analyzed), boost=_BOOSTS[name])
-                for name, analyzed in self._occurring(found)
-            ],
-        )
+        return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
 
-    def _occurring(
-        self, found: list[tuple[str, tuple[str, ...]]]
-    ) -> list[tuple[str, tuple[str, ...]]]:
-        """The (field, terms) that can match: a term or phrase whose field lacks one of its
-        terms matches nothing and adds nothing to any score (most of the 12 fields a word
-        is looked up in are other languages').  If none can match, all are kept: the tree
-        keeps its shape, so ``-word`` still means every document.  (Checked before any
-        Whoosh query object is made: those cost more than the lookups.)"""
+    def _occurring(self, found: list[tuple[str, Lemmas]]) -> list[tuple[str, Lemmas]]:
+        """The (field, lemmas) that can match, with the lemmas the field lacks left out: a
+        term or phrase whose field lacks one of its words matches nothing and adds nothing
+        to any score (most of the 12 fields a word is looked up in are other languages').
+        If none can match, all are kept: the tree keeps its shape, so ``-word`` still means
+        every document.  (Checked before any Whoosh query object is made: those cost more
+        than the lookups.)"""
         present = self.present
         if present is None:
             return found
-        kept = [(name, ts) for name, ts in found if all(present(name, t) for t in ts)]
+        kept = []
+        for name, words in found:
+            held = tuple(tuple(t for t in lemmas if present(name, t)) for lemmas in words)
+            if all(held):
+                kept.append((name, held))
         return kept or found
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
@@ -231,8 +237,9 @@ class _Compiler:
             for word in candidates:
                 analyzed = terms(lang, word)
                 if len(analyzed) == 1:
-                    key = (lang, analyzed[0])
-                    found[key] = max(found.get(key, 0), vocab.frequency(word))
+                    for lemma in lemmas_of(analyzed[0]):
+                        key = (lang, lemma)
+                        found[key] = max(found.get(key, 0), vocab.frequency(word))
         chosen = sorted(found, key=lambda k: (-found[k], k))[:MAX_EXPANSIONS]
         clauses = []
         for lang, term in chosen:
@@ -259,6 +266,22 @@ def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
     return f"{node.field}:{value}"
 
 
+def _field_query(name: str, words: Lemmas) -> Any:
+    """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
+    ``AnyLemma`` of its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
+    scored once with the field's boost."""
+    boost = _BOOSTS[name]
+    if len(words) == 1:
+        (lemmas,) = words
+        if len(lemmas) == 1:
+            return wq.Term(name, lemmas[0], boost=boost)
+        return AnyLemma([wq.Term(name, t) for t in lemmas], boost=boost)
+    if all(len(lemmas) == 1 for lemmas in words):
+        return wq.Phrase(name, [lemmas[0] for lemmas in words], boost=boost)
+    readings = islice(product(*words), MAX_READINGS)
+    return AnyLemma([wq.Phrase(name, list(r)) for r in readings], boost=boost)
+
+
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
     """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
     parts of the same kind are flattened into it, a repeated part is dropped (the first
@@ -274,8 +297,9 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
 
 
 def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(language, terms) of a query word or phrase in every language that has terms for it
-    (each word's terms are remembered by ``analysis.word_terms``)."""
+    """(language, position terms) of a query word or phrase in every language that has terms
+    for it (each word's terms are remembered by ``analysis.word_terms``; ``lemmas_of`` splits
+    an ambiguous word's)."""
     found = []
     for lang in LANGUAGES:
         analyzed = terms(lang, text)

@@ -20,7 +20,14 @@ from typing import Any
 import orjson
 from whoosh import fields, formats
 
-from search.analysis import LANGUAGES, TAG_SEPARATOR, field_language, tags_analyzer, text_analyzer
+from search.analysis import (
+    LANGUAGES,
+    LEMMA_SEPARATOR,
+    TAG_SEPARATOR,
+    field_language,
+    tags_analyzer,
+    text_analyzer,
+)
 from search.model import Article
 
 TITLE_BOOST = 3.0
@@ -64,7 +71,9 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
     document indexing time.  The output is exactly Whoosh's (a test compares
     them): for each distinct term in order of first occurrence, its UTF-8
     bytes, frequency, weight and Whoosh-encoded positions.  Strings, as at
-    query time, go through Whoosh's analyzer as before.
+    query time, go through Whoosh's analyzer as before.  A list item may be a position
+    term (an ambiguous word's lemmas joined by LEMMA_SEPARATOR): each lemma gets that
+    position, as the analyzer's ``SplitLemmas`` gives them.
     """
 
     def __init__(self, analyzer: Any) -> None:
@@ -80,12 +89,17 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
             yield from super().index(value, **kwargs)
             return
         positions: dict[str, list[int]] = {}
-        for i, term in enumerate(value):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [i]
-            else:
-                found.append(i)
+        for i, position_term in enumerate(value):
+            for term in (
+                position_term.split(LEMMA_SEPARATOR)
+                if LEMMA_SEPARATOR in position_term
+                else (position_term,)
+            ):
+                found = positions.get(term)
+                if found is None:
+                    positions[term] = [i]
+                else:
+                    found.append(i)
         encode = self.format.encode
         boost = self.format.field_boost
         single = _single_positions()

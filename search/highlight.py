@@ -17,11 +17,14 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import methodcaller
 
 from search.analysis import (
+    LEMMA_SEPARATOR,
     WORD_PATTERN,
     field_language,
     fold,
+    lemmas_of,
     normalize_apostrophes,
     terms,
     word_term,
@@ -34,6 +37,8 @@ _ZWJ = "\u200d"
 _APOSTROPHE_CHARS = "'’ʼ`´‘"
 _WORD = re.compile(WORD_PATTERN)
 _WORD_SPLIT = re.compile(f"({WORD_PATTERN})")
+_AMBIGUOUS = methodcaller("__contains__", LEMMA_SEPARATOR)
+"""Whether a position term has several lemmas."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,10 @@ class MatchTerms:
     """What to highlight, already analyzed with the article's language analyzer."""
 
     terms: frozenset[str]
-    """Single index terms to mark wherever they occur."""
+    """Single index terms (lemmas) to mark wherever a word has one of them."""
     phrases: tuple[tuple[str, ...], ...]
-    """Term sequences, marked only where the terms occur consecutively."""
+    """Position-term sequences (``analysis.terms`` of a phrase), marked only where
+    consecutive words share a lemma with each of them."""
     prefixes: tuple[str, ...] = ()
     """Lower-cased raw prefixes: a word whose normalized surface form starts with one is marked."""
 
@@ -153,33 +159,54 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     # [gap, word, gap, word, ..., gap]: the words, and their offsets by summing lengths.
     parts = _WORD_SPLIT.split(text)
     terms_ = _terms(lang, parts[1::2])
-    singles = set(match.terms) | {p[0] for p in match.phrases if len(p) == 1}
-    by_first: dict[str, list[tuple[str, ...]]] = {}
+    singles = set(match.terms)
+    by_first: dict[str, list[tuple[frozenset[str], ...]]] = {}
     for phrase in match.phrases:
-        if len(phrase) > 1:
-            by_first.setdefault(phrase[0], []).append(phrase)
+        if len(phrase) == 1:
+            singles.update(lemmas_of(phrase[0]))
+        elif phrase:
+            sets = tuple(frozenset(lemmas_of(t)) for t in phrase)
+            for first in sets[0]:
+                by_first.setdefault(first, []).append(sets)
     prefixes = tuple({_surface(lang, p) for p in match.prefixes if p})
-    # Offsets are found only for texts with a match (words are located by the same regex).
     wanted = singles | by_first.keys()
-    if not prefixes and wanted.isdisjoint(terms_):
+    # The words' distinct position terms that hold a wanted lemma (an ambiguous word's
+    # term holds several): offsets are found only for texts with one.
+    unique = set(terms_)
+    hit = unique & wanted
+    for t in filter(_AMBIGUOUS, unique):  # the filter runs in C: most words are not
+        if not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)):
+            hit.add(t)
+    if not prefixes and not hit:
         return []
     ends = list(accumulate(map(len, parts)))
     found: list[Span] = []
-    # Without prefixes only the words with a wanted term need a look.
-    candidates = (
-        range(len(terms_)) if prefixes else [i for i, term in enumerate(terms_) if term in wanted]
-    )
+    # Without prefixes only the words with a wanted lemma need a look.
+    candidates = range(len(terms_)) if prefixes else [i for i, t in enumerate(terms_) if t in hit]
     for i in candidates:
         term = terms_[i]
         start, end = ends[2 * i], ends[2 * i + 1]
-        if term in singles or (prefixes and _surface(lang, text[start:end]).startswith(prefixes)):
+        if term not in hit:  # a prefix may still match it
+            if _surface(lang, text[start:end]).startswith(prefixes):
+                found.append(Span(start, end))
+            continue
+        lemmas = lemmas_of(term)
+        if not singles.isdisjoint(lemmas) or (
+            prefixes and _surface(lang, text[start:end]).startswith(prefixes)
+        ):
             found.append(Span(start, end))
-        for phrase in by_first.get(term, ()):
-            last = i + len(phrase) - 1
-            if last < len(terms_) and all(
-                terms_[i + k] == phrase[k] for k in range(1, len(phrase))
-            ):
-                found.append(Span(start, ends[2 * last + 1]))
+        seen: set[int] = set()
+        for first in lemmas:
+            for words_ in by_first.get(first, ()):
+                if id(words_) in seen:
+                    continue
+                seen.add(id(words_))
+                last = i + len(words_) - 1
+                if last < len(terms_) and all(
+                    not words_[k].isdisjoint(lemmas_of(terms_[i + k]))
+                    for k in range(1, len(words_))
+                ):
+                    found.append(Span(start, ends[2 * last + 1]))
     widened = []
     for span in found:
         start, end = span.start, span.end

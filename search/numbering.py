@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from search.analysis import WordMemo
+from search.analysis import LEMMA_SEPARATOR, WordMemo
 
 K = TypeVar("K", bound=Hashable)
 
@@ -90,13 +90,21 @@ class RunNumbers:
     ) -> None:
         self.terms: Numbering[str] = Numbering()
         self.words: Numbering[tuple[str, str]] = Numbering()
-        self._term_numbers = WordMemo(
-            lambda lang, word: self.terms.number(term_of(lang, word)), limit
-        )
+        self.lemmas: dict[int, tuple[int, ...]] = {}
+        """The numbers of each numbered position term's lemmas, for the ambiguous words'
+        position terms only (most words have one lemma: their term is their number)."""
+        self._term_numbers = WordMemo(lambda lang, word: self._number(term_of(lang, word)), limit)
         self._word_numbers = WordMemo(
             lambda lang, word: tuple(self.words.number((lang, w)) for w in words_of(lang, word)),
             limit,
         )
+
+    def _number(self, term: str) -> int:
+        """The number of a position term, with its lemmas numbered if it has several."""
+        number = self.terms.number(term)
+        if LEMMA_SEPARATOR in term and number not in self.lemmas:
+            self.lemmas[number] = tuple(map(self.terms.number, term.split(LEMMA_SEPARATOR)))
+        return number
 
     def term_numbers(self, language: str, split: list[str]) -> list[int]:
         """The number of the term of each surface word of ``split``, in order."""

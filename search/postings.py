@@ -16,7 +16,8 @@ P postings, N documents, F scored fields)::
     tf.npy            uint16 (P)   term frequency, kept to recompute weights after updates
     lengths.npy       int32 (N, F) field lengths in tokens
     docs.json                      [id, content hash] per document number (null: deleted)
-    meta.json                      fields, B, K1, keys (the key layout: "term-field")
+    meta.json                      fields, B, K1, keys (the key layout: "term-field"),
+                                   analysis (``analysis.ANALYSIS_VERSION`` of its terms)
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -40,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
-from search.analysis import LANGUAGES
+from search.analysis import ANALYSIS_VERSION, LANGUAGES
 from search.columns import save_synced
 from search.fields import FIELD_KINDS
 from search.numbering import Numbered
@@ -286,7 +287,14 @@ class PostingsBuilder:
             save_synced(directory / f"{name}.npy", value)
         _dump(directory / "docs.json", [list(p) if p else None for p in docs])
         _dump(
-            directory / "meta.json", {"fields": list(FIELDS), "B": B, "K1": K1, "keys": KEY_LAYOUT}
+            directory / "meta.json",
+            {
+                "fields": list(FIELDS),
+                "B": B,
+                "K1": K1,
+                "keys": KEY_LAYOUT,
+                "analysis": ANALYSIS_VERSION,
+            },
         )
 
 
@@ -483,14 +491,25 @@ def postings_agree(directory: Path, docs: dict[int, tuple[str, str]], size: int)
     )
 
 
-def _readable(directory: Path) -> bool:
-    """Whether ``directory`` holds postings in this version's key layout."""
+def _meta(directory: Path) -> dict[str, Any]:
     try:
         with (directory / "meta.json").open(encoding="utf-8") as f:
             meta = json.load(f)
     except FileNotFoundError:
-        return False
-    return isinstance(meta, dict) and meta.get("keys") == KEY_LAYOUT
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _readable(directory: Path) -> bool:
+    """Whether ``directory`` holds postings in this version's key layout."""
+    return _meta(directory).get("keys") == KEY_LAYOUT
+
+
+def analysis_version(directory: Path) -> int:
+    """The ``ANALYSIS_VERSION`` the generation whose postings are in ``directory`` was
+    analyzed with: 1 for one written before versions were recorded, or without postings."""
+    found = _meta(directory).get("analysis", 1)
+    return found if isinstance(found, int) else 1
 
 
 def open_postings(directory: Path, size: int) -> Postings | None:

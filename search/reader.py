@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
 import threading
 import time
 import warnings
@@ -26,12 +27,13 @@ import numpy.typing as npt
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
+from search.analysis import ANALYSIS_VERSION
 from search.articles import ARTICLES_DIR, Articles, open_articles
 from search.columns import Columns, read_columns
 from search.compile import CompiledWords
 from search.fields import article_from_json
 from search.model import Article
-from search.postings import POSTINGS_DIR, Postings, open_postings
+from search.postings import POSTINGS_DIR, Postings, analysis_version, open_postings
 from search.preload import preload
 from search.store import Layout, Manifest
 from search.vocab import VOCAB_FILE, Vocabulary
@@ -161,8 +163,24 @@ def open_whoosh(path: Path) -> Any:
     return FileStorage(str(path), supports_mmap=False, readonly=True).open_index()
 
 
+_log = logging.getLogger(__name__)
+
+
 def open_generation(layout: Layout, name: str) -> Generation:
-    """Open generation ``name`` of ``layout`` (raises if it is missing or damaged)."""
+    """Open generation ``name`` of ``layout`` (raises if it is missing or damaged).
+
+    A generation analyzed by an earlier version is served, with a warning to rebuild it:
+    its terms are not all those this version makes of a query (see ANALYSIS_VERSION)."""
+    version = analysis_version(layout.generation_dir(name) / POSTINGS_DIR)
+    if version != ANALYSIS_VERSION:
+        _log.warning(
+            "generation %s was analyzed by an earlier version (analysis %d, now %d): "
+            "Russian words and some Ukrainian ones are not found in all their forms until "
+            "it is rebuilt with `newsearch index build`",
+            name,
+            version,
+            ANALYSIS_VERSION,
+        )
     ix = open_whoosh(layout.whoosh_dir(name))
     try:
         columns = read_columns(layout.columns_dir(name))

@@ -21,6 +21,7 @@ from typing import Any
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from search.analysis import lemmas_of
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import Node as QueryNode
 from search.querylang import Word, leaves
@@ -94,7 +95,8 @@ def known(searcher: Any, word: str, present: Present | None = None) -> bool:
 
     for lang, analyzed in word_analyses(word):
         for name in SEARCHED_FIELDS[None, lang]:
-            if all(present(name, t) for t in analyzed):
+            # An ambiguous word is there when one of its lemmas is.
+            if all(any(present(name, lemma) for lemma in lemmas_of(t)) for t in analyzed):
                 return True
     return False
 

@@ -22,12 +22,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.build import apply_changes, build, update
+from indexer.build import OutdatedAnalysis, apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document
 from search import postings as postings_module
-from search.analysis import WORD_PATTERN, field_language, text_analyzer, text_terms, words
+from search.analysis import (
+    ANALYSIS_VERSION,
+    WORD_PATTERN,
+    field_language,
+    lemmas_of,
+    text_analyzer,
+    text_terms,
+    words,
+)
 from search.engine import Engine
 from search.model import Article
 from search.postings import (
@@ -230,19 +238,45 @@ def test_generation_without_postings_is_searched_by_whoosh(
         shutil.rmtree(directory)
     else:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        del meta["keys"]
+        del meta["keys"], meta["analysis"]  # neither was recorded then
         (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     old = Engine(index)
     assert old.reader.generation().postings is None
     for q in queries:
         got = _page(old, q, first=36)
         assert [h.article.id for h in got.hits] == [h.article.id for h in expected[q].hits]
-    # The next update gives every kept article its postings (analyzed once, then).
-    update([demo_copy], index, workers=1)
+    # Its terms are an earlier analysis' (analysis 1): an update would mix them with this
+    # version's, so it asks for a rebuild, which gives every article its postings.
+    with pytest.raises(OutdatedAnalysis, match="rebuild it with `newsearch index build"):
+        update([demo_copy], index, workers=1)
+    build([demo_copy], index, workers=1)
     assert Engine(index).reader.generation().postings is not None
     fresh = tmp_path / "fresh"
     build([demo_copy], fresh, workers=1)
     assert _postings_by_id(index) == _postings_by_id(fresh)
+
+
+def test_update_of_an_earlier_analysis_asks_for_a_rebuild(
+    demo_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Postings written before analysis versions were recorded hold analysis 1's terms
+    (Russian stems, one Ukrainian lemma): updating them would mix two analyses."""
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    served = layout.require_current()
+    meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    assert meta["analysis"] == ANALYSIS_VERSION
+    del meta["analysis"]
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(OutdatedAnalysis, match=f"{served} was analyzed by an earlier version"):
+        update([demo_copy], index, workers=1)
+    assert layout.require_current() == served  # still served, unchanged
+    with caplog.at_level("WARNING", logger="search.reader"):
+        assert Engine(index).search(SearchRequest(query="election OR армії")).total > 0
+    assert f"generation {served} was analyzed by an earlier version" in caplog.text
+    assert "rebuilt with `newsearch index build`" in caplog.text
 
 
 def test_damaged_postings_keep_the_generation_from_opening(demo_copy: Path, tmp_path: Path) -> None:
@@ -315,8 +349,10 @@ _TEXT = st.text(alphabet=st.sampled_from(list(_LETTERS + "'’ʼ`´‘\u0301 -.,
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["uk", "ru", "en", "other"]), _TEXT)
 def test_fast_analysis_equals_the_analyzer_pipeline(language: str, text: str) -> None:
-    expected = [t.text for t in text_analyzer(language)(text)]
-    assert text_terms(language, text) == expected
+    expected = [(t.text, t.pos) for t in text_analyzer(language)(text, positions=True)]
+    # One position term per word; the pipeline gives each of its lemmas at its position.
+    found = [(lemma, i) for i, t in enumerate(text_terms(language, text)) for lemma in lemmas_of(t)]
+    assert found == expected
 
 
 def test_whoosh_gets_the_analyzers_tokens(demo_index: Path) -> None:
@@ -327,13 +363,14 @@ def test_whoosh_gets_the_analyzers_tokens(demo_index: Path) -> None:
         article = gen.article(docnum)
         lang = field_language(article.language)
         for kind, text in (("title", article.title), ("body", article.body)):
-            tokens = [t.text for t in text_analyzer(lang)(text)]
+            tokens = [(t.text, t.pos) for t in text_analyzer(lang)(text, positions=True)]
+            field = f"{kind}_{lang}"
             vector = {
                 term: sorted(positions)
-                for term, positions in _positions(searcher, docnum, f"{kind}_{lang}", set(tokens))
+                for term, positions in _positions(searcher, docnum, field, {t for t, _ in tokens})
             }
             expected: dict[str, list[int]] = {}
-            for position, token in enumerate(tokens):
+            for token, position in tokens:
                 expected.setdefault(token, []).append(position)
             assert vector == expected, (article.id, kind)
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import fields
 
-from search.analysis import LANGUAGES, text_analyzer
+from search.analysis import LANGUAGES, LEMMA_SEPARATOR, text_analyzer, text_terms
 from search.fields import TermsText, build_schema
 
 _TERMS = st.lists(st.sampled_from(["армія", "війна", "the", "news", "ёж", "a" * 40, "x"]))
@@ -24,6 +24,32 @@ def test_term_lists_index_as_whoosh_does(terms: list[str], language: str) -> Non
     field = TermsText(text_analyzer(language))
     # repr: the same types too (a weight of 2.0, not 2).
     assert repr(list(field.index(terms))) == repr(_whoosh(field, terms))
+
+
+_AMBIGUOUS = st.lists(
+    st.sampled_from(["Києві", "Київ", "Ахметова", "Львова", "Лавра", "армії", "у", "і", "Києва"]),
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=200)
+@given(text=_AMBIGUOUS, language=st.sampled_from(["uk", "ru"]))
+def test_position_terms_index_as_the_analyzer_does(text: str, language: str) -> None:
+    # An ambiguous word's position term gives each of its lemmas at its position: what
+    # Whoosh makes of the text through the analyzer (which splits it with SplitLemmas).
+    field = TermsText(text_analyzer(language))
+    position_terms = text_terms(language, text)
+    assert repr(list(field.index(position_terms))) == repr(_whoosh(field, text))
+
+
+def test_an_ambiguous_word_is_each_lemma_at_one_position() -> None:
+    field = TermsText(text_analyzer("uk"))
+    assert LEMMA_SEPARATOR in text_terms("uk", "Києві")[0]
+    postings = {
+        t.decode(): (freq, field.format.decode_positions(v))
+        for t, freq, _, v in field.index(text_terms("uk", "у Києві і Києві"))
+    }
+    assert postings["київ"] == postings["кий"] == (2, [1, 3])
 
 
 def test_long_texts_past_the_cached_positions() -> None:

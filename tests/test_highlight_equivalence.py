@@ -33,9 +33,16 @@ _APOSTROPHE_CHARS = "'’ʼ`´‘"
 
 
 def reference_tokens(language: str, text: str) -> list[tuple[str, int, int]]:
-    """(term, start, end) of every word: the whole text through the analyzer."""
+    """(position term, start, end) of every word: the whole text through the analyzer (an
+    ambiguous word's lemma tokens, which share its characters, joined again)."""
     try:
-        return list(analysis.tokens_with_chars(language, text))
+        words: list[tuple[str, int, int]] = []
+        for term, start, end in analysis.tokens_with_chars(language, text):
+            if words and words[-1][1:] == (start, end):
+                words[-1] = (words[-1][0] + analysis.LEMMA_SEPARATOR + term, start, end)
+            else:
+                words.append((term, start, end))
+        return words
     except ValueError:
         pass
     found = []
@@ -53,24 +60,28 @@ def reference_match_spans(text: str, language: str, match: MatchTerms) -> list[S
     if not text:
         return []
     lang = field_language(language)
-    tokens = reference_tokens(lang, text)
-    singles = set(match.terms) | {p[0] for p in match.phrases if len(p) == 1}
-    by_first: dict[str, list[tuple[str, ...]]] = {}
+    # Each word as the set of its lemmas; a word matches a query word sharing a lemma.
+    tokens = [
+        (set(term.split(analysis.LEMMA_SEPARATOR)), start, end)
+        for term, start, end in reference_tokens(lang, text)
+    ]
+    singles = set(match.terms)
     for phrase in match.phrases:
-        if len(phrase) > 1:
-            by_first.setdefault(phrase[0], []).append(phrase)
+        if len(phrase) == 1:
+            singles |= set(phrase[0].split(analysis.LEMMA_SEPARATOR))
+    phrases = [
+        [set(t.split(analysis.LEMMA_SEPARATOR)) for t in p] for p in match.phrases if len(p) > 1
+    ]
     prefixes = tuple({highlight._surface(lang, p) for p in match.prefixes if p})
     found: list[Span] = []
-    for i, (term, start, end) in enumerate(tokens):
-        if term in singles or (
+    for i, (lemmas, start, end) in enumerate(tokens):
+        if lemmas & singles or (
             prefixes and highlight._surface(lang, text[start:end]).startswith(prefixes)
         ):
             found.append(Span(start, end))
-        for phrase in by_first.get(term, ()):
-            last = i + len(phrase) - 1
-            if last < len(tokens) and all(
-                tokens[i + k][0] == phrase[k] for k in range(1, len(phrase))
-            ):
+        for words in phrases:
+            last = i + len(words) - 1
+            if last < len(tokens) and all(tokens[i + k][0] & words[k] for k in range(len(words))):
                 found.append(Span(start, tokens[last][2]))
     widened = []
     for span in found:

@@ -364,7 +364,9 @@ def test_parallel_build_in_chunks_ranks_as_serial(
     """A parallel build commits segments in chunks (no spill to disk): same answers."""
     src = _many(tmp_path / "many.jsonl", 400)
     serial = build([src], tmp_path / "s", workers=1)
-    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 800)
+    # Whoosh hands documents to its sub-writers 100 at a time: a chunk (~16 postings an
+    # article, times 2 workers) must hold more than 100 articles to reach both of them.
+    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 1000)
     chunked = build([src], tmp_path / "c", workers=2)
     assert serial.documents == chunked.documents == 400
     assert _segments(tmp_path / "s") == 1
@@ -402,7 +404,9 @@ def test_failed_chunked_build_leaves_served_index(
     src = _many(tmp_path / "many.jsonl", 400)
     with src.open("a", encoding="utf-8") as f:
         f.write("{not json\n")
-    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 800)
+    # Whoosh hands documents to its sub-writers 100 at a time: a chunk (~16 postings an
+    # article, times 2 workers) must hold more than 100 articles to reach both of them.
+    monkeypatch.setattr(whoosh_writer, "CHUNK_POSTINGS", 1000)
     with pytest.raises(StrictBuildError):
         build([src], index_dir, workers=2, strict=True)
     assert Layout(index_dir).generations() == ["g000001"]
