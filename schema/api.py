@@ -7,6 +7,7 @@ event loop) -> GraphQL types.  Expected failures are typed union members.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
@@ -14,6 +15,7 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
+from schema.dates import DATETIME
 from schema.execution import PlainObjectsExecutionContext
 from schema.limits import Limits, Validation
 from schema.middleware import request_id_var
@@ -313,6 +315,7 @@ def make_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        scalar_overrides={datetime: DATETIME},
         extensions=extensions,  # type: ignore[arg-type]
         execution_context_class=PlainObjectsExecutionContext,
     )

@@ -35,6 +35,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from schema.dates import name_arguments
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -181,11 +183,13 @@ def limit_errors(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
 def _validate(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    return validate_document(schema, document, rules)
+    return name_arguments(validate_document(schema, document, rules), document)
 
 
 class Validation(SchemaExtension):
     """Validation with the limits first: graphql-core's rules only run on a document within them.
+
+    Errors of DateTime values written in the document name their argument (schema/dates.py).
 
     Both steps are cached per document (apps repeat the same documents with new variables),
     as strawberry's ``ValidationCache`` did; this replaces it and its ``AddValidationRules``.

@@ -1,0 +1,110 @@
+"""A bad DateTime names its argument and the accepted formats (schema/dates.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dateutil.parser  # type: ignore[import-untyped]
+import httpx
+import pytest
+
+from schema.api import make_schema
+from schema.app import create_app
+from schema.dates import ACCEPTED, parse_value
+from schema.settings import Settings
+from tests.server import live_server
+
+SCHEMA = make_schema(Settings(index_dir=Path("unused")))
+UPSERT = (
+    'mutation { upsertArticles(articles: [{id: "a", title: "t", body: "b", '
+    'published: "2024-09-15T04:17:16+03:00"}, {id: "b", title: "t", body: "b", '
+    'published: "2024-13-01"}]) { __typename } }'
+)
+
+
+def errors(document: str, variables: dict[str, object] | None = None) -> list[str]:
+    """The messages of ``document`` (these fail before any resolver runs)."""
+    result = SCHEMA.execute_sync(document, variable_values=variables)
+    return [e.message for e in result.errors or []]
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "expected"),
+    [
+        (
+            '{ search(filter: {publishedFrom: "yesterday"}) { __typename } }',
+            None,
+            'search(filter.publishedFrom): "yesterday" is not a date or date-time '
+            "(Expected 4 digits, got 'yest').",
+        ),
+        (
+            "{ browse(filter: {publishedTo: 20240915}) { __typename } }",
+            None,
+            "browse(filter.publishedTo): 20240915 is not a date or date-time (not a string).",
+        ),
+        (
+            UPSERT,
+            None,
+            'upsertArticles(articles[1].published): "2024-13-01" is not a date or date-time '
+            "(month must be in 1..12).",
+        ),
+        (
+            "query($f: SearchFilter) { search(filter: $f) { __typename } }",
+            {"f": {"publishedTo": "31.03.2005"}},
+            "Variable '$f' has invalid value at .publishedTo: \"31.03.2005\" is not a date or "
+            "date-time (Expected 4 digits, got '31.0').",
+        ),
+        (
+            "query($d: DateTime) { search(filter: {publishedFrom: $d}) { __typename } }",
+            {"d": 5},
+            "Variable '$d' has invalid value: 5 is not a date or date-time (not a string).",
+        ),
+    ],
+)
+def test_bad_datetime_names_the_argument_and_the_formats(
+    document: str, variables: dict[str, object] | None, expected: str
+) -> None:
+    assert errors(document, variables) == [f"{expected} {ACCEPTED}"]
+
+
+def test_the_formats_are_listed() -> None:
+    assert ACCEPTED == (
+        "Accepted (ISO 8601): a date, 2024-09-15; a date and time with a UTC offset, "
+        "2024-09-15T04:17:16+03:00 or 2024-09-15T01:17:16Z; or one without an offset, "
+        "2024-09-15T04:17:16 (filters read it in facets.timeZone)."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-09-15",
+        "2024-09-15T04:17:16+03:00",
+        "2024-09-15T01:17:16Z",
+        "2024-09-15T04:17:16",
+        "2024-09-15T04:17:16.250+0300",
+        "2024-09",
+        "20240915T0417",
+    ],
+)
+def test_accepted_values_are_unchanged(text: str) -> None:
+    """The same parser as strawberry's own DateTime: only the errors differ."""
+    assert parse_value(text) == dateutil.parser.isoparse(text)
+    result = SCHEMA.execute_sync(
+        "query($d: DateTime) { search(filter: {publishedFrom: $d}) { __typename } }",
+        variable_values={"d": text},
+    )
+    # Past coercion: the resolver runs (and needs the index this schema has not got).
+    assert all("date-time" not in e.message for e in result.errors or [])
+    assert isinstance(parse_value(text), dt.datetime)
+
+
+def test_over_http_with_the_value_position(demo_index: Path) -> None:
+    with live_server(create_app(Settings(index_dir=demo_index))) as base:
+        document = '{\n  search(filter: {publishedFrom: "yesterday"}) { __typename }\n}'
+        body = httpx.post(f"{base}/graphql", json={"query": document}, timeout=30).json()
+    [error] = body["errors"]
+    assert error["message"].startswith('search(filter.publishedFrom): "yesterday" is not a date')
+    assert error["message"].endswith(ACCEPTED)
+    assert error["locations"] == [{"line": 2, "column": 34}]
