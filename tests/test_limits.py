@@ -134,11 +134,16 @@ def test_introspection_and_the_example_pass_comfortably() -> None:
         schema_description=True,
         input_value_deprecation=True,
     )
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme_example = readme.split("```graphql\n", 1)[1].split("```", 1)[0]
     [(_, graphiql)] = operation_costs(parse(introspection))
-    [(_, example)] = operation_costs(parse(EXAMPLE_QUERY))
-    assert graphiql.fields * 4 < SETTINGS.max_fields, graphiql
-    assert example.fields * 20 < SETTINGS.max_fields, example
-    assert example.depth * 2 < SETTINGS.max_depth
+    assert (graphiql.fields, graphiql.depth) == (229, 0)  # as README "Limits" says
+    assert graphiql.fields * 4 < SETTINGS.max_fields
+    for example in (EXAMPLE_QUERY, readme_example):
+        [(_, cost)] = operation_costs(parse(example))
+        assert cost.fields * 20 < SETTINGS.max_fields, cost
+        assert cost.depth * 2 < SETTINGS.max_depth, cost
+    assert operation_costs(parse(readme_example))[0][1].fields == 31  # as README says
     result = make_schema(SETTINGS).execute_sync(introspection)
     assert result.errors is None
 
