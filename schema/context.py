@@ -42,7 +42,7 @@ class Services:
     engine: Engine
     writes: Writes
     limiter: anyio.CapacityLimiter
-    """On the server's event loop: GraphQL requests running in worker threads at once."""
+    """Threads of the server's own event loop at once (``/readyz``)."""
     engine_slots: threading.BoundedSemaphore = field(init=False, repr=False)
     """Engine calls running at once, over all requests (``search_threads``); a semaphore of
     threads, not of one event loop, because each request runs in a loop of its own."""

@@ -30,12 +30,14 @@ from graphql import get_introspection_query, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schema import offload
 from schema.api import make_schema
+from schema.app import create_app
 from schema.examples import EXAMPLE_QUERY
 from schema.limits import Cost, fragment_costs, operation_costs
 from schema.offload import encode_json
 from schema.settings import Settings
-from tests.server import serve_process
+from tests.server import live_server, serve_process
 
 SETTINGS = Settings(index_dir=Path("unused"))
 HEALTH_LIMIT = 0.1
@@ -263,3 +265,25 @@ JSON = st.recursive(
 def test_answers_are_encoded_exactly_as_json_dumps(value: object) -> None:
     """The piecewise encoder of the answers (schema/offload.py) writes json.dumps' bytes."""
     assert encode_json(value) == json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def test_a_query_past_its_time_limit_is_answered_timeout(
+    demo_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation cannot be interrupted; the server answers TIMEOUT without waiting for it."""
+    monkeypatch.setattr(offload, "GRACE", 0.0)
+    settings = Settings(index_dir=demo_index, request_timeout=0.2)
+    with live_server(create_app(settings)) as base:
+        seconds, body = post(base, HEAVY["merged searches"])  # ~1 s of validation
+        assert body == {
+            "data": None,
+            "errors": [
+                {
+                    "message": "the request took longer than the server's time limit",
+                    "extensions": {"kind": "TIMEOUT"},
+                }
+            ],
+        }
+        assert seconds < 0.8, seconds
+        _, body = post(base, "{ indexInfo { documents } }")
+        assert body == {"data": {"indexInfo": {"documents": 36}}}
