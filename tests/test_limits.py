@@ -9,10 +9,12 @@
   searches with day histograms) run at once, ``/healthz`` answers within 100 ms, the bombs get
   their error quickly, and the server answers afterwards.  Before, one bomb held the event loop
   for minutes, and each heavy request for one to two seconds.  On the shared 2-core test
-  machine (load average 8-14) polls still take longer now and then (measured: 10-15% of them
-  over 100 ms, the worst 300-800 ms), when the OS gives the server's loop no core or a garbage
+  machine (load average 6-14) polls still take longer now and then (measured: 4-15% of them
+  over 100 ms, the worst 0.2-0.8 s), when the OS gives the server's loop no core or a garbage
   collection holds the GIL; so the median poll must answer within 100 ms and every poll within
   two seconds.
+* A query still running past its time limit (and the grace after it) is answered TIMEOUT
+  without waiting for it; the answers' piecewise JSON encoder writes ``json.dumps``' bytes.
 """
 
 from __future__ import annotations
