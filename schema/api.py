@@ -7,25 +7,19 @@ event loop) -> GraphQL types.  Expected failures are typed union members.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from schema.context import Context, RequestTimeout
+from schema.dates import DATETIME, SCALAR_MAP
 from schema.execution import PlainObjectsExecutionContext
+from schema.limits import Limits, Validation
 from schema.middleware import request_id_var
-from schema.scalars import SCALARS
 from schema.settings import Settings
 from schema.types import (
     Article,
@@ -305,27 +299,28 @@ def make_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the guards configured in ``settings``."""
     # Parsed and validated documents are cached: apps repeat the same documents with
     # new variables, and parsing plus validation cost ~11 ms a request (bench profile).
-    # The validation cache is keyed by (schema, document, rules), so the guards' rule
-    # classes are made once here: QueryDepthLimiter and MaxAliasesLimiter as per-request
-    # factories create new rule classes on every request, so the cache never hit.
-    rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
-    if not settings.introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
+    # The limits (depth, aliases, expanded fields) are checked before graphql-core's rules,
+    # in time linear in the document (schema/limits.py).
+    limits = Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_fields=settings.max_fields,
+    )
+    rules: tuple[type[ASTValidationRule], ...] = (
+        () if settings.introspection else (NoSchemaIntrospectionCustomRule,)
+    )
     # Factories, not instances: strawberry builds fresh extensions per request.
     extensions: list[object] = [
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        lambda: AddValidationRules(rules),
+        lambda: Validation(limits, rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
     ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        scalar_overrides={datetime: DATETIME},
         extensions=extensions,  # type: ignore[arg-type]
         execution_context_class=PlainObjectsExecutionContext,
-        config=StrawberryConfig(scalar_map=SCALARS),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

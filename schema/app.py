@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,12 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.websockets import WebSocket
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from schema.api import make_schema
 from schema.context import Context, Services
 from schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
 from schema.graphiql import OfflineGraphQL, assets_app
 from schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
+from schema.offload import ThreadEncodedJSON, execute_off_loop
 from schema.settings import Settings
 from schema.writes import Writes
 from search.analysis import warm_up
@@ -34,9 +38,26 @@ log = logging.getLogger("newsearch.server")
 
 
 class NewsGraphQL(OfflineGraphQL):
-    """strawberry's ASGI view with our per-request context."""
+    """strawberry's ASGI view with our per-request context, run off the event loop."""
 
     services: Services
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """strawberry's execution of one operation, in a worker thread (schema/offload.py)."""
+        context = kwargs["context"]
+        execute = super().execute_single
+        return await execute_off_loop(lambda: execute(*args, **kwargs), context)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The answer, encoded in a worker thread and sent in chunks."""
+        response = ThreadEncodedJSON(response_data, sub_response.status_code or 200)
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -107,6 +128,14 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm_up)  # before the first request, not during it
+        # What start-up made (modules, schema, analyzers: ~75,000 objects) lives as long as
+        # the server.  Out of the collector's sight, a full collection, which holds the GIL
+        # and so the event loop, no longer walks them (25-110 ms each on a loaded 2-core
+        # machine).  The index is opened afterwards: a replaced generation must stay
+        # collectable.
+        gc.collect()
+        gc.freeze()
         try:
             gen = await anyio.to_thread.run_sync(engine.reader.generation)
             log.info("serving generation %s (%d documents)", gen.name, gen.documents)
@@ -115,7 +144,6 @@ def create_app(settings: Settings) -> Starlette:
             del gen
         except Exception as exc:  # the server still starts; /readyz reports why
             log.warning("index not ready: %s", exc)
-        await anyio.to_thread.run_sync(warm_up)  # before the first request, not during it
         yield
 
     routes: list[BaseRoute] = [

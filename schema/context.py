@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
@@ -42,6 +42,13 @@ class Services:
     engine: Engine
     writes: Writes
     limiter: anyio.CapacityLimiter
+    """Threads of the server's own event loop at once (``/readyz``)."""
+    engine_slots: threading.BoundedSemaphore = field(init=False, repr=False)
+    """Engine calls running at once, over all requests (``search_threads``); a semaphore of
+    threads, not of one event loop, because each request runs in a loop of its own."""
+
+    def __post_init__(self) -> None:
+        self.engine_slots = threading.BoundedSemaphore(self.settings.search_threads)
 
 
 @dataclass
@@ -52,6 +59,11 @@ class Context:
     request_id: str
     authorization: str | None
     deadline: float
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set when the server has given up on the request (schema/offload.py): no new engine
+    call starts, and the execution of a query stops at its next object."""
+    writing: bool = False
+    """The request is a mutation: it is waited for, not given up on, at its time limit."""
 
     @property
     def engine(self) -> Engine:
@@ -71,17 +83,21 @@ class Context:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking index work in a worker thread, within the request's time limit.
 
-        The event loop stays free (health checks and other requests go on); a
-        search still running at the deadline is abandoned, not waited for.
+        The request's own event loop stays free for its other fields; at most
+        ``search_threads`` calls run at once over all requests; a search still running
+        at the deadline is abandoned, not waited for.
         """
         remaining = self.deadline - anyio.current_time()
-        if remaining <= 0:
+        if remaining <= 0 or self.cancelled.is_set():
             raise RequestTimeout
-        call = functools.partial(fn, *args, **kwargs)
+        slots = self.services.engine_slots
+
+        def call() -> T:
+            with slots:
+                return fn(*args, **kwargs)
+
         try:
             with anyio.fail_after(remaining):
-                return await anyio.to_thread.run_sync(
-                    call, limiter=self.services.limiter, abandon_on_cancel=True
-                )
+                return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
         except TimeoutError:
             raise RequestTimeout from None

@@ -18,10 +18,19 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from graphql import (
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    OperationType,
+    is_leaf_type,
+)
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from schema.context import Context, RequestTimeout
 
 if TYPE_CHECKING:
     from graphql import GraphQLOutputType, GraphQLResolveInfo
@@ -54,6 +63,15 @@ class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # is not reused; its plan or None).  graphql-core memoizes grouped field sets per
         # selection, so the 143 buckets of a histogram share one plan.
         self._plans: dict[tuple[str, int], tuple[GroupedFieldSet, list[_Leaf] | None]] = {}
+        # A query the server gave up on (schema/offload.py) stops at its next object; a
+        # mutation says so, to be waited for.
+        self._cancelled = None
+        context = self.context_value
+        if isinstance(context, Context):
+            if self.operation.operation == OperationType.MUTATION:
+                context.writing = True
+            else:
+                self._cancelled = context.cancelled
 
     def execute_fields(
         self,
@@ -64,6 +82,8 @@ class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         *rest: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """The object's fields: in one loop when they are plain, else graphql-core's way."""
+        if self._cancelled is not None and self._cancelled.is_set():
+            raise RequestTimeout
         plan = self._plan(parent_type, grouped_field_set)
         if plan is not None:
             done = self._complete(plan, parent_type, source_value)
@@ -81,6 +101,8 @@ class PlainObjectsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         *rest: Any,
     ) -> AwaitableOrValue[list[Any]]:
         """A list of plain objects in one loop (a histogram's buckets), else graphql-core's."""
+        if self._cancelled is not None and self._cancelled.is_set():
+            raise RequestTimeout
         done = self._plain_list(return_type, field_details_list, result)
         if done is not None:
             return done

@@ -460,6 +460,32 @@ _BOOT_SCRIPT = """
   var query = params.has("q") ? params.get("q") : config.defaultQuery;
   var variables = params.has("variables") ? params.get("variables") : config.defaultVariables;
 
+  // GraphiQL keeps its tabs in localStorage and adds a tab for a query and variables that
+  // match none of them: each link with other ?variables= opened one more tab.  The URL holds
+  // the work here, so the tabs are not kept; everything else GraphiQL stores still is.
+  var TABS = "graphiql:tabState";
+  var storage = {
+    getItem: function (key) { return key === TABS ? null : window.localStorage.getItem(key); },
+    setItem: function (key, value) {
+      if (key !== TABS) {
+        window.localStorage.setItem(key, value);
+      }
+    },
+    removeItem: function (key) { window.localStorage.removeItem(key); },
+    clear: function () {
+      Object.keys(window.localStorage).forEach(function (key) {
+        if (key.indexOf("graphiql:") === 0) {
+          window.localStorage.removeItem(key);
+        }
+      });
+    },
+    get length() {
+      return Object.keys(window.localStorage).filter(function (key) {
+        return key.indexOf("graphiql:") === 0;
+      }).length;
+    }
+  };
+
   function remember(key, value) {
     if (value) {
       params.set(key, value);
@@ -472,6 +498,7 @@ _BOOT_SCRIPT = """
 
   var props = {
     fetcher: fetcher,
+    storage: storage,
     defaultQuery: config.defaultQuery,
     query: query,
     defaultEditorToolsVisibility: Boolean(variables),

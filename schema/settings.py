@@ -21,6 +21,8 @@ class Settings:
     max_depth: int = 12
     max_tokens: int = 4000
     max_aliases: int = 15
+    max_fields: int = 2000
+    """Fields an operation may select, each fragment counted at every spread (README)."""
     introspection: bool = True
     cors_origins: tuple[str, ...] = ()
     search_threads: int = 8

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from schema.scalars import DateOrDateTime
+from schema.dates import DateOrDateTime
 from search import types as st
 from search.engine import IndexInfo as EngineIndexInfo
 from search.engine import Suggestions as EngineSuggestions

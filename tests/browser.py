@@ -9,6 +9,8 @@ Debian's (``apt-get install chromium``), or the one named by ``$CHROMIUM``.
 * :func:`run_graphiql`: open a GraphiQL page, record every request, every failed request,
   non-2xx response and console error, wait for GraphiQL to render, click the run button and
   return the text of the result pane.
+* :func:`graphiql_states`: open several GraphiQL URLs in turn in one browser and return the
+  tabs and editors each load shows.
 
 Every request that leaves the loopback interface is refused by the page's routing and counted
 as a failed request, so a page that would need the internet fails here, not in production.
@@ -28,7 +30,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from playwright.sync_api import ConsoleMessage, Dialog, Request, Response, Route
+    from collections.abc import Iterator
+
+    from playwright.sync_api import ConsoleMessage, Dialog, Page, Request, Response, Route
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 """The browser binary: Debian's Chromium unless ``$CHROMIUM`` names another."""
@@ -51,6 +55,11 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 EXECUTE_BUTTON = ".graphiql-execute-button"
 RESULT_PANE = ".result-window"
 QUERY_EDITOR = ".graphiql-query-editor"
+VARIABLES_EDITOR = "section.graphiql-editor-tool"
+"""The editor tools; their first editor is the variables one (the headers one follows)."""
+TAB = ".graphiql-tab"
+SETTLE_S = 1.5
+"""Seconds for GraphiQL to store its state after a page load (it debounces its writes)."""
 
 _CODEMIRROR_VALUE_JS = """(selector) => {
   const el = document.querySelector(selector);
@@ -126,29 +135,11 @@ def _is_local(url: str) -> bool:
     )
 
 
-def run_graphiql(
-    url: str,
-    *,
-    timeout_s: float = 60.0,
-    screenshot: Path | None = None,
-    log: BrowserLog | None = None,
-) -> GraphiQLRun:
-    """Open the GraphiQL page at ``url``, click run and return what happened.
-
-    Waits for GraphiQL to render (its run button and the query editor holding text), clicks
-    the run button, waits for the result pane to hold text, and returns
-    ``(failed_requests, console_errors, result_text)``.  ``failed_requests`` lists refused
-    requests (including any to a non-loopback host, which are blocked), network failures and
-    responses outside 2xx/304; ``console_errors`` lists console errors and uncaught page errors
-    (CSP violations and failed integrity checks show up there).  Pass ``log`` to also get every
-    request and console message, ``screenshot`` to save a PNG of the final page.  Raises
-    :class:`BrowserRunError`, with the log, if the page never renders or no result comes.
-    """
+@contextlib.contextmanager
+def _page(log: BrowserLog, timeout_s: float) -> Iterator[Page]:
+    """A page of a fresh headless Chromium whose every event goes into ``log``."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
-
-    log = log if log is not None else BrowserLog()
-    timeout_ms = timeout_s * 1000
 
     def on_request(request: Request) -> None:
         log.requests.append(f"{request.method} {request.url}")
@@ -188,7 +179,7 @@ def run_graphiql(
         )
         try:
             context = browser.new_context(service_workers="block")
-            context.set_default_timeout(timeout_ms)
+            context.set_default_timeout(timeout_s * 1000)
             context.route("**/*", route)
             page = context.new_page()
             page.on("request", on_request)
@@ -197,31 +188,97 @@ def run_graphiql(
             page.on("console", on_console)
             page.on("pageerror", on_page_error)
             page.on("dialog", on_dialog)
-            try:
-                page.goto(url, wait_until="load")
-                page.wait_for_selector(EXECUTE_BUTTON, state="visible")
-                page.wait_for_function(
-                    f"() => ({_CODEMIRROR_VALUE_JS})('{QUERY_EDITOR}') || ''",
-                )
-                page.click(EXECUTE_BUTTON)
-                page.wait_for_function(
-                    f"() => (({_CODEMIRROR_VALUE_JS})('{RESULT_PANE}') || '').trim().length > 0"
-                )
-                result = page.evaluate(_CODEMIRROR_VALUE_JS, RESULT_PANE)
-                # Let late requests/console messages (e.g. the schema's introspection) land.
-                with contextlib.suppress(PlaywrightError):
-                    page.wait_for_load_state("networkidle", timeout=5000)
-            except PlaywrightError as exc:
-                raise BrowserRunError(f"{exc}\n--- browser log ---\n{log.describe()}") from exc
-            finally:
-                if screenshot is not None:
-                    with contextlib.suppress(PlaywrightError):
-                        page.screenshot(path=str(screenshot))
+            yield page
             context.close()
         finally:
             browser.close()
+
+
+def _wait_for_graphiql(page: Page) -> None:
+    page.wait_for_selector(EXECUTE_BUTTON, state="visible")
+    page.wait_for_function(f"() => ({_CODEMIRROR_VALUE_JS})('{QUERY_EDITOR}') || ''")
+
+
+def run_graphiql(
+    url: str,
+    *,
+    timeout_s: float = 60.0,
+    screenshot: Path | None = None,
+    log: BrowserLog | None = None,
+) -> GraphiQLRun:
+    """Open the GraphiQL page at ``url``, click run and return what happened.
+
+    Waits for GraphiQL to render (its run button and the query editor holding text), clicks
+    the run button, waits for the result pane to hold text, and returns
+    ``(failed_requests, console_errors, result_text)``.  ``failed_requests`` lists refused
+    requests (including any to a non-loopback host, which are blocked), network failures and
+    responses outside 2xx/304; ``console_errors`` lists console errors and uncaught page errors
+    (CSP violations and failed integrity checks show up there).  Pass ``log`` to also get every
+    request and console message, ``screenshot`` to save a PNG of the final page.  Raises
+    :class:`BrowserRunError`, with the log, if the page never renders or no result comes.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    log = log if log is not None else BrowserLog()
+    with _page(log, timeout_s) as page:
+        try:
+            page.goto(url, wait_until="load")
+            _wait_for_graphiql(page)
+            page.click(EXECUTE_BUTTON)
+            page.wait_for_function(
+                f"() => (({_CODEMIRROR_VALUE_JS})('{RESULT_PANE}') || '').trim().length > 0"
+            )
+            result = page.evaluate(_CODEMIRROR_VALUE_JS, RESULT_PANE)
+            # Let late requests/console messages (e.g. the schema's introspection) land.
+            with contextlib.suppress(PlaywrightError):
+                page.wait_for_load_state("networkidle", timeout=5000)
+        except PlaywrightError as exc:
+            raise BrowserRunError(f"{exc}\n--- browser log ---\n{log.describe()}") from exc
+        finally:
+            if screenshot is not None:
+                with contextlib.suppress(PlaywrightError):
+                    page.screenshot(path=str(screenshot))
     return GraphiQLRun(
         failed_requests=list(log.failed_requests),
         console_errors=list(log.console_errors),
         result_text=str(result or ""),
     )
+
+
+class EditorState(NamedTuple):
+    """What GraphiQL shows after a page load: its tabs and its editors' text."""
+
+    tabs: int
+    """Tabs in the tab bar (GraphiQL shows none while there is only one)."""
+    query: str
+    variables: str
+
+
+def graphiql_states(urls: list[str], *, timeout_s: float = 60.0) -> list[EditorState]:
+    """Open each URL in turn in one browser (one localStorage, as a user reopening links).
+
+    After each page renders, waits :data:`SETTLE_S` for GraphiQL to store its state, then
+    reads the tabs and the query and variables editors.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    log = BrowserLog()
+    states: list[EditorState] = []
+    with _page(log, timeout_s) as page:
+        try:
+            for url in urls:
+                page.goto(url, wait_until="load")
+                _wait_for_graphiql(page)
+                page.wait_for_timeout(SETTLE_S * 1000)
+                states.append(
+                    EditorState(
+                        tabs=page.locator(TAB).count(),
+                        query=page.evaluate(_CODEMIRROR_VALUE_JS, QUERY_EDITOR) or "",
+                        variables=page.evaluate(_CODEMIRROR_VALUE_JS, VARIABLES_EDITOR) or "",
+                    )
+                )
+        except PlaywrightError as exc:
+            raise BrowserRunError(f"{exc}\n--- browser log ---\n{log.describe()}") from exc
+    if log.failed_requests or log.console_errors:
+        raise BrowserRunError(f"the page reported problems\n{log.describe()}")
+    return states

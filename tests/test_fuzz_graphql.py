@@ -7,6 +7,12 @@ answer must be a non-5xx response whose body is JSON with ``data`` or ``errors``
 server's request time limit (plus a little for parsing and serialization), and with no masked
 "Unexpected error." (it found two engine bugs this way: ``suggest(first: 0)`` and time zones
 such as "Europe"; both are fixed, see tests/test_fuzz_inputs.py).
+
+Fragment-heavy documents are generated here too (hypothesis-graphql writes none): fragments
+spreading each other as a DAG, with cycles, unknown names, inline fragments and aliases, and
+"bombs" whose fragments spread the previous one 2-4 times over up to 40 levels.  Each is
+answered within the time limit; a bomb expanding past the field limit is refused with the
+exact count.
 """
 
 from __future__ import annotations
@@ -177,6 +183,74 @@ def fuzz(examples: int) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
+
+
+LEAVES = [
+    "__typename",
+    "indexInfo { documents }",
+    "x: indexInfo { generation }",
+    'suggest(prefix: "a") { tags { tag } }',
+    "search(first: 1) { __typename ... on ArticleConnection { totalCount } }",
+    "... on Query { indexInfo { languages { language } } }",
+]
+
+
+@st.composite
+def fragment_documents(draw: st.DrawFn) -> str:
+    """Fragments on Query spreading earlier ones, now and then a later or unknown one."""
+    count = draw(st.integers(1, 25))
+    definitions = []
+    for i in range(count):
+        parts = []
+        for _ in range(draw(st.integers(1, 5))):
+            kind = draw(st.integers(0, 9))
+            if kind < 6 and i > 0:
+                parts.append(f"...F{draw(st.integers(0, i - 1))}")
+            elif kind == 6:
+                parts.append(f"...F{draw(st.integers(0, count))}")  # a cycle, or unknown
+            else:
+                parts.append(draw(st.sampled_from(LEAVES)))
+        definitions.append(f"fragment F{i} on Query {{ {' '.join(parts)} }}")
+    spread = draw(st.lists(st.integers(0, count - 1), min_size=1, max_size=4))
+    return "\n".join(definitions) + "\n{ " + " ".join(f"...F{j}" for j in spread) + " }"
+
+
+@st.composite
+def fragment_bombs(draw: st.DrawFn) -> tuple[str, int]:
+    """A bomb (each level spreads the one below ``width`` times) and its expanded fields."""
+    levels, width = draw(st.integers(2, 40)), draw(st.integers(2, 4))
+    parts = ["fragment F0 on Query { indexInfo { documents } }"]
+    parts += [
+        f"fragment F{i} on Query {{ {' '.join([f'...F{i - 1}'] * width)} }}"
+        for i in range(1, levels)
+    ]
+    parts.append(f"{{ ...F{levels - 1} }}")
+    return "\n".join(parts), 2 * width ** (levels - 1)
+
+
+@fuzz(60)
+@given(document=fragment_documents())
+def test_generated_fragment_documents(
+    read_server: str, client: httpx.Client, masked: MaskedErrors, document: str
+) -> None:
+    body = send(client, read_server, document)
+    check_masked(masked, body, document)
+
+
+@fuzz(30)
+@given(bomb=fragment_bombs())
+def test_generated_fragment_bombs(
+    read_server: str, client: httpx.Client, masked: MaskedErrors, bomb: tuple[str, int]
+) -> None:
+    document, fields = bomb
+    body = send(client, read_server, document)
+    check_masked(masked, body, document)
+    if fields > Settings(index_dir=Path(".")).max_fields:
+        [error] = body["errors"]
+        assert f"selects {fields:,} fields with its fragments expanded" in error["message"]
+        event("refused")
+    else:
+        assert body["data"] == {"indexInfo": {"documents": 36}}, body
 
 
 @fuzz(120)

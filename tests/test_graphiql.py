@@ -20,6 +20,7 @@ import tarfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ from schema.graphiql import (
     graphiql_html,
     sri_digest,
 )
-from tests.browser import chromium_unavailable_reason, run_graphiql
+from tests.browser import chromium_unavailable_reason, graphiql_states, run_graphiql
 from tests.server import live_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -425,3 +426,21 @@ def test_graphiql_runs_the_default_query_in_chromium(base_url: str, tmp_path: Pa
     assert failed == []
     assert errors == []
     assert json.loads(result) == EXPECTED_RESULT
+
+
+@pytest.mark.browser
+def test_reopening_with_new_variables_keeps_one_tab(base_url: str) -> None:
+    """A link with other ``?variables=`` opens them in the one tab, not in a second tab."""
+    need_assets()
+    reason = chromium_unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    query = "query Hello($name: String!) { hello(name: $name) }"
+    first, second = (
+        f"{base_url}/graphql?{urlencode({'q': query, 'variables': json.dumps({'name': name})})}"
+        for name in ("A", "B")
+    )
+    states = graphiql_states([first, second, second])
+    assert [s.tabs for s in states] == [0, 0, 0]  # GraphiQL shows a tab bar from two tabs on
+    assert [json.loads(s.variables) for s in states] == [{"name": n} for n in "ABB"]
+    assert all(s.query == query for s in states)
