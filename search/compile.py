@@ -36,6 +36,9 @@ from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyn
 from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
+ADJACENCY_RUN = 4
+"""Consecutive plain words of a query scored once more as a phrase, at most (a longer run
+is cut): side by side, they are likely one name or expression (see ``adjacency_bonus``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
@@ -99,7 +102,8 @@ class _Compiler:
             kept = [p for p in parts if p is not _ALL]
             if not kept:
                 return _ALL if parts else None
-            return _joined(wq.And, kept)
+            joined = _joined(wq.And, kept)
+            return self.adjacency_bonus(node, joined) if positive else joined
         if isinstance(node, Or):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
             if any(p is _ALL for p in parts):
@@ -122,6 +126,38 @@ class _Compiler:
         if isinstance(node, Prefix | Fuzzy):
             return self.expanded(node, positive)
         return self.text(node, positive)
+
+    def adjacency_bonus(self, node: And, joined: Any) -> Any:
+        """``joined`` (the And of ``node``'s children) or'ed with each run of its consecutive
+        plain words as a phrase, so that documents holding the words side by side (a name,
+        ``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
+
+        A document matching such a phrase holds every word of the run in one field, so it
+        matches ``joined`` already: the Or matches the same documents and only adds the
+        phrase's score to theirs.  Phrases mark nothing for the highlighter (their words
+        are marked), and runs are at most ADJACENCY_RUN words long (each is one phrase).
+        """
+        bonus = []
+        for run in _word_runs(node.children):
+            found = self.phrase_of(run)
+            if found is not None:
+                bonus.append(found)
+        return _joined(wq.Or, [joined, *bonus]) if bonus else joined
+
+    def phrase_of(self, run: list[Word]) -> Any:
+        """The phrase of a run of words in the languages where it is 2+ terms (a run whose
+        other words are stop words would add its one term's score again, not a bonus)."""
+        text = " ".join(w.text for w in run)
+        key = (run[0].field, "\x00" + text)  # never a word's key: words hold no NUL
+        known = self.memo.get(key) if self.memo is not None else None
+        if known is None:
+            analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
+            known = (self._text_query(run[0].field, analyses), analyses)
+            if self.memo is not None:
+                if len(self.memo) >= WORD_MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[key] = known
+        return known[0]
 
     def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Any:
         value = node.text.strip().lower()
@@ -224,6 +260,26 @@ class _Compiler:
         if not clauses:
             return _NONE
         return _joined(wq.Or, clauses)
+
+
+def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
+    """Runs of 2 to ADJACENCY_RUN consecutive plain words of one text field among an And's
+    children, in query order (a longer run is cut into runs of at most that length)."""
+    runs: list[list[Word]] = []
+    current: list[Word] = []
+    for child in (*children, None):
+        if (
+            isinstance(child, Word)
+            and child.field in _KINDS
+            and (not current or child.field == current[0].field)
+            and len(current) < ADJACENCY_RUN
+        ):
+            current.append(child)
+            continue
+        if len(current) >= 2:
+            runs.append(current)
+        current = [child] if isinstance(child, Word) and child.field in _KINDS else []
+    return runs
 
 
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
