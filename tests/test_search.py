@@ -475,9 +475,7 @@ def test_title_outranks_body_with_the_same_words(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("accelerated", [True, False])
-def test_words_side_by_side_outrank_the_same_words_apart(
-    tmp_path: Path, accelerated: bool
-) -> None:
+def test_words_side_by_side_outrank_the_same_words_apart(tmp_path: Path, accelerated: bool) -> None:
     """A name typed as plain words ranks the articles naming it above those holding its words
     apart, even when one of those words is in their title (weighed x3), on both scoring paths;
     an Or of words, or words with a stop word between them, get no such bonus."""
