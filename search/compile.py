@@ -37,8 +37,13 @@ from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
 ADJACENCY_RUN = 4
-"""Consecutive plain words of a query scored once more as a phrase, at most (a longer run
-is cut): side by side, they are likely one name or expression (see ``adjacency_bonus``)."""
+"""Consecutive capitalized plain words of a query scored once more as a phrase, at most (a
+longer run is cut): side by side, they are likely one name (see ``adjacency_bonus``)."""
+ADJACENCY_MAX_DF = 100
+"""A run's phrase is looked for only in the fields where one of its terms is in at most this
+many documents: Whoosh's span matching of a phrase costs milliseconds per hundred documents
+holding its terms, a bound whatever the archive's size (names are rare words; ``Prime
+Minister`` gets no bonus where ``prime`` is common)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
@@ -129,8 +134,10 @@ class _Compiler:
 
     def adjacency_bonus(self, node: And, joined: Any) -> Any:
         """``joined`` (the And of ``node``'s children) or'ed with each run of its consecutive
-        plain words as a phrase, so that documents holding the words side by side (a name,
-        ``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
+        capitalized plain words as a phrase, so that documents holding a name's words side
+        by side (``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
+        Only capitalized words, as names are typed: a phrase is matched by Whoosh's span
+        matchers, several milliseconds for a pair of common words (``prime minister``).
 
         A document matching such a phrase holds every word of the run in one field, so it
         matches ``joined`` already: the Or matches the same documents and only adds the
@@ -146,13 +153,24 @@ class _Compiler:
 
     def phrase_of(self, run: list[Word]) -> Any:
         """The phrase of a run of words in the languages where it is 2+ terms (a run whose
-        other words are stop words would add its one term's score again, not a bonus)."""
+        other words are stop words would add its one term's score again, not a bonus), in
+        the fields where it is rare enough to look for (ADJACENCY_MAX_DF); None: nowhere."""
         text = " ".join(w.text for w in run)
         key = (run[0].field, "\x00" + text)  # never a word's key: words hold no NUL
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
-            known = (self._text_query(run[0].field, analyses), analyses)
+            found = [
+                (name, ts)
+                for lang, ts in analyses
+                for name in SEARCHED_FIELDS[run[0].field, lang]
+                if min(self.reader.doc_frequency(name, t) for t in ts) <= ADJACENCY_MAX_DF
+            ]
+            phrases = [
+                wq.Phrase(name, list(ts), boost=_BOOSTS[name])
+                for name, ts in self._occurring(found)
+            ]
+            known = (_joined(wq.Or, phrases) if phrases else None, analyses)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -263,14 +281,15 @@ class _Compiler:
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
-    """Runs of 2 to ADJACENCY_RUN consecutive plain words of one text field among an And's
-    children, in query order (a longer run is cut into runs of at most that length)."""
+    """Runs of 2 to ADJACENCY_RUN consecutive capitalized plain words of one text field among
+    an And's children, in query order (a longer run is cut into runs of at most that length)."""
     runs: list[list[Word]] = []
     current: list[Word] = []
     for child in (*children, None):
+        name_like = isinstance(child, Word) and child.field in _KINDS and child.text[:1].isupper()
         if (
-            isinstance(child, Word)
-            and child.field in _KINDS
+            name_like
+            and isinstance(child, Word)
             and (not current or child.field == current[0].field)
             and len(current) < ADJACENCY_RUN
         ):
@@ -278,7 +297,7 @@ def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
             continue
         if len(current) >= 2:
             runs.append(current)
-        current = [child] if isinstance(child, Word) and child.field in _KINDS else []
+        current = [child] if name_like and isinstance(child, Word) else []
     return runs
 
 

@@ -478,7 +478,7 @@ def test_title_outranks_body_with_the_same_words(tmp_path: Path) -> None:
 def test_words_side_by_side_outrank_the_same_words_apart(tmp_path: Path, accelerated: bool) -> None:
     """A name typed as plain words ranks the articles naming it above those holding its words
     apart, even when one of those words is in their title (weighed x3), on both scoring paths;
-    an Or of words, or words with a stop word between them, get no such bonus."""
+    an Or of words, or words typed in lower case, get no such bonus."""
     apart = article("apart", "Gordon visits the harbour", "Officials said Brown would attend.")
     named = article("named", "Treasury talks resume", "Gordon Brown met the officials.")
     filler = [article(i, "Weather report", "Rain again in the north.") for i in range(8)]
@@ -489,6 +489,9 @@ def test_words_side_by_side_outrank_the_same_words_apart(tmp_path: Path, acceler
     # The bonus adds to scores only: the same documents match, and Or is scored as before.
     either = engine.search(SearchRequest(query="Gordon OR Brown", highlight=False)).hits
     assert [h.article.id for h in either] == ["tapart", "tnamed"]
+    # Only capitalized words, as names are typed, are looked up side by side.
+    lower = engine.search(SearchRequest(query="gordon brown", highlight=False)).hits
+    assert [h.article.id for h in lower] == ["tapart", "tnamed"]
 
 
 TIED = 120
