@@ -25,6 +25,8 @@ MAX_RELEVANT = 100
 MIN_LETTERS = 3
 """Entities whose base form has fewer letters (``ЄС``, ``ТВ``) are too short to judge."""
 EN_MIN_DOCS = 2
+TITLE_MIN_WORDS = 3
+"""Shorter BBC titles make no ``title`` query (too few words to tell articles apart)."""
 _TOKEN = re.compile(r"[^\W_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 _ALTERNATING = frozenset("іїєеоёиыэ")
@@ -234,6 +236,26 @@ def english_queries(articles: Sequence[Article], docs: DocTokens) -> list[Query]
         if len(relevant) <= MAX_RELEVANT:
             queries.append(Query("en", "base", name, frozenset(relevant), name))
     return queries
+
+
+def title_queries(articles: Sequence[Article]) -> list[Query]:
+    """English ranking beyond names: each BBC title of ``TITLE_MIN_WORDS``+ words as a question
+    whose one answer is its own article (and any article with the same title: a story filed
+    twice), kind ``title``.
+
+    Not trivially easy, as a question to a paragraph: the words are searched in the bodies
+    only (the title itself is out of play) and OR'ed (``bench.relevance``), so every article
+    sharing a word competes, and the article's body need not hold every title word.  The
+    query is the title's ``tokens`` (no newsearch analysis)."""
+    by_title: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for article in articles:
+        words = tuple(tokens(article.title))
+        if article.id.startswith("bbc/") and len(words) >= TITLE_MIN_WORDS:
+            by_title[words].add(article.id)
+    return [
+        Query("en", "title", " ".join(words), frozenset(ids), " ".join(words))
+        for words, ids in sorted(by_title.items())
+    ]
 
 
 def sample(queries: Sequence[Query], per_kind: int | None) -> list[Query]:

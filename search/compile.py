@@ -43,6 +43,14 @@ from search.values import ValuesQuery, fold
 from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
+ADJACENCY_RUN = 4
+"""Consecutive capitalized plain words of a query scored once more as a phrase, at most (a
+longer run is cut): side by side, they are likely one name (see ``adjacency_bonus``)."""
+ADJACENCY_MAX_DF = 100
+"""A run's phrase is looked for only in the fields where one of its terms is in at most this
+many documents: Whoosh's span matching of a phrase costs milliseconds per hundred documents
+holding its terms, a bound whatever the archive's size (names are rare words; ``Prime
+Minister`` gets no bonus where ``prime`` is common)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
@@ -82,6 +90,8 @@ class Compiled:
 
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
+Frequency = Callable[[str, str], int]
+"""How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
 CompiledWords = dict[tuple[str | None, str], tuple[Any, tuple[tuple[str, tuple[str, ...]], ...]]]
 """Compiled words of one generation: (query field, text) -> (query, (language, terms))."""
@@ -96,8 +106,10 @@ class _Compiler:
         vocabulary: Vocabulary | None,
         present: Present | None,
         memo: CompiledWords | None,
+        frequency: Frequency | None,
     ) -> None:
         self.columns = columns
+        self.frequency = frequency
         self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.vocabulary = vocabulary
@@ -114,7 +126,8 @@ class _Compiler:
             kept = [p for p in parts if p is not _ALL]
             if not kept:
                 return _ALL if parts else None
-            return _joined(wq.And, kept)
+            joined = _joined(wq.And, kept)
+            return self.adjacency_bonus(node, joined) if positive else joined
         if isinstance(node, Or):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
             if any(p is _ALL for p in parts):
@@ -137,6 +150,52 @@ class _Compiler:
         if isinstance(node, Prefix | Fuzzy):
             return self.expanded(node, positive)
         return self.text(node, positive)
+
+    def adjacency_bonus(self, node: And, joined: Any) -> Any:
+        """``joined`` (the And of ``node``'s children) or'ed with each run of its consecutive
+        capitalized plain words as a phrase, so that documents holding a name's words side
+        by side (``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
+        Only capitalized words, as names are typed: a phrase is matched by Whoosh's span
+        matchers, several milliseconds for a pair of common words (``prime minister``).
+
+        A document matching such a phrase holds every word of the run in one field, so it
+        matches ``joined`` already: the Or matches the same documents and only adds the
+        phrase's score to theirs.  Phrases mark nothing for the highlighter (their words
+        are marked), and runs are at most ADJACENCY_RUN words long (each is one phrase).
+        """
+        bonus = []
+        for run in _word_runs(node.children):
+            found = self.phrase_of(run)
+            if found is not None:
+                bonus.append(found)
+        return _joined(wq.Or, [joined, *bonus]) if bonus else joined
+
+    def phrase_of(self, run: list[Word]) -> Any:
+        """The phrase of a run of words in the languages where it is 2+ terms (a run whose
+        other words are stop words would add its one term's score again, not a bonus), in
+        the fields where it is rare enough to look for (ADJACENCY_MAX_DF); None: nowhere."""
+        frequency = self.frequency
+        if frequency is None:
+            return None
+        text = " ".join(w.text for w in run)
+        key = (run[0].field, "\x00" + text)  # never a word's key: words hold no NUL
+        known = self.memo.get(key) if self.memo is not None else None
+        if known is None:
+            analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
+            found = [  # (field, the lemmas of each word), where some word is rare enough
+                (name, words)
+                for lang, ts in analyses
+                for name in SEARCHED_FIELDS[run[0].field, lang]
+                for words in [tuple(tuple(lemmas_of(t)) for t in ts)]
+                if min(sum(frequency(name, t) for t in w) for w in words) <= ADJACENCY_MAX_DF
+            ]
+            phrases = [_field_query(name, words) for name, words in self._occurring(found)]
+            known = (_joined(wq.Or, phrases) if phrases else None, analyses)
+            if self.memo is not None:
+                if len(self.memo) >= WORD_MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[key] = known
+        return known[0]
 
     def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Any:
         """``category:``, ``source:``, ``language:``: the documents whose value equals the
@@ -282,6 +341,27 @@ def _field_query(name: str, words: Lemmas) -> Any:
     return AnyLemma([wq.Phrase(name, list(r)) for r in readings], boost=boost)
 
 
+def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
+    """Runs of 2 to ADJACENCY_RUN consecutive capitalized plain words of one text field among
+    an And's children, in query order (a longer run is cut into runs of at most that length)."""
+    runs: list[list[Word]] = []
+    current: list[Word] = []
+    for child in (*children, None):
+        name_like = isinstance(child, Word) and child.field in _KINDS and child.text[:1].isupper()
+        if (
+            name_like
+            and isinstance(child, Word)
+            and (not current or child.field == current[0].field)
+            and len(current) < ADJACENCY_RUN
+        ):
+            current.append(child)
+            continue
+        if len(current) >= 2:
+            runs.append(current)
+        current = [child] if name_like and isinstance(child, Word) else []
+    return runs
+
+
 def _joined(kind: type[Any], parts: list[Any]) -> Any:
     """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
     parts of the same kind are flattened into it, a repeated part is dropped (the first
@@ -314,6 +394,7 @@ def compile_query(
     vocabulary: Vocabulary | None = None,
     present: Present | None = None,
     memo: CompiledWords | None = None,
+    frequency: Frequency | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
@@ -326,9 +407,11 @@ def compile_query(
     scores, a smaller query).  ``memo`` remembers each word's compiled form: give one
     per generation and ``present`` (it depends on both), and a word is analyzed and
     looked up once, not in every query (a third of compiling a warm query).
+    ``frequency`` (the generation's document frequencies) gates the adjacency bonus of
+    capitalized runs (``adjacency_bonus``); without it there is none.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(columns, vocabulary, present, memo)
+    compiler = _Compiler(columns, vocabulary, present, memo, frequency)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

@@ -323,6 +323,7 @@ class Engine:
             gen.vocabulary,
             present,
             gen.words if present is not None else None,
+            gen.searcher().doc_frequency,
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:

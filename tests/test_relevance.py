@@ -20,6 +20,7 @@ from bench.relevance_judgments import (
     entity_queries,
     query_text,
     sample,
+    title_queries,
 )
 from tests.corpora import all_corpus_articles, entity_key, require_shared
 
@@ -84,6 +85,9 @@ def tiny(tmp_path: Path) -> Path:
     )
     (bbc / "002.txt").write_text(
         "Budget plans\n\nIn London the budget was set by Gordon Brown today.\n", "utf-8"
+    )
+    (bbc / "003.txt").write_text(
+        "Harbour cranes stand idle\n\nThe harbour cranes stood idle all week.\n", "utf-8"
     )
     return tmp_path
 
@@ -157,6 +161,19 @@ def test_english_names(tiny: Path) -> None:
     ]
 
 
+def test_english_titles(tiny: Path) -> None:
+    """Titles of 3+ words (``tokens``: casefolded), each judged by its own article."""
+    assert title_queries(all_corpus_articles(tiny)) == [
+        Query(
+            "en",
+            "title",
+            "harbour cranes stand idle",
+            frozenset({"bbc/politics/003.txt"}),
+            "harbour cranes stand idle",
+        )
+    ]
+
+
 def test_metrics_exact_values() -> None:
     relevant = frozenset({"a", "b", "c"})
     ranked = ["x", "a", "y", "b"]
@@ -227,6 +244,7 @@ def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
         ("ru", "base"): 2,
         ("ru", "latin"): 2,
         ("en", "base"): 1,
+        ("en", "title"): 1,
     }
     fts5 = rows[("uk", "base")]["fts5"]
     # Рінат Ахметов 1/2, Ахметова 1, Київ 1/3 (a.txt only), Львові 1.
@@ -239,6 +257,9 @@ def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
         for metric in ("recall@100", "precision@10", "ndcg@10"):
             assert 0 <= row["newsearch"][metric] <= 1
     assert rows[("en", "base")]["newsearch"]["recall@100"] == 1
+    # The title's words, OR'ed, in the bodies only: every system finds its article first.
+    for name in result["systems"]:
+        assert rows[("en", "title")][name]["precision@10"] == 1, name
     assert [c["goal"] for c in result["goals"]] == ["own script"] * 2 + ["other script"] * 2
     assert "| uk | base | 4 |" in relevance.table(result)
 
@@ -272,7 +293,7 @@ def test_suite_on_the_real_corpora() -> None:
     rows = {(r["language"], r["kind"]): r for r in result["rows"]}
     assert sorted(rows) == sorted(
         [(lang, kind) for lang in ("uk", "ru") for kind in ("base", "inflected", "latin")]
-        + [("en", "base")]
+        + [("en", "base"), ("en", "title")]
     )
     assert all(r["queries"] == 40 for r in rows.values())
     assert result["systems"] == ["newsearch", "fts5", *(["tantivy"] if TANTIVY else [])]

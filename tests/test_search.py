@@ -474,6 +474,45 @@ def test_title_outranks_body_with_the_same_words(tmp_path: Path) -> None:
     assert page.hits[0].score > page.hits[1].score  # type: ignore[operator]
 
 
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_words_side_by_side_outrank_the_same_words_apart(tmp_path: Path, accelerated: bool) -> None:
+    """A name typed as plain words ranks the articles naming it above those holding its words
+    apart, even when one of those words is in their title (weighed x3), on both scoring paths;
+    an Or of words, or words typed in lower case, get no such bonus."""
+    apart = article("apart", "Gordon visits the harbour", "Officials said Brown would attend.")
+    named = article("named", "Treasury talks resume", "Gordon Brown met the officials.")
+    filler = [article(i, "Weather report", "Rain again in the north.") for i in range(8)]
+    engine = Engine(build_index(tmp_path, [apart, named, *filler]), accelerated=accelerated)
+    ranked = engine.search(SearchRequest(query="Gordon Brown", highlight=False)).hits
+    assert [h.article.id for h in ranked] == ["tnamed", "tapart"]
+    assert ranked[0].score > ranked[1].score  # type: ignore[operator]
+    # The bonus adds to scores only: the same documents match, and Or is scored as before.
+    either = engine.search(SearchRequest(query="Gordon OR Brown", highlight=False)).hits
+    assert [h.article.id for h in either] == ["tapart", "tnamed"]
+    # Only capitalized words, as names are typed, are looked up side by side.
+    lower = engine.search(SearchRequest(query="gordon brown", highlight=False)).hits
+    assert [h.article.id for h in lower] == ["tapart", "tnamed"]
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_name_in_another_case_side_by_side_outranks_its_words_apart(
+    tmp_path: Path, accelerated: bool
+) -> None:
+    """The side-by-side bonus follows every lemma of an ambiguous word (Ахметова: ахметов,
+    ахметова), so a name typed in its base form ranks the article naming it in another case
+    above one holding its words apart, on both scoring paths."""
+    uk = {"language": "uk"}
+    apart = article("apart", "Рінат приїхав до Донецька", "Пізніше Ахметов говорив.", **uk)
+    named = article("named", "Засідання ради", "Рада вислухала Ріната Ахметова вчора.", **uk)
+    filler = [article(i, "Прогноз погоди", "Знову дощ на півночі.", **uk) for i in range(8)]
+    engine = Engine(build_index(tmp_path, [apart, named, *filler]), accelerated=accelerated)
+    for query in ("Рінат Ахметов", "Ріната Ахметова"):
+        ranked = engine.search(SearchRequest(query=query, highlight=False)).hits
+        assert [h.article.id for h in ranked] == ["tnamed", "tapart"], query
+    lower = engine.search(SearchRequest(query="рінат ахметов", highlight=False)).hits
+    assert [h.article.id for h in lower] == ["tapart", "tnamed"]
+
+
 TIED = 120
 BETTER = 30
 
