@@ -38,7 +38,7 @@ from search.analysis import (
     lemmas_of,
 )
 
-CONTINUED = 3
+CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that
 belong to it: these languages capitalize only the first word of most organizations' and
 places' names (Мировой суд Центрального района, Інститут розвитку інтернету)."""
