@@ -111,6 +111,7 @@ def _vowel_class(run: re.Match[str]) -> str:
     return "e" if _FRONT.issuperset(run.group()) else "a"
 
 
+@lru_cache(maxsize=262_144)
 def term_keys(language: str, word: str, term: str) -> str:
     """The position term of a name-like word in the names field: the keys of its lemmas and
     of the word itself (Ukrainian and Russian words) or of the word alone (others, and Latin
