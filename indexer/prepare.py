@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from indexer.language import detect_language
-from search.analysis import analyze_word, field_language, tags_analyzer, word_term, words
-from search.fields import FIELD_KINDS, document
+from search.analysis import (
+    analyze_word,
+    field_language,
+    lemmas_of,
+    split_words,
+    tags_analyzer,
+    word_term,
+)
+from search.fields import FIELD_KINDS, NAMES_FIELD, document
 from search.model import Article
+from search.names import name_positions
 from search.numbering import Fresh, RunNumbers
 from search.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
 from search.vocab import article_word_numbers, vocabulary_words_of
@@ -103,6 +111,7 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
     terms = run.terms.keys
     stats: list[NumberedStats] = []
     surface: list[str] = []
+    texts: dict[str, tuple[list[str], list[str]]] = {}
     for kind in FIELD_KINDS:
         name = f"{kind}_{lang}"
         value = doc.get(name)
@@ -111,11 +120,13 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
         if kind == "tags":
             numbers = [run.terms.number(t.text) for t in tags_analyzer(lang)(value)]
         else:
-            split = words(value)
+            parts = split_words(value)
+            split = parts[1::2]
             surface += split
             # Exactly text_terms(lang, value), with the words kept for the vocabulary.
             numbers = run.term_numbers(lang, split)
             doc[name] = list(map(terms.__getitem__, numbers))
+            texts[kind] = (parts, doc[name])
         if numbers:
             counts = Counter(numbers)
             lemmas = run.lemmas
@@ -134,7 +145,34 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
                     counts.total(),
                 )
             )
+    names = _names(lang, texts)
+    if names:
+        doc[NAMES_FIELD] = names
+        counts = Counter(run.terms.number(key) for term in names if term for key in lemmas_of(term))
+        if counts:
+            stats.append(
+                (
+                    FIELD_INDEX[NAMES_FIELD],
+                    array("i", counts).tobytes(),
+                    array("H", [min(f, MAX_TF) for f in counts.values()]).tobytes(),
+                    counts.total(),
+                )
+            )
     return NumberedDocument(doc, stats, surface)
+
+
+def _names(lang: str, texts: dict[str, tuple[list[str], list[str]]]) -> list[str]:
+    """The names field of an article: the name keys of its title's and body's name-like
+    words at their positions, one empty position between title and body (no phrase spans
+    them); empty when it has no name."""
+    body = name_positions(lang, *texts["body"]) if "body" in texts else []
+    title: list[str] = []
+    if "title" in texts:
+        known = {k for term in body if term for k in lemmas_of(term)}
+        title = name_positions(lang, *texts["title"], known=known, title=True)
+    if not any(title) and not any(body):
+        return []
+    return [*title, "", *body]
 
 
 def _lemma_counts(counts: Counter[int], lemmas: dict[int, tuple[int, ...]]) -> Counter[int]:

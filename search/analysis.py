@@ -50,10 +50,11 @@ TAG_POSITION_GAP = 100
 _CACHE_SIZE = 262_144
 LEMMA_SEPARATOR = "\x1e"
 """Joins the lemmas of an ambiguous word into its position term (never inside a word)."""
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 """Changes whenever a word's terms change (1: Ukrainian first lemma, Russian Snowball;
-2: Russian lemmas, every plausible lemma).  A generation records the version it was
-analyzed with; one analyzed otherwise is not searched with these terms (see reader)."""
+2: Russian lemmas, every plausible lemma; 3: the names field of name keys).  A generation
+records the version it was analyzed with; one analyzed otherwise is not searched with these
+terms (see reader)."""
 
 
 def field_language(language: str) -> str:
@@ -451,6 +452,15 @@ _WORD_RE = re.compile(WORD_PATTERN)
 def words(text: str) -> list[str]:
     """The surface words of ``text``, as the tokenizer sees them."""
     return _WORD_RE.findall(text)
+
+
+_WORD_SPLIT = re.compile(f"({WORD_PATTERN})")
+
+
+def split_words(text: str) -> list[str]:
+    """``text`` as ``[gap, word, gap, word, ..., gap]``: the words as ``words`` gives them,
+    with what lies between them (the odd items are the words)."""
+    return _WORD_SPLIT.split(text)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

@@ -31,12 +31,14 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 
-from search.analysis import LANGUAGES, lemmas_of, terms
+from search.analysis import LANGUAGES, LEMMA_SEPARATOR, lemmas_of, terms
+from search.analysis import words as split_text
 from search.columns import Columns
-from search.fields import field_boosts
+from search.fields import NAMES_FIELD, field_boosts
 from search.filters import unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
+from search.names import name_key, term_keys
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import SearchWarning
 from search.values import ValuesQuery, fold
@@ -112,6 +114,7 @@ class _Compiler:
         self.frequency = frequency
         self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
+        self.names: set[str] = set()
         self.vocabulary = vocabulary
         self.present = present
         self.memo = memo
@@ -231,7 +234,7 @@ class _Compiler:
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = word_analyses(node.text)
-            known = (self._text_query(node.field, analyses), analyses)
+            known = (self._text_query(node.field, node.text, analyses), analyses)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -243,16 +246,26 @@ class _Compiler:
                     self.marks[lang].terms.update(lemmas_of(analyzed[0]))
                 else:
                     self.marks[lang].phrases.add(analyzed)
+            if node.field is None:
+                for keys in query_name_keys(node.text, analyses):
+                    self.names.update(keys)
         return query
 
     def _text_query(
-        self, field: str | None, analyses: tuple[tuple[str, tuple[str, ...]], ...]
+        self, field: str | None, text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]
     ) -> Any:
         found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
         ]
+        if field is None:
+            # The names field: the name keys of each word, in any script (names.py), at a
+            # lower boost, so that a name in another script finds an article and matches in
+            # the query's own script keep ranking first (they add their names match too).
+            keys = query_name_keys(text, analyses)
+            if keys and all(keys):
+                found.append((NAMES_FIELD, keys))
         if not found:
             return None
         return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
@@ -376,6 +389,31 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
     return unique[0] if len(unique) == 1 else kind(unique)
 
 
+def query_name_keys(text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]) -> Lemmas:
+    """The name keys of each word of a query word or phrase (names.py): a Cyrillic word's
+    are those of its Ukrainian and Russian lemmas, a Latin word's its own (users type names
+    in any case, so every word has keys; the names field holds names alone).  A word
+    without a key has an empty tuple."""
+    split = split_text(text)
+    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
+    found = []
+    for i, word in enumerate(split):
+        keys: dict[str, None] = {}
+        if word.isascii():
+            keys[name_key("en", word)] = None
+        else:
+            for lang in ("uk", "ru"):
+                if lang in readings:
+                    keys.update(
+                        dict.fromkeys(
+                            term_keys(lang, word, readings[lang][i]).split(LEMMA_SEPARATOR)
+                        )
+                    )
+        keys.pop("", None)
+        found.append(tuple(keys))
+    return tuple(found)
+
+
 def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(language, position terms) of a query word or phrase in every language that has terms
     for it (each word's terms are remembered by ``analysis.word_terms``; ``lemmas_of`` splits
@@ -415,8 +453,12 @@ def compile_query(
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")
+    names = frozenset(compiler.names)
+    if names:
+        for lang in LANGUAGES:
+            compiler.marks[lang]  # every language's articles may hold a matched name
     marks = {
-        lang: MatchTerms(terms=frozenset(m.terms), phrases=tuple(sorted(m.phrases)))
+        lang: MatchTerms(terms=frozenset(m.terms), phrases=tuple(sorted(m.phrases)), names=names)
         for lang, m in compiler.marks.items()
     }
     warnings = tuple(compiler.warnings)

@@ -3,7 +3,9 @@
 Per language L in LANGUAGES there are three analyzed fields: ``title_L``,
 ``body_L`` and ``tags_L``; an article fills only its own language's fields,
 so every query term is analyzed by each language's analyzer and matched
-against that language's text.  Exact facet values (tags, category, source,
+against that language's text.  The ``names`` field, shared by all languages, holds
+the name keys of the name-like words of title and body (``names.py``), so that a
+name is found in any script.  Exact facet values (tags, category, source,
 language) and dates live in the numpy columns (see ``columns.py``); the
 stored ``doc`` field keeps the article exactly as it came in.
 """
@@ -33,6 +35,10 @@ from search.model import Article
 TITLE_BOOST = 3.0
 TAGS_BOOST = 2.0
 BODY_BOOST = 1.0
+NAMES_BOOST = 0.1
+"""The names field (name keys across scripts, see ``names.py``) weighs below a word's own
+script: a name's articles in the query's script keep their order above the others."""
+NAMES_FIELD = "names"
 
 FIELD_KINDS = ("title", "body", "tags")
 """Query-language field names that map to per-language text fields."""
@@ -46,7 +52,9 @@ def text_fields(kind: str) -> list[str]:
 def field_boosts() -> dict[str, float]:
     """Query-time boosts per field: title and tags weigh above body."""
     boosts = {"title": TITLE_BOOST, "tags": TAGS_BOOST, "body": BODY_BOOST}
-    return {f"{kind}_{lang}": boosts[kind] for kind in FIELD_KINDS for lang in LANGUAGES}
+    found = {f"{kind}_{lang}": boosts[kind] for kind in FIELD_KINDS for lang in LANGUAGES}
+    found[NAMES_FIELD] = NAMES_BOOST
+    return found
 
 
 _SINGLE_POSITIONS = 4096
@@ -90,6 +98,8 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
             return
         positions: dict[str, list[int]] = {}
         for i, position_term in enumerate(value):
+            if not position_term:  # a word with no term here (the names field's common words)
+                continue
             for term in (
                 position_term.split(LEMMA_SEPARATOR)
                 if LEMMA_SEPARATOR in position_term
@@ -125,6 +135,8 @@ def build_schema() -> fields.Schema:
         spec[f"title_{lang}"] = TermsText(text_analyzer(lang))
         spec[f"body_{lang}"] = TermsText(text_analyzer(lang))
         spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
+    # Name keys of title and body (``names.name_positions``), given as position terms.
+    spec[NAMES_FIELD] = TermsText(text_analyzer("other"))
     return fields.Schema(**spec)
 
 

@@ -30,6 +30,7 @@ from search.analysis import (
     word_term,
     word_terms,
 )
+from search.names import term_keys
 
 ELLIPSIS = "…"
 _OPEN, _CLOSE = "<mark>", "</mark>"
@@ -75,6 +76,9 @@ class MatchTerms:
     consecutive words share a lemma with each of them."""
     prefixes: tuple[str, ...] = ()
     """Lower-cased raw prefixes: a word whose normalized surface form starts with one is marked."""
+    names: frozenset[str] = frozenset()
+    """Name keys (``names.py``): a capitalized word with one of them is marked (a Latin query
+    word's Cyrillic spelling in the text)."""
 
 
 def _surface(language: str, word: str) -> str:
@@ -146,6 +150,18 @@ def _terms(language: str, words: list[str]) -> list[str]:
     return found
 
 
+def _named(language: str, parts: list[str], terms: list[str], names: frozenset[str]) -> list[int]:
+    """The indexes of the capitalized words whose name keys include one of ``names``."""
+    found = []
+    for i, term in enumerate(terms):
+        word = parts[2 * i + 1]
+        if word[:1].isupper() and not names.isdisjoint(
+            term_keys(language, word, term).split(LEMMA_SEPARATOR)
+        ):
+            found.append(i)
+    return found
+
+
 def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     """Where ``match`` occurs in ``text``: sorted, non-overlapping spans.
 
@@ -177,10 +193,11 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     for t in filter(_AMBIGUOUS, unique):  # the filter runs in C: most words are not
         if not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)):
             hit.add(t)
-    if not prefixes and not hit:
+    named = _named(lang, parts, terms_, match.names) if match.names else []
+    if not prefixes and not hit and not named:
         return []
     ends = list(accumulate(map(len, parts)))
-    found: list[Span] = []
+    found: list[Span] = [Span(ends[2 * i], ends[2 * i + 1]) for i in named]
     # Without prefixes only the words with a wanted lemma need a look.
     candidates = range(len(terms_)) if prefixes else [i for i, t in enumerate(terms_) if t in hit]
     for i in candidates:

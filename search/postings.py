@@ -43,7 +43,7 @@ from whoosh.util.numeric import byte_to_length
 
 from search.analysis import ANALYSIS_VERSION, LANGUAGES
 from search.columns import save_synced
-from search.fields import FIELD_KINDS
+from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.numbering import Numbered
 from search.store import write_synced
 
@@ -51,8 +51,11 @@ POSTINGS_DIR = "postings"
 B = 0.75
 K1 = 1.2
 """Whoosh's default BM25F parameters (the searcher's weighting)."""
-FIELDS: tuple[str, ...] = tuple(f"{kind}_{lang}" for kind in FIELD_KINDS for lang in LANGUAGES)
-"""The scored text fields, in column order of ``lengths``."""
+FIELDS: tuple[str, ...] = (
+    *(f"{kind}_{lang}" for kind in FIELD_KINDS for lang in LANGUAGES),
+    NAMES_FIELD,
+)
+"""The scored text fields, in column order of ``lengths`` (the names field last)."""
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 _SEP = "\x1f"
 KEY_LAYOUT = "term-field"

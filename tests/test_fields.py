@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from whoosh import fields
 
 from search.analysis import LANGUAGES, LEMMA_SEPARATOR, text_analyzer, text_terms
-from search.fields import TermsText, build_schema
+from search.fields import NAMES_FIELD, TermsText, build_schema
 
 _TERMS = st.lists(st.sampled_from(["армія", "війна", "the", "news", "ёж", "a" * 40, "x"]))
 
@@ -73,8 +73,9 @@ def test_strings_and_other_arguments_take_whooshs_path() -> None:
     assert list(field.index(("a", "a"))) == _whoosh(field, ("a", "a"))
 
 
-def test_schema_uses_the_fast_path_for_titles_and_bodies_only() -> None:
+def test_schema_uses_the_fast_path_for_titles_bodies_and_names_only() -> None:
     schema = build_schema()
     for name, field in schema.items():
-        fast = name.split("_")[0] in ("title", "body")
+        # The names field is given as position terms too (name keys of title and body).
+        fast = name.split("_")[0] in ("title", "body") or name == NAMES_FIELD
         assert isinstance(field, TermsText) is fast, name

@@ -75,7 +75,10 @@ def test_a_russian_word_gets_no_ukrainian_spelling(engine: Engine, query: str) -
 
 
 def test_a_ukrainian_misspelling_still_gets_the_ukrainian_word(engine: Engine) -> None:
-    assert suggestion(engine, "Ходорковськй") == "Ходорковський"
+    assert suggestion(engine, "Ходорковсьий") == "Ходорковський"
+    # A misspelling that keeps the name's key (search/names.py) finds the name as it is.
+    page = engine.search(SearchRequest(query="Ходорковськй"))
+    assert [h.article.id for h in page.hits] == ["t6"] and page.did_you_mean is None
 
 
 @pytest.mark.parametrize("query", ["Министр", "Gordon", "ходорковського"])
