@@ -63,6 +63,9 @@ class Writes:
         """The sources a rebuild reads, and how: ``--sources`` if given, else the served
         generation's recorded ones.  ValueError says why there are none to read."""
         layout = Layout(self.index_dir)
+        served = layout.current()
+        if self.sources and served is None:  # the first build of the index
+            return list(self.sources), ReadOptions()
         try:
             served = layout.require_current()
         except IndexNotFound as exc:

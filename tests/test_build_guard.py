@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from indexer.build import apply_changes, build, update
 from indexer.guard import EmptyBuildError, MissingSourcesError
 from schema.cli import main
+from schema.writes import Writes
 from search.engine import Engine
 from search.model import Article
 from search.store import Layout
@@ -212,3 +213,16 @@ def test_reindex_rebuilds_from_the_recorded_sources(tmp_path: Path) -> None:
         assert status["reindexStatus"]["state"] == "failed"
         assert "the sources gave no articles" in status["reindexStatus"]["error"]
         assert status["indexInfo"] == {"documents": 3, "generation": "g000003"}
+
+
+def test_reindex_with_sources_builds_a_new_index(tmp_path: Path) -> None:
+    """A server given --sources over an index folder with nothing built yet rebuilds from those
+    sources (there is no recorded generation to ask)."""
+    writes = Writes(tmp_path / "index", (_few(tmp_path / "src", 3),))
+    assert writes.start_reindex().state == "running"
+    deadline = time.monotonic() + 60
+    while writes.reindex_state.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state = writes.reindex_state
+    assert (state.state, state.error) == ("done", None)
+    assert Layout(tmp_path / "index").current() == state.generation
