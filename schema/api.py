@@ -15,6 +15,8 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from indexer.build import OutdatedAnalysis
+from indexer.lock import IndexLocked
 from schema.context import Context, RequestTimeout
 from schema.dates import DATETIME, SCALAR_MAP
 from schema.execution import PlainObjectsExecutionContext
@@ -273,7 +275,10 @@ async def _write(ctx: Context, upserts: list[ModelArticle], deletes: list[str]) 
     # Writes are not abandoned at the request deadline: they finish, then get served.
     import anyio.to_thread
 
-    summary = await anyio.to_thread.run_sync(ctx.services.writes.apply, upserts, deletes)
+    try:
+        summary = await anyio.to_thread.run_sync(ctx.services.writes.apply, upserts, deletes)
+    except (IndexLocked, OutdatedAnalysis) as exc:  # the served generation stays as it was
+        return QueryError(kind=ErrorKind.INDEX, message=str(exc))
     await anyio.to_thread.run_sync(ctx.engine.reader.refresh)
     return WriteSuccess(
         generation=summary.generation,

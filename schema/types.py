@@ -49,6 +49,7 @@ class ErrorKind(Enum):
     UNAUTHORIZED = "unauthorized"
     INPUT = "input"
     TIMEOUT = "timeout"
+    INDEX = "index"  # a write the index cannot take: another writer holds it, or a rebuild is due
 
 
 @strawberry.enum(description="What a search warning is about.")

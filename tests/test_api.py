@@ -279,6 +279,36 @@ def test_writes_need_the_token(tmp_path: Path) -> None:
     assert deleted.data["deleteArticles"] == {"deleted": 1, "documents": 36}
 
 
+def test_a_write_the_index_cannot_take_is_a_typed_error(tmp_path: Path) -> None:
+    """An index analyzed by an earlier version must be rebuilt before it takes writes, and one
+    another writer holds is busy: both are typed INDEX errors, and the generation stays."""
+    import json
+
+    from indexer.build import build
+    from indexer.lock import WriterLock
+    from search.postings import POSTINGS_DIR
+    from search.store import Layout
+    from tests.conftest import DEMO
+
+    build([DEMO], tmp_path / "ix", workers=1)
+    layout = Layout(tmp_path / "ix")
+    served = layout.require_current()
+    client = Client(tmp_path / "ix")
+    with WriterLock(layout.root):
+        result = client.execute(UPSERT, {"articles": [NEW]}, token=TOKEN)
+    assert result.errors is None
+    assert result.data["upsertArticles"]["kind"] == "INDEX"
+    meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    del meta["analysis"]  # as postings written before analysis versions were recorded
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    result = client.execute(UPSERT, {"articles": [NEW]}, token=TOKEN)
+    assert result.errors is None
+    assert result.data["upsertArticles"]["kind"] == "INDEX"
+    assert "rebuild it with `newsearch index build" in result.data["upsertArticles"]["message"]
+    assert layout.require_current() == served
+
+
 def test_guards_reject_abuse(client: Client) -> None:
     deep = "{ search { ... on ArticleConnection { edges { node { id } } } } }"
     for _ in range(12):
