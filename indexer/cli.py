@@ -16,7 +16,8 @@ from indexer import build as builder
 from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
-from indexer.plain import TEXT_FORMATS, ReadOptions
+from indexer.parse import parse_datetime
+from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
 from search.model import ArticleError
 from search.store import IndexNotFound
 
@@ -35,19 +36,13 @@ SOURCES = click.argument(
 
 
 def _published(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """``--published``: an ISO 8601 date and time with UTC offset."""
+    """``--published``: an ISO 8601 date and time with UTC offset, read as articles' dates are."""
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.utcoffset() is None:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date and time with UTC offset, such as "
-            "2024-09-15T04:17:16+03:00"
-        )
-    return parsed
+        return parse_datetime(value, 1)
+    except ArticleFormatError as exc:
+        raise click.BadParameter(exc.message) from None
 
 
 def _read_options(function: Any) -> Any:

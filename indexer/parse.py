@@ -189,7 +189,7 @@ def parse_jsonl_line(line: str, *, path: str, lineno: int, default_id: str) -> A
     body = (string("body") or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not body.strip():
         raise ArticleFormatError(lineno, "empty body: field 'body' is empty")
-    published = _parse_datetime(string("published") or "", lineno, "published")
+    published = parse_datetime(string("published") or "", lineno, "published")
     article_id = string("id")
     if article_id is not None and not article_id.strip():
         raise ArticleFormatError(lineno, "field 'id' must not be empty")
@@ -423,10 +423,10 @@ def _parse_header(line: str) -> tuple[str, datetime]:
     category = head[0].strip() if head else ""
     if not any(c.isdigit() for c in token):
         raise ArticleFormatError(1, f"missing date: line 1 is {stripped!r}")
-    return category, _parse_datetime(token, 1)
+    return category, parse_datetime(token, 1)
 
 
-def _parse_datetime(value: str, lineno: int, field: str | None = None) -> datetime:
+def parse_datetime(value: str, lineno: int, field: str | None = None) -> datetime:
     """An offset-aware datetime from ISO 8601; the offset is kept as written."""
     where = f" in field {field!r}" if field else ""
     value = value.strip()

@@ -82,6 +82,29 @@ def test_plain_text_folder_is_indexed_and_reported(tmp_path: Path) -> None:
     assert (report_ok["missing"], report_ok["changed"], report_ok["extra"]) == ([], [], [])
 
 
+@pytest.mark.parametrize(
+    ("published", "problem"),
+    [
+        ("0001-01-01T00:00:00+03:00", "date out of range"),
+        ("2024-09-15T04:17:16", "date has no UTC offset"),
+        ("yesterday", "bad date"),
+    ],
+)
+def test_a_bad_published_option_is_a_usage_error(
+    tmp_path: Path, published: str, problem: str
+) -> None:
+    """``--published`` is read as an article's date is: a clear usage error, no traceback."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "story.txt").write_text(STORY, encoding="utf-8")
+    args = ["index", "build", str(src), "--index", str(tmp_path / "ix"), "--published", published]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--published'" in result.output
+    assert problem in result.output
+    assert not (tmp_path / "ix").exists()
+
+
 def test_article_files_never_read_as_plain_text(tmp_path: Path) -> None:
     """The article format parses as before, and in a folder of article files a file without
     a header is a broken article (an error), not a plain-text one."""
