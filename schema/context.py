@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -91,10 +92,18 @@ class Context:
         if remaining <= 0 or self.cancelled.is_set():
             raise RequestTimeout
         slots = self.services.engine_slots
+        deadline = self.deadline  # anyio.current_time() is time.monotonic()
 
         def call() -> T:
-            with slots:
+            # A call abandoned at the deadline while it waited for a slot does not run later.
+            if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise RequestTimeout
+            try:
+                if self.cancelled.is_set():
+                    raise RequestTimeout
                 return fn(*args, **kwargs)
+            finally:
+                slots.release()
 
         try:
             with anyio.fail_after(remaining):

@@ -289,3 +289,40 @@ def test_a_query_past_its_time_limit_is_answered_timeout(
         assert seconds < 0.8, seconds
         _, body = post(base, "{ indexInfo { documents } }")
         assert body == {"data": {"indexInfo": {"documents": 36}}}
+
+
+def test_an_engine_call_abandoned_while_waiting_for_a_slot_never_runs(demo_index: Path) -> None:
+    """With every engine slot taken, a call whose deadline passes is answered TIMEOUT and does
+    not run once a slot frees (it would only add to an overloaded server's queue)."""
+    import anyio
+
+    from schema.context import Context, RequestTimeout, Services
+    from schema.writes import Writes
+    from search.engine import Engine
+
+    settings = Settings(index_dir=demo_index, search_threads=1)
+    services = Services(
+        settings=settings,
+        engine=Engine(demo_index),
+        writes=Writes(demo_index, ()),
+        limiter=anyio.CapacityLimiter(4),
+    )
+    ran: list[str] = []
+
+    async def late_call() -> None:
+        ctx = Context(
+            services=services,
+            request_id="late",
+            authorization=None,
+            deadline=anyio.current_time() + 0.2,
+        )
+        with pytest.raises(RequestTimeout):
+            await ctx.run(ran.append, "late")
+
+    assert services.engine_slots.acquire(timeout=1)
+    try:
+        anyio.run(late_call)
+    finally:
+        services.engine_slots.release()
+    time.sleep(0.5)  # the abandoned thread would take the freed slot now
+    assert ran == []
