@@ -30,7 +30,7 @@ from search.analysis import (
     word_term,
     word_terms,
 )
-from search.names import term_keys
+from search.names import name_positions
 
 ELLIPSIS = "…"
 _OPEN, _CLOSE = "<mark>", "</mark>"
@@ -77,8 +77,8 @@ class MatchTerms:
     prefixes: tuple[str, ...] = ()
     """Lower-cased raw prefixes: a word whose normalized surface form starts with one is marked."""
     names: frozenset[str] = frozenset()
-    """Name keys (``names.py``): a capitalized word with one of them is marked (a Latin query
-    word's Cyrillic spelling in the text)."""
+    """Name keys (``names.py``): a word the names field holds with one of them is marked (a
+    Latin query word's Cyrillic spelling in the text)."""
 
 
 def _surface(language: str, word: str) -> str:
@@ -151,15 +151,13 @@ def _terms(language: str, words: list[str]) -> list[str]:
 
 
 def _named(language: str, parts: list[str], terms: list[str], names: frozenset[str]) -> list[int]:
-    """The indexes of the capitalized words whose name keys include one of ``names``."""
-    found = []
-    for i, term in enumerate(terms):
-        word = parts[2 * i + 1]
-        if word[:1].isupper() and not names.isdisjoint(
-            term_keys(language, word, term).split(LEMMA_SEPARATOR)
-        ):
-            found.append(i)
-    return found
+    """The indexes of the words the names field holds (``name_positions``: not a common
+    word that starts a sentence) whose name keys include one of ``names``."""
+    return [
+        i
+        for i, keys in enumerate(name_positions(language, parts, terms))
+        if keys and not names.isdisjoint(keys.split(LEMMA_SEPARATOR))
+    ]
 
 
 def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:

@@ -19,6 +19,7 @@ from indexer.build import build
 from indexer.prepare import analyzed_document
 from search.analysis import lemmas_of
 from search.engine import Engine
+from search.highlight import MatchTerms, match_spans
 from search.model import Article
 from search.names import name_key
 from search.types import SearchError, SearchRequest
@@ -147,6 +148,17 @@ def test_highlights_mark_the_name_as_the_text_spells_it(scripts_index: Path) -> 
     }
     assert marked["uk1"] == {"Києві", "Зеленський"}
     assert marked["ru1"] == {"Киев", "Зеленский"}
+
+
+def test_highlights_mark_names_only_where_the_names_field_holds_them() -> None:
+    """A common word that starts a sentence is not a name (the index leaves it out), so a
+    name key does not mark it either; the same word inside a sentence is marked."""
+    key = name_key("uk", "Вар")
+    text = "War broke out. The War Office answered."
+    spans = match_spans(
+        text, "en", MatchTerms(terms=frozenset(), phrases=(), names=frozenset({key}))
+    )
+    assert [(s.start, s.end) for s in spans] == [(19, 22)]
 
 
 @pytest.mark.parametrize(
