@@ -51,10 +51,9 @@ _CACHE_SIZE = 262_144
 LEMMA_SEPARATOR = "\x1e"
 """Joins the lemmas of an ambiguous word into its position term (never inside a word)."""
 ANALYSIS_VERSION = 3
-"""Changes whenever a word's terms change (1: Ukrainian first lemma, Russian Snowball;
-2: Russian lemmas, every plausible lemma; 3: the names field of name keys).  A generation
-records the version it was analyzed with; one analyzed otherwise is not searched with these
-terms (see reader)."""
+"""Changes whenever a word's terms change.  A generation records the version it was analyzed
+with; one analyzed otherwise is served with a warning to rebuild it (see reader), and writes
+to it are refused (indexer.build.OutdatedAnalysis)."""
 
 
 def field_language(language: str) -> str:
@@ -170,10 +169,11 @@ def _choose(parses: list[Any], name_like: bool, abbreviation: bool) -> list[str]
             nouns.add(form)
     top = max(best.values())
     kept = [f for f, score in best.items() if score >= _PLAUSIBLE * top]
-    if proper and proper.keys().isdisjoint(kept):
-        kept.append(max(proper, key=proper.__getitem__))
     if name_like and proper:
         kept = [f for f in kept if f in nouns or f in proper]
+    if proper and proper.keys().isdisjoint(kept[:_MAX_LEMMAS]):
+        # The best proper-noun lemma takes the last place, whatever the cut leaves out.
+        kept = [*kept[: _MAX_LEMMAS - 1], max(proper, key=proper.__getitem__)]
     return kept[:_MAX_LEMMAS]
 
 
