@@ -50,8 +50,8 @@ ADJACENCY_RUN = 4
 longer run is cut): side by side, they are likely one name (see ``adjacency_bonus``)."""
 ADJACENCY_MAX_DF = 100
 """A run's phrase is looked for only in the fields where one of its terms is in at most this
-many documents: Whoosh's span matching of a phrase costs milliseconds per hundred documents
-holding its terms, a bound whatever the archive's size (names are rare words; ``Prime
+many documents: the cost of Whoosh's span matching grows with the documents holding a
+phrase's terms, so this bounds it whatever the archive's size (names are rare words; ``Prime
 Minister`` gets no bonus where ``prime`` is common)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
@@ -159,7 +159,7 @@ class _Compiler:
         capitalized plain words as a phrase, so that documents holding a name's words side
         by side (``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
         Only capitalized words, as names are typed: a phrase is matched by Whoosh's span
-        matchers, several milliseconds for a pair of common words (``prime minister``).
+        matchers, whose cost grows with the documents holding common words (``prime minister``).
 
         A document matching such a phrase holds every word of the run in one field, so it
         matches ``joined`` already: the Or matches the same documents and only adds the
@@ -192,7 +192,9 @@ class _Compiler:
                 for words in [tuple(tuple(lemmas_of(t)) for t in ts)]
                 if min(sum(frequency(name, t) for t in w) for w in words) <= ADJACENCY_MAX_DF
             ]
-            phrases = [_field_query(name, words) for name, words in self._occurring(found)]
+            phrases = [
+                _field_query(name, words) for name, words in self._occurring(found, every=False)
+            ]
             known = (_joined(wq.Or, phrases) if phrases else None, analyses)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
@@ -270,13 +272,15 @@ class _Compiler:
             return None
         return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
 
-    def _occurring(self, found: list[tuple[str, Lemmas]]) -> list[tuple[str, Lemmas]]:
+    def _occurring(
+        self, found: list[tuple[str, Lemmas]], every: bool = True
+    ) -> list[tuple[str, Lemmas]]:
         """The (field, lemmas) that can match, with the lemmas the field lacks left out: a
         term or phrase whose field lacks one of its words matches nothing and adds nothing
         to any score (most of the 12 fields a word is looked up in are other languages').
-        If none can match, all are kept: the tree keeps its shape, so ``-word`` still means
-        every document.  (Checked before any Whoosh query object is made: those cost more
-        than the lookups.)"""
+        If none can match, all are kept (``every``): the tree keeps its shape, so ``-word``
+        still means every document; without ``every``, none are.  (Checked before any Whoosh
+        query object is made: those cost more than the lookups.)"""
         present = self.present
         if present is None:
             return found
@@ -285,7 +289,7 @@ class _Compiler:
             held = tuple(tuple(t for t in lemmas if present(name, t)) for lemmas in words)
             if all(held):
                 kept.append((name, held))
-        return kept or found
+        return kept or (found if every else [])
 
     def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
         """Expand against the generation's vocabulary of surface words (titles, bodies, tags).

@@ -174,10 +174,11 @@ def open_generation(layout: Layout, name: str) -> Generation:
     version = analysis_version(layout.generation_dir(name) / POSTINGS_DIR)
     if version != ANALYSIS_VERSION:
         _log.warning(
-            "generation %s was analyzed by an earlier version (analysis %d, now %d): "
-            "Russian words and some Ukrainian ones are not found in all their forms until "
-            "it is rebuilt with `newsearch index build`",
+            "generation %s was analyzed by %s version of newsearch (analysis %d, this one "
+            "%d): some words are not found in all their forms until it is rebuilt with "
+            "`newsearch index build`",
             name,
+            "an earlier" if version < ANALYSIS_VERSION else "a later",
             version,
             ANALYSIS_VERSION,
         )
