@@ -97,6 +97,16 @@ class Lowercase(WordFilter):
         return text.lower()
 
 
+class YoFilter(WordFilter):
+    """Folds Russian ё to е (analysis 1's Russian chain).  Kept for indexes built by earlier
+    versions: Whoosh pickles each field's analyzer into the index, and their schemas name this
+    class (without it, such an index cannot be opened at all)."""
+
+    def word(self, text: str) -> str:
+        """``text`` with ё written е."""
+        return text.replace("ё", "е") if "ё" in text else text
+
+
 @cache
 def _stemmer(language: str) -> Any:
     import Stemmer

@@ -504,8 +504,10 @@ def _meta(directory: Path) -> dict[str, Any]:
 
 
 def _readable(directory: Path) -> bool:
-    """Whether ``directory`` holds postings in this version's key layout."""
-    return _meta(directory).get("keys") == KEY_LAYOUT
+    """Whether ``directory`` holds postings in this version's key layout, for its fields (an
+    earlier version's postings have fewer: no ``names``)."""
+    meta = _meta(directory)
+    return meta.get("keys") == KEY_LAYOUT and tuple(meta.get("fields", ())) == FIELDS
 
 
 def analysis_version(directory: Path) -> int:
@@ -517,7 +519,8 @@ def analysis_version(directory: Path) -> int:
 
 def open_postings(directory: Path, size: int) -> Postings | None:
     """The postings in ``directory``, or None for a generation built without them (or
-    with field-first keys, see KEY_LAYOUT): Whoosh's matchers search that generation."""
+    with field-first keys, see KEY_LAYOUT, or other fields): Whoosh's matchers search that
+    generation."""
     if not _readable(directory):
         return None
     return Postings(directory, size)

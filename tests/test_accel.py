@@ -480,3 +480,39 @@ def test_term_frequencies_above_uint16_are_capped() -> None:
     assert title[1:] == (["news"], [1], 1)
     assert dict(zip(terms, freqs, strict=True)) == {"news": 65_535, "rare": 1}
     assert length == 70_001
+
+
+def test_an_index_written_by_the_previous_version_is_served(
+    demo_copy: Path, tmp_path: Path
+) -> None:
+    """An index of the version before Russian lemmas and name keys: Whoosh's pickled schema
+    names its Russian chain (``YoFilter``, Snowball) and its postings have no names field.
+    It opens and is searched through Whoosh alone (the README's promise for older layouts)."""
+    from whoosh.analysis import RegexTokenizer
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    from search.analysis import WORD_PATTERN, ApostropheFilter, Lowercase, SnowballFilter, YoFilter
+    from search.fields import NAMES_FIELD, TermsText
+
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    served = layout.require_current()
+    storage = FileStorage(str(layout.whoosh_dir(served)))
+    toc = TOC.read(storage, "MAIN")
+    old_chain = ApostropheFilter() | Lowercase() | YoFilter() | SnowballFilter("russian")
+    for kind in ("title", "body"):
+        toc.schema.remove(f"{kind}_ru")
+        toc.schema.add(f"{kind}_ru", TermsText(RegexTokenizer(WORD_PATTERN) | old_chain))
+    toc.schema.remove(NAMES_FIELD)
+    storage.delete_file(f"_MAIN_{toc.generation}.toc")  # written anew with the old schema
+    toc.write(storage, "MAIN")
+    meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["fields"] = [f for f in meta["fields"] if f != NAMES_FIELD]
+    del meta["analysis"]
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    engine = Engine(index)
+    assert engine.reader.generation().postings is None  # Whoosh alone
+    assert engine.search(SearchRequest(query="election OR армії")).total > 0
