@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import threading
-import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 from graphql import GraphQLError
 
 from schema.settings import Settings
@@ -44,12 +44,15 @@ class Services:
     writes: Writes
     limiter: anyio.CapacityLimiter
     """Threads of the server's own event loop at once (``/readyz``)."""
-    engine_slots: threading.BoundedSemaphore = field(init=False, repr=False)
-    """Engine calls running at once, over all requests (``search_threads``); a semaphore of
-    threads, not of one event loop, because each request runs in a loop of its own."""
+    engine_pool: ThreadPoolExecutor = field(init=False, repr=False)
+    """The threads engine calls run in, over all requests (``search_threads``): long-lived,
+    so each keeps its Whoosh searcher per generation (a new thread per call would open a
+    new searcher every time, and the generation keeps every one it opened)."""
 
     def __post_init__(self) -> None:
-        self.engine_slots = threading.BoundedSemaphore(self.settings.search_threads)
+        self.engine_pool = ThreadPoolExecutor(
+            self.settings.search_threads, thread_name_prefix="engine"
+        )
 
 
 @dataclass
@@ -91,22 +94,16 @@ class Context:
         remaining = self.deadline - anyio.current_time()
         if remaining <= 0 or self.cancelled.is_set():
             raise RequestTimeout
-        slots = self.services.engine_slots
-        deadline = self.deadline  # anyio.current_time() is time.monotonic()
 
         def call() -> T:
-            # A call abandoned at the deadline while it waited for a slot does not run later.
-            if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            if self.cancelled.is_set():  # given up on while it waited for a thread
                 raise RequestTimeout
-            try:
-                if self.cancelled.is_set():
-                    raise RequestTimeout
-                return fn(*args, **kwargs)
-            finally:
-                slots.release()
+            return fn(*args, **kwargs)
 
+        # A call still waiting for a thread at the deadline is cancelled and never runs; one
+        # running is abandoned (its answer dropped), not waited for.
+        future = asyncio.get_running_loop().run_in_executor(self.services.engine_pool, call)
         try:
-            with anyio.fail_after(remaining):
-                return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+            return await asyncio.wait_for(future, remaining)
         except TimeoutError:
             raise RequestTimeout from None

@@ -291,8 +291,8 @@ def test_a_query_past_its_time_limit_is_answered_timeout(
         assert body == {"data": {"indexInfo": {"documents": 36}}}
 
 
-def test_an_engine_call_abandoned_while_waiting_for_a_slot_never_runs(demo_index: Path) -> None:
-    """With every engine slot taken, a call whose deadline passes is answered TIMEOUT and does
+def test_an_engine_call_abandoned_while_waiting_for_a_thread_never_runs(demo_index: Path) -> None:
+    """With every engine thread taken, a call whose deadline passes is answered TIMEOUT and does
     not run once a slot frees (it would only add to an overloaded server's queue)."""
     import anyio
 
@@ -319,10 +319,49 @@ def test_an_engine_call_abandoned_while_waiting_for_a_slot_never_runs(demo_index
         with pytest.raises(RequestTimeout):
             await ctx.run(ran.append, "late")
 
-    assert services.engine_slots.acquire(timeout=1)
+    gate = threading.Event()
+    busy = services.engine_pool.submit(gate.wait, 5)  # the only engine thread is taken
     try:
         anyio.run(late_call)
     finally:
-        services.engine_slots.release()
-    time.sleep(0.5)  # the abandoned thread would take the freed slot now
+        gate.set()
+    busy.result(timeout=5)
+    time.sleep(0.5)  # the abandoned call would run on the freed thread now
     assert ran == []
+
+
+def test_engine_calls_reuse_their_threads_searchers(demo_index: Path) -> None:
+    """Requests run on several event loops; their engine calls share long-lived threads, so a
+    generation opens at most ``search_threads`` Whoosh searchers, however many requests come
+    (a thread per call opened a searcher per request, and the generation kept them all)."""
+    import asyncio
+
+    import anyio
+
+    from schema.context import Context, Services
+    from schema.writes import Writes
+    from search.engine import Engine
+    from search.types import SearchRequest
+
+    settings = Settings(index_dir=demo_index, search_threads=2)
+    engine = Engine(demo_index)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        writes=Writes(demo_index, ()),
+        limiter=anyio.CapacityLimiter(4),
+    )
+
+    async def one(query: str) -> int:
+        ctx = Context(
+            services=services,
+            request_id=query,
+            authorization=None,
+            deadline=anyio.current_time() + 30,
+        )
+        page = await ctx.run(engine.search, SearchRequest(query=query))
+        return page.total
+
+    for query in ["election", "армії", "мигранты", "energy OR grid"] * 5:
+        assert asyncio.run(one(query)) > 0
+    assert 1 <= len(engine.reader.generation()._searchers) <= settings.search_threads
