@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build
 from indexer.prepare import analyzed_document
 from search.analysis import lemmas_of
 from search.engine import Engine
@@ -23,7 +22,7 @@ from search.highlight import MatchTerms, match_spans
 from search.model import Article
 from search.names import name_key
 from search.types import SearchError, SearchRequest
-from tests.corpora import write_jsonl
+from tests.test_names import index_of
 
 
 @pytest.mark.parametrize(
@@ -85,13 +84,7 @@ _ARTICLES = [
 
 @pytest.fixture(scope="module")
 def scripts_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("scripts")
-    articles = [
-        Article(id=i, title=t, body=b, published=_WHEN, language=lang)
-        for i, lang, t, b in _ARTICLES
-    ]
-    build([write_jsonl(articles, root / "scripts.jsonl")], root / "index", workers=1)
-    return root / "index"
+    return index_of(tmp_path_factory.mktemp("scripts"), _ARTICLES)
 
 
 def _ranked(engine: Engine, query: str) -> list[str]:

@@ -92,15 +92,18 @@ _ARTICLES = [
 ]
 
 
+def index_of(root: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    """An index in ``root`` of (id, language, title, body) rows, all published at one time."""
+    articles = [
+        Article(id=i, title=t, body=b, published=_WHEN, language=lang) for i, lang, t, b in rows
+    ]
+    build([write_jsonl(articles, root / "articles.jsonl")], root / "index", workers=1)
+    return root / "index"
+
+
 @pytest.fixture(scope="module")
 def names_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("names")
-    articles = [
-        Article(id=i, title=t, body=b, published=_WHEN, language=lang)
-        for i, lang, t, b in _ARTICLES
-    ]
-    build([write_jsonl(articles, root / "names.jsonl")], root / "index", workers=1)
-    return root / "index"
+    return index_of(tmp_path_factory.mktemp("names"), _ARTICLES)
 
 
 def _ids(engine: Engine, query: str) -> set[str]:
