@@ -24,6 +24,8 @@ from search.types import SearchWarning, WarningKind
 
 FIELD_ORDER = ("title", "body", "tag", "category", "source", "language")
 FIELDS = frozenset(FIELD_ORDER)
+OPERATORS = frozenset({"OR", "AND", "NOT"})
+"""Words read as operators when written in capitals (``energy OR grid``)."""
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 64
 MAX_DEPTH = 32
@@ -177,7 +179,7 @@ def _tokens(text: str, notes: list[SearchWarning]) -> list[_Tok]:
                     raise QuerySyntaxError(
                         i, f"{name}: has no value", f'write {name}:word or {name}:"several words"'
                     )
-            elif word in ("OR", "AND", "NOT"):
+            elif word in OPERATORS:
                 toks.append(_Tok(word, word, i))
             elif sep and (found := _as_words(word, i, text[m.end() : m.end() + 1], notes)):
                 toks.append(found)

@@ -23,8 +23,8 @@ from whoosh.support.levenshtein import damerau_levenshtein
 
 from search.analysis import lemmas_of
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
+from search.querylang import OPERATORS, Word, leaves
 from search.querylang import Node as QueryNode
-from search.querylang import Word, leaves
 from search.ukru import ukrainian_or_russian
 from search.vocab import Vocabulary, surface
 
@@ -139,6 +139,8 @@ def did_you_mean(
         chosen: tuple[str, int] | None = None
         for found in candidates(vocabulary, written):
             candidate = written_like(found, written)
+            if candidate in OPERATORS:  # NO -> NOT would be read as an operator, not a word
+                continue
             trial = best_text[:start] + candidate + best_text[start + len(written) :]
             hits = count(trial)
             if chosen is None or hits > best_total:

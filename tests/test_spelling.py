@@ -3,9 +3,12 @@ nearest word wins before the most frequent, a Russian word gets no Ukrainian spe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from search.engine import Engine
+from search.querylang import OPERATORS
 from search.types import SearchRequest
 from tests.test_search import article, build_index
 
@@ -86,3 +89,14 @@ def test_a_word_the_archive_has_in_some_form_is_not_corrected(engine: Engine, qu
     # The archive writes ``министра`` (1 edit away) and ``Ходорковський``: the query finds them.
     page = engine.search(SearchRequest(query=query))
     assert page.total >= 1 and page.did_you_mean is None
+
+
+def test_a_correction_is_never_an_operator(tmp_path: Path) -> None:
+    """Capitals kept, ``NO`` would become ``NOT`` (and ``AN`` ``AND``): read as operators, not
+    words, so such candidates are passed over and the search answers as usual."""
+    docs = [article(1, "Fees will not rise", "Taxes will not rise, and nor will fees.")]
+    engine = Engine(build_index(tmp_path, docs))
+    for query in ("NO", "AN", "NO fees"):
+        page = engine.search(SearchRequest(query=query))
+        assert page.did_you_mean is None or not set(page.did_you_mean.split()) & OPERATORS
+    assert engine.search(SearchRequest(query="NO")).did_you_mean == "NOR"
