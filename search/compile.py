@@ -95,8 +95,10 @@ Present = Callable[[str, str], bool]
 Frequency = Callable[[str, str], int]
 """How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
-CompiledWords = dict[tuple[str | None, str], tuple[Any, tuple[tuple[str, tuple[str, ...]], ...]]]
-"""Compiled words of one generation: (query field, text) -> (query, (language, terms))."""
+Analyses = tuple[tuple[str, tuple[str, ...]], ...]
+"""What each language's analyzer makes of a query word or phrase: (language, terms)."""
+CompiledWords = dict[tuple[str | None, str], tuple[Any, Analyses, Lemmas]]
+"""Compiled words of one generation: (query field, text) -> (query, analyses, name keys)."""
 WORD_MEMO_SIZE = 20_000
 """Words a memo holds before it is emptied (a crude bound: the hot words come back)."""
 
@@ -195,7 +197,7 @@ class _Compiler:
             phrases = [
                 _field_query(name, words) for name, words in self._occurring(found, every=False)
             ]
-            known = (_joined(wq.Or, phrases) if phrases else None, analyses)
+            known = (_joined(wq.Or, phrases) if phrases else None, analyses, ())
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -236,38 +238,37 @@ class _Compiler:
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = word_analyses(node.text)
-            known = (self._text_query(node.field, node.text, analyses), analyses)
+            # Name keys of a plain query word (any field: the names field is searched then).
+            keys = query_name_keys(node.text, analyses) if node.field is None else ()
+            known = (self._text_query(node.field, analyses, keys), analyses, keys)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
                 self.memo[key] = known
-        query, analyses = known
+        query, analyses, keys = known
         if positive:
             for lang, analyzed in analyses:
                 if len(analyzed) == 1:
                     self.marks[lang].terms.update(lemmas_of(analyzed[0]))
                 else:
                     self.marks[lang].phrases.add(analyzed)
-            if node.field is None:
-                for keys in query_name_keys(node.text, analyses):
-                    self.names.update(keys)
+            for word_keys in keys:
+                self.names.update(word_keys)
         return query
 
-    def _text_query(
-        self, field: str | None, text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]
-    ) -> Any:
+    def _text_query(self, field: str | None, analyses: Analyses, keys: Lemmas) -> Any:
+        """The query of a word or phrase in ``field``'s fields, and with ``keys`` (the
+        name keys of its words, any field only) in the names field."""
         found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
         ]
-        if field is None:
+        if keys and all(keys):
             # The names field: the name keys of each word, in any script (names.py), at a
             # lower boost, so that a name in another script finds an article and matches in
             # the query's own script keep ranking first (they add their names match too).
-            keys = query_name_keys(text, analyses)
-            if keys and all(keys):
-                found.append((NAMES_FIELD, keys))
+            found.append((NAMES_FIELD, keys))
         if not found:
             return None
         return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
@@ -393,7 +394,7 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
     return unique[0] if len(unique) == 1 else kind(unique)
 
 
-def query_name_keys(text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]) -> Lemmas:
+def query_name_keys(text: str, analyses: Analyses) -> Lemmas:
     """The name keys of each word of a query word or phrase (names.py): a Cyrillic word's
     are those of its Ukrainian and Russian lemmas, a Latin word's its own (users type names
     in any case, so every word has keys; the names field holds names alone).  A word
@@ -418,7 +419,7 @@ def query_name_keys(text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]
     return tuple(found)
 
 
-def word_analyses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def word_analyses(text: str) -> Analyses:
     """(language, position terms) of a query word or phrase in every language that has terms
     for it (each word's terms are remembered by ``analysis.word_terms``; ``lemmas_of`` splits
     an ambiguous word's)."""
