@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import html
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Sequence
@@ -21,11 +20,11 @@ from operator import methodcaller
 
 from search.analysis import (
     LEMMA_SEPARATOR,
-    WORD_PATTERN,
     field_language,
     fold,
     lemmas_of,
     normalize_apostrophes,
+    split_words,
     terms,
     word_term,
     word_terms,
@@ -36,8 +35,6 @@ ELLIPSIS = "…"
 _OPEN, _CLOSE = "<mark>", "</mark>"
 _ZWJ = "\u200d"
 _APOSTROPHE_CHARS = "'’ʼ`´‘"
-_WORD = re.compile(WORD_PATTERN)
-_WORD_SPLIT = re.compile(f"({WORD_PATTERN})")
 _AMBIGUOUS = methodcaller("__contains__", LEMMA_SEPARATOR)
 """Whether a position term has several lemmas."""
 
@@ -171,7 +168,7 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
         return []
     lang = field_language(language)
     # [gap, word, gap, word, ..., gap]: the words, and their offsets by summing lengths.
-    parts = _WORD_SPLIT.split(text)
+    parts = split_words(text)
     terms_ = _terms(lang, parts[1::2])
     singles = set(match.terms)
     by_first: dict[str, list[tuple[frozenset[str], ...]]] = {}
