@@ -129,11 +129,10 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(warm_up)  # before the first request, not during it
-        # What start-up made (modules, schema, analyzers: ~75,000 objects) lives as long as
-        # the server.  Out of the collector's sight, a full collection, which holds the GIL
-        # and so the event loop, no longer walks them (25-110 ms each on a loaded 2-core
-        # machine).  The index is opened afterwards: a replaced generation must stay
-        # collectable.
+        # What start-up made (modules, schema, analyzers) lives as long as the server.  Out
+        # of the collector's sight, a full collection, which holds the GIL and so the event
+        # loop, does not walk them.  The index is opened afterwards: a replaced generation
+        # must stay collectable.
         gc.collect()
         gc.freeze()
         try:

@@ -2,9 +2,8 @@
 
 Every worker's event loop is woken when a connection waits on the shared socket, and
 whichever runs first takes it; on a busy machine the same worker ran first again and
-again and took every connection of a burst (measured: 800 of 800 requests of 8
-keep-alive clients on one worker, with asyncio accepting up to 2048 per wake-up, and 700
-to 800 of 800 accepting one per wake-up). So the workers balance by least connections,
+again and took every connection of a burst, whether asyncio accepted many connections per
+wake-up or one.  So the workers balance by least connections,
 much as nginx's workers stop accepting while they hold more than their share: each
 publishes its number of open connections in shared memory, and one that has more than
 another worker leaves a waiting connection to the others, for ``PARK_S`` at a time and

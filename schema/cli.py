@@ -30,8 +30,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 APP = "schema.app:app_from_env"
 KEEP_ALIVE_S = 75.0
 """How long an idle keep-alive connection stays open: longer than clients keep idle connections
-in their pools (httpx 5 s, most others 60 s or less).  uvicorn's 5 s equalled httpx's, and a
-client sending on a connection the server was closing at that moment got a ReadError."""
+in their pools (httpx 5 s, most others 60 s or less): at equal timeouts a client may send on a
+connection the server is closing at that moment, and get a connection reset."""
 
 
 def usable_cpus() -> int:

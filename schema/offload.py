@@ -18,9 +18,9 @@ any of them held up every other request of the worker process, ``/healthz`` incl
   sends it in chunks of :data:`CHUNK` bytes, so that the gzip middleware compresses it a chunk
   at a time, between other requests' work.
 
-A C function holds the GIL until it returns: ``json.dumps`` of a 7 MB answer (fifteen aliased
-searches with day histograms) held it, and so stopped the event loop, for 170 ms.
-:func:`encode_json` gives the C encoder only small pieces.
+A C function holds the GIL until it returns: ``json.dumps`` of a large answer (many aliased
+searches with day histograms) would stop the event loop for as long.  :func:`encode_json`
+gives the C encoder only small pieces.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ LOOPS = 4
 class _WorkerLoops:
     """Event loops in daemon threads, started on first use, for the life of the process.
 
-    A loop per request cost 2.3 ms (a new loop, a new engine thread, both torn down again);
-    these keep their loops and their engine threads.  A request is given to them in turn.
+    A loop per request would be made and torn down for every request; these are kept.  A
+    request is given to them in turn.
     """
 
     def __init__(self, count: int) -> None:

@@ -8,8 +8,8 @@ index.  Workers inherit that one socket.
 With one shared socket, asyncio accepts up to ``backlog`` pending connections each
 time the socket is readable, all in whichever worker woke first: a client that
 opens its keep-alive connections together (an app's connection pool, the benchmark
-at concurrency 8) had all of them served by one worker while the other idled
-(measured: 800 of 800 requests on one process).  Each worker therefore accepts at
+at concurrency 8) had all of them served by one worker while the other idled.
+Each worker therefore accepts at
 most ``ACCEPT_BURST`` connections per wake-up, and leaves waiting connections to a
 worker with fewer open connections (see balance.py).  The queue length stays the
 parent's ``BACKLOG``: a worker's socket ignores asyncio's ``listen()`` call.
