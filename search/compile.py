@@ -35,7 +35,7 @@ from search.analysis import LANGUAGES, LEMMA_SEPARATOR, lemmas_of, terms
 from search.analysis import words as split_text
 from search.columns import Columns
 from search.fields import NAMES_FIELD, field_boosts
-from search.filters import unknown_value, value_mask
+from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
 from search.names import name_key, term_keys
@@ -213,11 +213,12 @@ class _Compiler:
         value = fold(node.text)
         folded = cols.folded[node.field]
         if isinstance(node, Prefix):
-            ids = [i for key, group in folded.items() if key.startswith(value) for i in group]
+            prefixed = [i for key, group in folded.items() if key.startswith(value) for i in group]
+            ids = np.asarray(prefixed, dtype=np.int32)
             value += "*"
         else:
-            ids = list(folded.get(value, ()))
-        if not ids:
+            ids = matching_ids(cols, node.field, (node.text,))
+        if not ids.size:
             self.warnings.append(
                 unknown_value(
                     cols, node.field, _clause(node), node.text, node.pos - len(node.field) - 1
@@ -225,7 +226,7 @@ class _Compiler:
             )
             return _NONE
         column = getattr(cols, node.field)
-        matched = value_mask(column, np.asarray(ids, dtype=np.int32)) & np.asarray(cols.live)
+        matched = value_mask(column, ids) & np.asarray(cols.live)
         docnums = np.flatnonzero(matched)
         if not docnums.size:
             return _NONE
