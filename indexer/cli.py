@@ -109,7 +109,7 @@ def _run_write(
     fn = builder.build if verb == "build" else builder.update
     try:
         summary = fn(list(sources), index_dir, progress=bar.update, **kwargs)  # type: ignore[arg-type]
-    except (IndexLocked, builder.OutdatedAnalysis) as exc:
+    except (IndexLocked, builder.OutdatedAnalysis, MissingSourcesError) as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:  # a full disk, a file size limit, permissions, I/O errors
         raise click.ClickException(
@@ -118,8 +118,6 @@ def _run_write(
     except (builder.StrictBuildError, EmptyBuildError) as exc:
         bar.close()
         _print_errors(exc.errors)
-        raise click.ClickException(str(exc)) from exc
-    except MissingSourcesError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         bar.close()
