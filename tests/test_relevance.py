@@ -11,6 +11,7 @@ import pytest
 
 from bench import relevance
 from bench.peers import tantivy_version
+from bench.relevance_explain import in_context
 from bench.relevance_judgments import (
     DocTokens,
     Query,
@@ -235,7 +236,7 @@ def test_goals_and_ranking_lines_weigh_rows_by_queries() -> None:
 def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
     """Real indexes (newsearch, FTS5, tantivy) of the six snippets; FTS5's figures are exact:
     it matches words as written, so only Ахметова and Львові find all their documents."""
-    result = relevance.run(tiny, per_kind=None)
+    result = relevance.run(tiny, per_kind=None, explain=1)
     rows = {(r["language"], r["kind"]): r for r in result["rows"]}
     assert {k: r["queries"] for k, r in rows.items()} == {
         ("uk", "base"): 4,
@@ -262,6 +263,19 @@ def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
         assert rows[("en", "title")][name]["precision@10"] == 1, name
     assert [c["goal"] for c in result["goals"]] == ["own script"] * 2 + ["other script"] * 2
     assert "| uk | base | 4 |" in relevance.table(result)
+    # --worst 1: each group's worst query with its hits, judged, and the words they matched.
+    explained = "\n".join(result["explain"])
+    assert explained.count("\n## ") == len(rows) - 1
+    assert "## uk base: 'Ахметова' (entity 'Ахметова', 1 judged relevant)" in explained
+    assert "   1 + ner-uk/ng/b.txt  Компанія Ахметова працює у Львові" in explained
+    assert "         Компанія [Ахметова] працює у Львові" in explained
+
+
+def test_in_context_marks_the_word_and_trims_the_rest() -> None:
+    text = "На засіданні у Києві відбулася зустріч делегацій"
+    start = text.index("Києві")
+    assert in_context(text, start, start + 5, context=8) == "…данні у [Києві] відбула…"
+    assert in_context("Київ", 0, 4) == "[Київ]"
 
 
 FLOORS = {
