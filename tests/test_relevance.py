@@ -109,6 +109,9 @@ def test_alternation_key_joins_the_cases_and_scripts_of_a_name() -> None:
     assert alternation_key(entity_key("Львів")) != alternation_key(entity_key("Київ"))
     assert alternation_key(entity_key("Ахметовим")) == alternation_key(entity_key("Ахметов"))
     assert alternation_key(entity_key("Донецкой")) != alternation_key(entity_key("Донецке"))
+    # A noun's instrumental in -ией is no adjective: Россией is Россия, Марией is Мария.
+    assert alternation_key(entity_key("Россией")) == alternation_key(entity_key("России"))
+    assert alternation_key(entity_key("Марией")) == alternation_key(entity_key("Мария"))
     # Short stems are kept as they are: too little left to tell names apart.
     assert alternation_key(("лев",)) == ("лев",)
 
