@@ -38,7 +38,7 @@ from search.fields import NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
-from search.names import name_key, term_keys
+from search.names import SPELLING, name_key, spelling_key, term_keys
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import SearchWarning
 from search.values import ValuesQuery, fold
@@ -269,7 +269,11 @@ class _Compiler:
             # The names field: the name keys of each word, in any script (names.py), at a
             # lower boost, so that a name in another script finds an article and matches in
             # the query's own script keep ranking first (they add their names match too).
-            found.append((NAMES_FIELD, keys))
+            coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
+            spelled = tuple(tuple(k for k in w if k.startswith(SPELLING)) for w in keys)
+            found.append((NAMES_FIELD, coarse))
+            if all(spelled):
+                found.append((NAMES_FIELD, spelled))
         if not found:
             return None
         return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
@@ -407,6 +411,7 @@ def query_name_keys(text: str, analyses: Analyses) -> Lemmas:
         keys: dict[str, None] = {}
         if word.isascii():
             keys[name_key("en", word)] = None
+            keys[spelling_key("en", word)] = None
         else:
             for lang in ("uk", "ru"):
                 if lang in readings:

@@ -21,7 +21,13 @@ Its *name key* is a Latin skeleton that these spellings share:
 
 The key is coarse by design, so it is searched only in the ``names`` field, which holds
 name-like words alone (see ``name_positions``): a common word typed in a query adds no
-matches there.
+matches there.  Being coarse, it also joins short names that are not one (Китай, Kite and
+City share ``ket``; Білий and Bell ``bel``).  So each word also has a *spelling key*
+(``spelling_key``): steps 1 and 2 without the vowel classes and without dropping the final
+vowel (Китай, Kytai, Kitay -> ``+kitai``; Kite -> ``+kite``; City -> ``+kiti``).  Both are
+held at the word's position and a query word matches either, scored by the better one: the
+spelling key is rarer, so a name spelled as the query spells it (by any of the tables)
+ranks above one that merely shares its skeleton.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ _FOLDED = {
     "j": "i",
 }
 _VOWELS = re.compile(r"[aeiouy]+")
+SPELLING = "+"
+"""Starts every spelling key (never a name key: those are letters alone)."""
 _FRONT = frozenset("eiy")
 _FINAL_V = re.compile(r"[ae]v$")
 _NOT_LATIN = re.compile(r"[^a-zč]+")
@@ -91,13 +99,26 @@ def latin(language: str, word: str) -> str:
     return str(translit(word, _tables()[language]))
 
 
+def _skeleton(language: str, word: str) -> str:
+    """Steps 1 and 2 up to the vowels: Latin letters, the tables' digraphs folded."""
+    text = fold(latin(language, word.lower()))
+    text = _NOT_LATIN.sub("", text.replace("'", ""))
+    return _DIGRAPHS.sub(lambda m: _FOLDED[m.group()], text)
+
+
+@lru_cache(maxsize=262_144)
+def spelling_key(language: str, word: str) -> str:
+    """The spelling key of one word or lemma: its skeleton with its vowels as written (y is
+    i, as the tables write и, й, ы), doubled letters one, after ``SPELLING`` ('' when it has
+    no Latin or Cyrillic letter).  Kitay, Kytai, Китай, Китае (lemma китай) -> ``+kitai``."""
+    text = _DOUBLES.sub(r"\1", _skeleton(language, word).replace("y", "i"))
+    return SPELLING + text if text else ""
+
+
 @lru_cache(maxsize=262_144)
 def name_key(language: str, word: str) -> str:
     """The name key of one word or lemma ('' when it has no Latin or Cyrillic letter)."""
-    text = fold(latin(language, word.lower()))
-    text = _NOT_LATIN.sub("", text.replace("'", ""))
-    text = _DIGRAPHS.sub(lambda m: _FOLDED[m.group()], text)
-    text = _VOWELS.sub(_vowel_class, text)
+    text = _VOWELS.sub(_vowel_class, _skeleton(language, word))
     text = _DOUBLES.sub(r"\1", text)
     # A final vowel is dropped, but a word of vowels alone keeps one (і, и, o).
     text = text.rstrip("ae") or text[:1]
@@ -113,16 +134,18 @@ def _vowel_class(run: re.Match[str]) -> str:
 
 @lru_cache(maxsize=262_144)
 def term_keys(language: str, word: str, term: str) -> str:
-    """The position term of a name-like word in the names field: the keys of its lemmas and
-    of the word itself (Ukrainian and Russian words) or of the word alone (others, and Latin
-    words in Cyrillic texts), joined by LEMMA_SEPARATOR; '' when none has a key."""
+    """The position term of a name-like word in the names field: the name keys and spelling
+    keys of its lemmas and of the word itself (Ukrainian and Russian words) or of the word
+    alone (others, and Latin words in Cyrillic texts), joined by LEMMA_SEPARATOR; '' when
+    none has a key."""
     if language in ("uk", "ru") and not word.isascii():
-        keys = dict.fromkeys(name_key(language, lemma) for lemma in lemmas_of(term))
         # The word as written too: a Latin query word is not lemmatized (Navalnogo is
         # the key of Навального, not of its lemma навальный).
-        keys[name_key(language, word)] = None
+        spelled = [*lemmas_of(term), word]
     else:
-        keys = {name_key(language, word): None}
+        spelled = [word]
+    keys = dict.fromkeys(name_key(language, w) for w in spelled)
+    keys.update(dict.fromkeys(spelling_key(language, w) for w in spelled))
     keys.pop("", None)
     return LEMMA_SEPARATOR.join(keys)
 

@@ -20,7 +20,7 @@ from search.analysis import lemmas_of
 from search.engine import Engine
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
-from search.names import name_key
+from search.names import SPELLING, name_key, spelling_key
 from search.types import SearchError, SearchRequest
 from tests.test_names import index_of
 
@@ -59,7 +59,7 @@ def _names_field(language: str, title: str, body: str) -> set[str]:
 def test_the_names_field_holds_names_not_sentence_initial_words() -> None:
     held = _names_field("en", "Talks Resume In Kyiv", "The talks in Kyiv went on. Grain is sold.")
     # "Talks", "Resume", "The", "Grain": capitalized at a sentence or a title's start only.
-    assert held == {name_key("en", "Kyiv")}
+    assert held == {name_key("en", "Kyiv"), spelling_key("en", "Kyiv")}
     held = _names_field("uk", "Війна", "Учора у Києві відбулася зустріч. Зеленський заявив.")
     # Зеленський starts a sentence and is still a name: pymorphy3 reads it as a surname.
     assert {name_key("uk", "Київ"), name_key("uk", "Зеленський")} <= held
@@ -169,3 +169,40 @@ def test_mixed_script_input_never_raises(scripts_index: Path, query: str) -> Non
             assert exc.kind == "syntax", exc
         else:
             assert page.total >= 0
+
+
+def test_a_name_spelled_alike_keeps_its_spelling_key_where_the_name_key_is_shared() -> None:
+    """Kitay, Kytai, Китай and Китае share one spelling key; Kite and City share the name key
+    ``ket`` with them (the coarse key joins short names) but not the spelling key."""
+    china = {
+        spelling_key(lang, word)
+        for lang, word in (("en", "Kitay"), ("en", "Kytai"), ("ru", "китай"), ("uk", "Китай"))
+    }
+    assert len(china) == 1
+    assert {name_key("en", w) for w in ("Kite", "City", "Kitay")} == {name_key("ru", "Китай")}
+    assert china.isdisjoint({spelling_key("en", "Kite"), spelling_key("en", "City")})
+    # Spelling keys never collide with name keys (the names field holds both).
+    assert spelling_key("en", "Kan").startswith(SPELLING)
+    assert not name_key("en", "Kan").startswith(SPELLING)
+
+
+_SHORT_NAMES = [
+    ("ru1", "ru", "Переговоры", "Делегация прибыла в Китай вчера вечером."),
+    ("en1", "en", "Football", "Manchester City won. City fans cheered. City is top."),
+    ("en2", "en", "Court", "Ann Kite told the court. Ms Kite left."),
+    ("uk1", "uk", "Погода", "Учора йшов дощ."),
+]
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize("query", ["Kitay", "Kytai", "Китаї"])
+def test_a_name_spelled_as_the_query_spells_it_ranks_above_a_shared_skeleton(
+    tmp_path: Path, accelerated: bool, query: str
+) -> None:
+    """City and Kite share Китай's name key, so all three match (a name in another script is
+    found by its key), but the article spelling the name as the query does ranks first,
+    though City and Kite are there more often; both scoring paths agree."""
+    engine = Engine(index_of(tmp_path, _SHORT_NAMES), accelerated=accelerated)
+    ranked = _ranked(engine, query)
+    assert ranked[0] == "ru1", ranked
+    assert set(ranked) == {"ru1", "en1", "en2"}
