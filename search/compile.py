@@ -187,11 +187,20 @@ class _Compiler:
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
-            found = [  # (field, the lemmas of each word), where some word is rare enough
-                (name, words)
+            found = [  # (field, the lemmas of each word)
+                (name, tuple(tuple(lemmas_of(t)) for t in ts))
                 for lang, ts in analyses
                 for name in SEARCHED_FIELDS[run[0].field, lang]
-                for words in [tuple(tuple(lemmas_of(t)) for t in ts)]
+            ]
+            if run[0].field is None:
+                # The name keys side by side in the names field: a name in another script.
+                keys = query_name_keys(text, word_analyses(text))
+                coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
+                if len(coarse) >= 2 and all(coarse):
+                    found.append((NAMES_FIELD, coarse))
+            found = [  # where some word is rare enough
+                (name, words)
+                for name, words in found
                 if min(sum(frequency(name, t) for t in w) for w in words) <= ADJACENCY_MAX_DF
             ]
             phrases = [
@@ -365,23 +374,29 @@ def _field_query(name: str, words: Lemmas) -> Any:
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
-    """Runs of 2 to ADJACENCY_RUN consecutive capitalized plain words of one text field among
-    an And's children, in query order (a longer run is cut into runs of at most that length)."""
+    """Runs of 2 to ADJACENCY_RUN consecutive plain words of one text field among an And's
+    children, in query order, that start with a capitalized word: the next words join while
+    capitalized, or, after a Cyrillic first word, lowercase too (Ukrainian and Russian
+    capitalize only a name's first word: ``Північне море``, ``Верховной рады``).  A longer run
+    is cut into runs of at most that length."""
     runs: list[list[Word]] = []
     current: list[Word] = []
     for child in (*children, None):
-        name_like = isinstance(child, Word) and child.field in _KINDS and child.text[:1].isupper()
+        plain = isinstance(child, Word) and child.field in _KINDS
+        capital = plain and isinstance(child, Word) and child.text[:1].isupper()
         if (
-            name_like
+            plain
             and isinstance(child, Word)
-            and (not current or child.field == current[0].field)
+            and current
+            and child.field == current[0].field
             and len(current) < ADJACENCY_RUN
+            and (capital or not current[0].text.isascii())
         ):
             current.append(child)
             continue
         if len(current) >= 2:
             runs.append(current)
-        current = [child] if name_like and isinstance(child, Word) else []
+        current = [child] if capital and isinstance(child, Word) else []
     return runs
 
 

@@ -206,3 +206,39 @@ def test_a_name_spelled_as_the_query_spells_it_ranks_above_a_shared_skeleton(
     ranked = _ranked(engine, query)
     assert ranked[0] == "ru1", ranked
     assert set(ranked) == {"ru1", "en1", "en2"}
+
+
+_RUNS = [
+    # The name's words apart, one of them three times, in a short text: without the bonus,
+    # these rank first.
+    ("uk1", "uk", "Рейс", "Північний вітер дув з гір. Море хвилювалося, море шуміло, море."),
+    ("uk2", "uk", "Рейс", "Кораблі вийшли у Північне море вчора після довгої підготовки "
+     "екіпажу та перевірки всіх систем у порту."),
+    ("uk3", "uk", "Сесія", "Рада зібралася. Потім Верховний суд відповів, і Рада погодилась. "
+     "Рада."),
+    ("uk4", "uk", "Сесія", "Засідання Верховної Ради відбулося вчора, Петро Іваненко, Олена "
+     "Коваль і Тарас Бойко виступили."),
+    *(("f" + str(i), "uk", "Погода", "Учора йшов дощ.") for i in range(6)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("Північне море", "uk2"),  # a Cyrillic name's lowercase words belong to it
+        ("Північного моря", "uk2"),
+        ("Verkhovnoi Rady", "uk4"),  # side by side in the names field: another script
+    ],
+)
+def test_a_name_side_by_side_outranks_its_words_apart(
+    tmp_path: Path, accelerated: bool, query: str, first: str
+) -> None:
+    """Ukrainian and Russian capitalize only a name's first word, so a Cyrillic capitalized
+    word and the lowercase words after it score once more as a phrase; a Latin name's words
+    score so in the names field (their name keys side by side).  The bonus adds only: the
+    article holding the words apart still matches."""
+    engine = Engine(index_of(tmp_path, _RUNS), accelerated=accelerated)
+    ranked = _ranked(engine, query)
+    assert ranked[0] == first, ranked
+    assert len(ranked) == 2
