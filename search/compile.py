@@ -34,7 +34,7 @@ from whoosh import query as wq
 from search.analysis import LANGUAGES, LEMMA_SEPARATOR, lemmas_of, terms
 from search.analysis import words as split_text
 from search.columns import Columns
-from search.fields import NAMES_FIELD, field_boosts
+from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
@@ -53,6 +53,8 @@ ADJACENCY_MAX_DF = 100
 many documents: the cost of Whoosh's span matching grows with the documents holding a
 phrase's terms, so this bounds it whatever the archive's size (names are rare words; ``Prime
 Minister`` gets no bonus where ``prime`` is common)."""
+LATIN_SPELLING_BOOST = BODY_BOOST
+"""The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
@@ -250,7 +252,8 @@ class _Compiler:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
             keys = query_name_keys(node.text, analyses) if node.field is None else ()
-            known = (self._text_query(node.field, analyses, keys), analyses, keys)
+            query = self._text_query(node.field, analyses, keys, node.text.isascii())
+            known = (query, analyses, keys)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -266,26 +269,38 @@ class _Compiler:
                 self.names.update(word_keys)
         return query
 
-    def _text_query(self, field: str | None, analyses: Analyses, keys: Lemmas) -> Any:
+    def _text_query(
+        self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
+    ) -> Any:
         """The query of a word or phrase in ``field``'s fields, and with ``keys`` (the
-        name keys of its words, any field only) in the names field."""
+        name and spelling keys of its words, any field only) in the names field; ``latin``:
+        the word or phrase is in Latin letters."""
         found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
         ]
+        spelled: list[tuple[str, Lemmas]] = []
         if keys and all(keys):
             # The names field: the name keys of each word, in any script (names.py), at a
             # lower boost, so that a name in another script finds an article and matches in
             # the query's own script keep ranking first (they add their names match too).
-            coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
-            spelled = tuple(tuple(k for k in w if k.startswith(SPELLING)) for w in keys)
-            found.append((NAMES_FIELD, coarse))
-            if all(spelled):
-                found.append((NAMES_FIELD, spelled))
+            # Its spelling keys add theirs: a name spelled as typed ranks above a shared key.
+            found.append(
+                (NAMES_FIELD, tuple(tuple(k for k in w if k[:1] != SPELLING) for w in keys))
+            )
+            spelling = tuple(tuple(k for k in w if k[:1] == SPELLING) for w in keys)
+            if all(spelling):
+                spelled.append((NAMES_FIELD, spelling))
         if not found:
             return None
-        return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
+        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
+        # A Latin word has no Cyrillic field of its own: the names field is where its
+        # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
+        # the word does in an English body.  A Cyrillic word's own fields come first.
+        boost = LATIN_SPELLING_BOOST if latin else None
+        clauses += [_field_query(n, ws, boost) for n, ws in self._occurring(spelled, every=False)]
+        return _joined(wq.Or, clauses)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -357,11 +372,12 @@ def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
     return f"{node.field}:{value}"
 
 
-def _field_query(name: str, words: Lemmas) -> Any:
+def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Any:
     """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
     ``AnyLemma`` of its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
-    scored once with the field's boost."""
-    boost = _BOOSTS[name]
+    scored once with ``boost`` (the field's when None)."""
+    if boost is None:
+        boost = _BOOSTS[name]
     if len(words) == 1:
         (lemmas,) = words
         if len(lemmas) == 1:

@@ -242,3 +242,20 @@ def test_a_name_side_by_side_outranks_its_words_apart(
     ranked = _ranked(engine, query)
     assert ranked[0] == first, ranked
     assert len(ranked) == 2
+
+
+_LATIN = [
+    ("ru1", "ru", "Театр", "Вчера в театре прошла премьера новой пьесы, которую поставил "
+     "режиссёр Марлоу вместе с труппой из Лондона и Парижа после долгих репетиций."),
+    ("en1", "en", "Reggae", "Bob Marley sang. Marley fans came. Marley."),
+    *(("f" + str(i), "en", "Weather", "Rain again in the north.") for i in range(6)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_latin_name_finds_its_cyrillic_spelling_first(tmp_path: Path, accelerated: bool) -> None:
+    """A Latin word has no Cyrillic field: the article that spells it exactly in Cyrillic
+    (Marlou, Марлоу) ranks above an English one sharing only its name key (Marley, three times
+    in a short text), as the same word in an English body would; both still match."""
+    engine = Engine(index_of(tmp_path, _LATIN), accelerated=accelerated)
+    assert _ranked(engine, "Marlou") == ["ru1", "en1"]
