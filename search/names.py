@@ -197,8 +197,10 @@ def name_positions(
     name-like), from ``parts`` (the text split as ``[gap, word, gap, word, ..., gap]``) and
     the words' position terms.
 
-    A word is name-like when it is capitalized and either not at a sentence start or read as
-    a proper noun by pymorphy3 (Зеленський at a sentence start); in Ukrainian and Russian the
+    A word is name-like when it is capitalized and either not at a sentence start (a period
+    after a one-letter word, an initial or ``м.``, ends none), all in capitals (an
+    abbreviation: ``ПАТ``) or read as a proper noun by pymorphy3 (Зеленський at a sentence
+    start); in Ukrainian and Russian the
     up to CONTINUED lowercase words that follow a name with only spaces between are part of
     it, up to a verb, participle or adverb (``continues_name``).  In a title (``title``),
     where English capitalizes every word, a capitalized word counts when it is a proper noun,
@@ -216,16 +218,23 @@ def name_positions(
             else:
                 follows = 0
             continue
-        start = _sentence_start(parts[2 * i], i == 0)
+        gap = parts[2 * i]
+        # A period after a one-letter word is an initial's or an abbreviation's (В. Путін,
+        # м. Дніпро, Б.А. Покровский), not a sentence's end.
+        initial = i > 0 and len(parts[2 * i - 1]) == 1 and gap.rstrip(" ") == "."
+        start = not initial and _sentence_start(gap, i == 0)
+        # An all-caps word is an abbreviation, a name wherever it stands (ПАТ, НАТО, СБУ).
+        abbreviation = len(word) > 1 and word.isupper()
         if title:
             keys = term_keys(language, word, term)
             name_like = bool(keys) and (
-                proper_noun(language, word)
+                abbreviation
+                or proper_noun(language, word)
                 or (known is not None and not known.isdisjoint(keys.split(LEMMA_SEPARATOR)))
                 or (language in ("uk", "ru") and not start)
             )
         else:
-            name_like = not start or proper_noun(language, word)
+            name_like = not start or abbreviation or proper_noun(language, word)
             keys = term_keys(language, word, term) if name_like else ""
         if name_like:
             found[i] = keys

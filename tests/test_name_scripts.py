@@ -72,6 +72,17 @@ def test_the_names_field_holds_names_not_sentence_initial_words() -> None:
     assert held.isdisjoint(name_key("ru", w) for w in ("Вчера", "вынес", "решение"))
 
 
+def test_abbreviations_and_names_after_an_initial_are_names() -> None:
+    """An all-caps word is an abbreviation, a name even where a sentence starts; a period after
+    a one-letter word (an initial, ``м.`` for місто) ends no sentence."""
+    held = _names_field(
+        "uk", "Угода", "ПАТ «Укртранснафта» уклало угоду. Райсуд м. Дніпро відмовив. Суд ухвалив."
+    )
+    assert {name_key("uk", w) for w in ("ПАТ", "Укртранснафта", "Дніпро")} <= held
+    # Common words at a sentence start are still not names.
+    assert held.isdisjoint(name_key("uk", w) for w in ("Райсуд", "Суд")), held
+
+
 _ARTICLES = [
     ("uk1", "uk", "Зустріч у Києві", "Учора у Києві відбулася зустріч. Зеленський заявив."),
     ("ru1", "ru", "Визит в Киев", "Премьер прибыл в Киев. Зеленский встретился с Ходорковским."),
