@@ -200,29 +200,40 @@ def name_positions(
     A word is name-like when it is capitalized and either not at a sentence start (a period
     after a one-letter word, an initial or ``м.``, ends none), all in capitals (an
     abbreviation: ``ПАТ``) or read as a proper noun by pymorphy3 (Зеленський at a sentence
-    start); in Ukrainian and Russian the
-    up to CONTINUED lowercase words that follow a name with only spaces between are part of
-    it, up to a verb, participle or adverb (``continues_name``).  In a title (``title``),
-    where English capitalizes every word, a capitalized word counts when it is a proper noun,
-    when its key is among ``known`` (the body's name keys), or, in Ukrainian and Russian
-    titles, when it is not at the title's start.
+    start).  In Ukrainian and Russian, which capitalize only a name's first word, the up to
+    CONTINUED lowercase words that follow a name with only spaces between are part of it, up
+    to a verb, participle or adverb (``continues_name``); so is a capitalized word that starts
+    a sentence, and the lowercase words after it, when a name follows them so
+    (``Господарський суд Дніпропетровської області``, ``Приморський районний суд м. Одеси``).
+    In a title (``title``), where English capitalizes every word, a capitalized word counts
+    when it is a proper noun, when its key is among ``known`` (the body's name keys), or, in
+    Ukrainian and Russian titles, when it is not at the title's start.
     """
     found = [""] * len(terms)
     follows = 0  # lowercase words that may still continue the last name (Мировой суд)
+    pending: list[int] = []  # a sentence's first word and lowercase words: a name if one follows
+    cyrillic = language in ("uk", "ru") and not title
     for i, term in enumerate(terms):
         word = parts[2 * i + 1]
+        gap = parts[2 * i]
+        joined = not gap.strip(" -")
         if not word[:1].isupper():
-            if follows and not parts[2 * i].strip(" -") and continues_name(language, word):
+            if follows and joined and continues_name(language, word):
                 follows -= 1
                 found[i] = term_keys(language, word, term)
             else:
                 follows = 0
+                if pending and joined and len(pending) <= CONTINUED:
+                    pending = [*pending, i] if continues_name(language, word) else []
+                else:
+                    pending = []
             continue
-        gap = parts[2 * i]
         # A period after a one-letter word is an initial's or an abbreviation's (В. Путін,
         # м. Дніпро, Б.А. Покровский), not a sentence's end.
         initial = i > 0 and len(parts[2 * i - 1]) == 1 and gap.rstrip(" ") == "."
         start = not initial and _sentence_start(gap, i == 0)
+        if pending and not (joined or initial):
+            pending = []
         # An all-caps word is an abbreviation, a name wherever it stands (ПАТ, НАТО, СБУ).
         abbreviation = len(word) > 1 and word.isupper()
         if title:
@@ -238,5 +249,12 @@ def name_positions(
             keys = term_keys(language, word, term) if name_like else ""
         if name_like:
             found[i] = keys
+            for j in pending:
+                found[j] = term_keys(language, parts[2 * j + 1], terms[j])
+            pending = []
+        elif cyrillic and start and continues_name(language, word.lower()):
+            pending = [i]
+        else:
+            pending = []
         follows = CONTINUED if name_like and language in ("uk", "ru") else 0
     return found

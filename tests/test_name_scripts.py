@@ -79,8 +79,25 @@ def test_abbreviations_and_names_after_an_initial_are_names() -> None:
         "uk", "Угода", "ПАТ «Укртранснафта» уклало угоду. Райсуд м. Дніпро відмовив. Суд ухвалив."
     )
     assert {name_key("uk", w) for w in ("ПАТ", "Укртранснафта", "Дніпро")} <= held
-    # Common words at a sentence start are still not names.
-    assert held.isdisjoint(name_key("uk", w) for w in ("Райсуд", "Суд")), held
+    # A common word at a sentence start is still no name, unless a name follows it.
+    assert name_key("uk", "Суд") not in held, held
+
+
+def test_a_sentence_that_starts_with_a_name_holds_its_first_words() -> None:
+    """A capitalized noun or adjective that starts a sentence, and the lowercase words after
+    it, belong to the name that follows them with only spaces between (Ukrainian and Russian
+    capitalize a name's first word alone); without a name after them, they are no name."""
+    held = _names_field(
+        "uk",
+        "Рішення",
+        "Господарський суд Дніпропетровської області відмовив. Приморський районний суд "
+        "м. Одеси погодився.",
+    )
+    names = ("Господарський", "суд", "Дніпропетровської", "Приморський", "районний", "Одеси")
+    assert {name_key("uk", w) for w in names} <= held
+    # Районний суд: no name follows; Вирішив: a verb starts no name.
+    held = _names_field("uk", "Рішення", "Районний суд відмовив. Вирішив суд Києва.")
+    assert held == {name_key("uk", "Києва"), *(spelling_key("uk", w) for w in ("Києва", "київ"))}
 
 
 _ARTICLES = [
