@@ -266,7 +266,8 @@ class _Compiler:
                 else:
                     self.marks[lang].phrases.add(analyzed)
             for word_keys in keys:
-                self.names.update(word_keys)
+                # A word's spelling keys mark nothing its name keys do not mark already.
+                self.names.update(k for k in word_keys if k[:1] != SPELLING)
         return query
 
     def _text_query(
@@ -289,8 +290,10 @@ class _Compiler:
             found.append(
                 (NAMES_FIELD, tuple(tuple(k for k in w if k[:1] != SPELLING) for w in keys))
             )
+            # A phrase's words get none: a second phrase in the names field would double the
+            # cost of its span matching, and its words side by side are evidence enough.
             spelling = tuple(tuple(k for k in w if k[:1] == SPELLING) for w in keys)
-            if all(spelling):
+            if len(spelling) == 1 and all(spelling):
                 spelled.append((NAMES_FIELD, spelling))
         if not found:
             return None

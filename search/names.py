@@ -215,9 +215,10 @@ def name_positions(
     cyrillic = language in ("uk", "ru") and not title
     for i, term in enumerate(terms):
         word = parts[2 * i + 1]
-        gap = parts[2 * i]
-        joined = not gap.strip(" -")
         if not word[:1].isupper():
+            if not (follows or pending):
+                continue
+            joined = not parts[2 * i].strip(" -")
             if follows and joined and continues_name(language, word):
                 follows -= 1
                 found[i] = term_keys(language, word, term)
@@ -228,11 +229,12 @@ def name_positions(
                 else:
                     pending = []
             continue
+        gap = parts[2 * i]
         # A period after a one-letter word is an initial's or an abbreviation's (В. Путін,
         # м. Дніпро, Б.А. Покровский), not a sentence's end.
-        initial = i > 0 and len(parts[2 * i - 1]) == 1 and gap.rstrip(" ") == "."
+        initial = i > 0 and gap[:1] == "." and len(parts[2 * i - 1]) == 1 and gap.rstrip(" ") == "."
         start = not initial and _sentence_start(gap, i == 0)
-        if pending and not (joined or initial):
+        if pending and not (initial or not gap.strip(" -")):
             pending = []
         # An all-caps word is an abbreviation, a name wherever it stands (ПАТ, НАТО, СБУ).
         abbreviation = len(word) > 1 and word.isupper()
