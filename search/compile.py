@@ -38,7 +38,7 @@ from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
-from search.names import SPELLING, name_key, spelling_key, term_keys
+from search.names import SPELLING, name_key, spelling_key, term_keys, typed_names
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import SearchWarning
 from search.values import ValuesQuery, fold
@@ -113,9 +113,11 @@ class _Compiler:
         present: Present | None,
         memo: CompiledWords | None,
         frequency: Frequency | None,
+        key_frequency: Frequency | None = None,
     ) -> None:
         self.columns = columns
         self.frequency = frequency
+        self.key_frequency = key_frequency
         self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.names: set[str] = set()
@@ -252,6 +254,8 @@ class _Compiler:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
             keys = query_name_keys(node.text, analyses) if node.field is None else ()
+            if keys and self.key_frequency is not None:
+                keys = typed_names(node.text, analyses, keys, self.key_frequency)
             query = self._text_query(node.field, analyses, keys, node.text.isascii())
             known = (query, analyses, keys)
             if self.memo is not None:
@@ -478,6 +482,7 @@ def compile_query(
     present: Present | None = None,
     memo: CompiledWords | None = None,
     frequency: Frequency | None = None,
+    key_frequency: Frequency | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
@@ -491,10 +496,12 @@ def compile_query(
     per generation and ``present`` (it depends on both), and a word is analyzed and
     looked up once, not in every query (a third of compiling a warm query).
     ``frequency`` (the generation's document frequencies) gates the adjacency bonus of
-    capitalized runs (``adjacency_bonus``); without it there is none.
+    capitalized runs (``adjacency_bonus``); without it there is none.  ``key_frequency``
+    (document frequencies of single keys and lemmas, from the postings) tells which words
+    typed in lower case are names (``names.typed_names``); without it every word is.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(columns, vocabulary, present, memo, frequency)
+    compiler = _Compiler(columns, vocabulary, present, memo, frequency, key_frequency)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

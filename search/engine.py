@@ -324,6 +324,7 @@ class Engine:
             present,
             gen.words if present is not None else None,
             gen.searcher().doc_frequency,
+            gen.postings.frequency if gen.postings is not None else None,
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:

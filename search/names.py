@@ -33,6 +33,7 @@ ranks above one that merely shares its skeleton.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -42,7 +43,9 @@ from search.analysis import (
     _tag_kind,
     fold,
     lemmas_of,
+    words,
 )
+from search.fields import NAMES_FIELD
 
 CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that
@@ -260,3 +263,60 @@ def name_positions(
             pending = []
         follows = CONTINUED if name_like and language in ("uk", "ru") else 0
     return found
+
+
+NAME_SHARE = 0.5
+"""A word typed in lower case counts as a name when the archive holds its spelling as a name
+in at least this share of the documents that have the word in its own script."""
+
+
+def typed_names(
+    text: str,
+    analyses: tuple[tuple[str, tuple[str, ...]], ...],
+    keys: tuple[tuple[str, ...], ...],
+    frequency: Callable[[str, str], int],
+) -> tuple[tuple[str, ...], ...]:
+    """``keys`` (each word's name keys) with those of the words that are not names emptied.
+
+    Users type names in any case, but a common word's key would find every name that
+    shares its skeleton (jail and July, стать and Стати): a word is a name when it is typed
+    capitalized, when pymorphy3 reads it as a proper noun (київ, ахметов), or when the
+    archive mostly writes it as one: ``frequency`` (documents holding a (field, key or
+    lemma)) of its spelling keys in the names field is at least NAME_SHARE of the documents
+    holding its lemmas in the title and body fields, or no document holds them there (a
+    name typed in another script than the archive's: khodorkovsky)."""
+    split = words(text)
+    if len(keys) != len(split):
+        return keys
+    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
+    found = []
+    for i, (word, word_keys) in enumerate(zip(split, keys, strict=True)):
+        if word_keys and not _typed_as_name(word, i, readings, word_keys, frequency):
+            word_keys = ()
+        found.append(word_keys)
+    return tuple(found)
+
+
+def _typed_as_name(
+    word: str,
+    i: int,
+    readings: dict[str, tuple[str, ...]],
+    keys: tuple[str, ...],
+    frequency: Callable[[str, str], int],
+) -> bool:
+    """Whether query word ``word`` (the ``i``-th of its text) is a name (``typed_names``)."""
+    if word[:1].isupper() or any(proper_noun(lang, word) for lang in ("uk", "ru")):
+        return True
+    own = max(
+        (
+            frequency(f"{kind}_{lang}", lemma)
+            for lang, analyzed in readings.items()
+            for lemma in lemmas_of(analyzed[i])
+            for kind in ("title", "body")
+        ),
+        default=0,
+    )
+    if own == 0:
+        return True
+    named = max((frequency(NAMES_FIELD, k) for k in keys if k.startswith(SPELLING)), default=0)
+    return named >= NAME_SHARE * own

@@ -287,3 +287,39 @@ def test_a_latin_name_finds_its_cyrillic_spelling_first(tmp_path: Path, accelera
     in a short text), as the same word in an English body would; both still match."""
     engine = Engine(index_of(tmp_path, _LATIN), accelerated=accelerated)
     assert _ranked(engine, "Marlou") == ["ru1", "en1"]
+
+
+_COMMON = [
+    ("en1", "en", "Prison", "Prisoners left the jail on Monday. The old jail will close."),
+    ("en2", "en", "Talks", "Talks resumed in July. Officials met in Yale again."),
+    ("uk1", "uk", "Зустріч", "Учора у Києві відбулася зустріч з Ахметовим."),
+    ("en3", "en", "Exile", "He met Mikhail Khodorkovsky in London."),
+]
+
+
+@pytest.fixture(scope="module")
+def common_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return index_of(tmp_path_factory.mktemp("common"), _COMMON)
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        # A common word typed in lower case finds no name sharing its skeleton (July, Yale
+        # share jail's key) ...
+        ("jail", {"en1"}),
+        # ... but typed capitalized it is taken for a name.
+        ("Jail", {"en1", "en2"}),
+        # Names typed in lower case: the archive has no English kyiv (a name of another
+        # script), pymorphy3 reads ахметов as a surname, khodorkovsky is mostly a name here.
+        ("kyiv", {"uk1"}),
+        ("ахметов", {"uk1"}),
+        ("khodorkovsky", {"en3"}),
+        ("ходорковский", {"en3"}),
+    ],
+)
+def test_a_word_typed_in_lower_case_is_looked_up_as_a_name_only_when_it_is_one(
+    common_index: Path, accelerated: bool, query: str, found: set[str]
+) -> None:
+    assert set(_ranked(Engine(common_index, accelerated=accelerated), query)) == found
