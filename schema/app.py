@@ -23,9 +23,10 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from schema.api import make_schema
+from schema.assets import assets_app
 from schema.context import Context, Services
 from schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
-from schema.graphiql import OfflineGraphQL, assets_app
+from schema.graphiql import OfflineGraphQL
 from schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
 from schema.offload import ThreadEncodedJSON, execute_off_loop
 from schema.settings import Settings
