@@ -71,13 +71,6 @@ class NewsGraphQL(OfflineGraphQL):
         )
 
 
-def _read_tokens(settings: Settings) -> tuple[str, ...]:
-    """Tokens that may read; empty (reads open) unless a read token is configured."""
-    if not settings.read_token:
-        return ()
-    return tuple(t for t in (settings.read_token, settings.write_token) if t)
-
-
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for ``settings`` (the index is opened lazily; /readyz tells when it is)."""
     metrics = Metrics()

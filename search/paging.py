@@ -30,13 +30,8 @@ def request_key(req: SearchRequest, sort: Sort) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def encode_cursor(generation: str, key: str, offset: int) -> str:
-    """The cursor of the hit at ``offset``."""
-    return cursor_encoder(generation, key)(offset)
-
-
 def cursor_encoder(generation: str, key: str) -> Callable[[int], str]:
-    """``encode_cursor`` for one page: the JSON around the offset is made once."""
+    """The cursor of the hit at an offset, for one page: the JSON around the offset is made once."""
     raw = json.dumps({"g": generation, "k": key, "o": 0}, separators=(",", ":"))
     head = raw[: -len("0}")].encode("ascii")
 
