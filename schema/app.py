@@ -111,7 +111,7 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"ready": True, "generation": gen.name, "documents": gen.documents})
 
     async def metrics_endpoint(request: Request) -> Response:
-        current = engine.reader._current
+        current = engine.reader.opened
         if current is not None:
             metrics.documents.set(current.documents)
             metrics.generation.set(int(current.name[1:]))

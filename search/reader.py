@@ -243,6 +243,14 @@ class IndexReader:
         """Look for a new generation now, whenever the last look was."""
         return self._check(time.monotonic())
 
+    @property
+    def opened(self) -> Generation | None:
+        """The generation opened last, without looking for a new one (None before the first).
+
+        For callers that must neither block on nor trigger an open, such as ``/metrics``.
+        """
+        return self._current
+
     def _check(self, now: float) -> Generation:
         # (Forcing a look by backdating ``_checked`` to 0 fails while the machine has
         # been up for less than check_interval: monotonic time starts near boot.)
