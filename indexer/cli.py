@@ -13,10 +13,10 @@ import click
 from tqdm import tqdm
 
 from indexer import build as builder
+from indexer.article_format import parse_datetime
 from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
-from indexer.parse import parse_datetime
 from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
 from search.model import ArticleError
 from search.store import IndexNotFound

@@ -3,7 +3,7 @@
 A ``.txt`` file is one of two kinds:
 
 * **article**: the article format (line 1 ``<category> <ISO datetime with offset>``, line 2
-  source, line 3 title, ...; see ``indexer/parse.py``);
+  source, line 3 title, ...; see ``indexer/article_format.py``);
 * **plain**: line 1 is the title and the rest is the body; nothing else is in the file (a
   file of one paragraph is all body, titled with its first sentence).  The
   publication time is given for the whole run (``ReadOptions.published``) or is the file's
