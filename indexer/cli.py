@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from indexer import build as builder
 from indexer.article_format import parse_datetime
+from indexer.feed import estimate_total
 from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
@@ -102,7 +103,7 @@ def _run_write(
     **kwargs: object,
 ) -> None:
     kwargs["options"] = ReadOptions(text_format, published)
-    total = builder.estimate_total(list(sources))
+    total = estimate_total(list(sources))
     bar = tqdm(
         total=total or None, unit="docs", desc=verb, disable=None, file=sys.stderr, smoothing=0.1
     )

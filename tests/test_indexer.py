@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from indexer import whoosh_writer
-from indexer.build import StrictBuildError, apply_changes, build, estimate_total, update
+from indexer.build import StrictBuildError, apply_changes, build, update
+from indexer.feed import estimate_total
 from indexer.lock import IndexLocked, WriterLock
 from indexer.maintenance import index_stats, rollback, verify
 from schema.cli import main
