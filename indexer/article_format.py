@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from indexer.plain import ArticleFormatError
+from indexer.textfile import file_text
 from search.model import Article
 
-_BOM = "\ufeff"
 _MAX_TAG_WORDS = 6
 _MAX_TAG_CHARS = 64
 _HEADLINE_SIMILARITY = 0.6
@@ -42,8 +43,7 @@ def parse_article_text(text: str, *, article_id: str, path: str) -> Article:
     ``path`` is the source's display path; the caller reports errors with it, since the raised
     ``ArticleFormatError`` carries only the line number and message.
     """
-    # A BOM and CR/CRLF line ends are encoding artifacts, not content.
-    text = text.removeprefix(_BOM).replace("\r\n", "\n").replace("\r", "\n")
+    text = file_text(text)
     if not text.strip():
         raise ArticleFormatError(1, "empty file")
     lines = text.split("\n")
@@ -83,8 +83,13 @@ def parse_article_text(text: str, *, article_id: str, path: str) -> Article:
 
 
 def split_tags(line: str) -> tuple[str, ...]:
-    """Comma-separated tags: trimmed, empty ones and exact duplicates dropped, order kept."""
-    return tuple(dict.fromkeys(t for t in (part.strip() for part in line.split(",")) if t))
+    """Comma-separated tags, as :func:`clean_tags` keeps them."""
+    return clean_tags(line.split(","))
+
+
+def clean_tags(items: Iterable[str]) -> tuple[str, ...]:
+    """Tags trimmed, empty ones and exact duplicates dropped, order kept."""
+    return tuple(dict.fromkeys(t for t in (item.strip() for item in items) if t))
 
 
 def _parse_header(line: str) -> tuple[str, datetime]:

@@ -34,6 +34,12 @@ INDEX_OPTION = click.option(
 SOURCES = click.argument(
     "sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
 )
+STRICT_OPTION = click.option(
+    "--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error."
+)
+WORKERS_OPTION = click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
+)
 
 
 def _published(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -133,10 +139,8 @@ def index() -> None:
 @index.command("build")
 @SOURCES
 @INDEX_OPTION
-@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
-)
+@STRICT_OPTION
+@WORKERS_OPTION
 @_read_options
 def build_cmd(
     sources: tuple[Path, ...],
@@ -164,10 +168,8 @@ def build_cmd(
 @SOURCES
 @INDEX_OPTION
 @click.option("--prune", is_flag=True, help="Remove articles that are no longer in SOURCES.")
-@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
-)
+@STRICT_OPTION
+@WORKERS_OPTION
 @_read_options
 def update_cmd(
     sources: tuple[Path, ...],

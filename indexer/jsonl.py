@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 
-from indexer.article_format import parse_datetime
+from indexer.article_format import clean_tags, parse_datetime
 from indexer.plain import ArticleFormatError
+from indexer.textfile import lf_line_ends
 from search.model import Article, check_url
 
 _JSON_TYPES = {"NoneType": "null", "bool": "a boolean", "int": "a number", "float": "a number"}
@@ -60,7 +61,7 @@ def parse_jsonl_line(line: str, *, path: str, lineno: int, default_id: str) -> A
     title = (string("title") or "").strip()
     if not title:
         raise ArticleFormatError(lineno, "no title: field 'title' is empty")
-    body = (string("body") or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    body = lf_line_ends(string("body") or "").strip("\n")
     if not body.strip():
         raise ArticleFormatError(lineno, "empty body: field 'body' is empty")
     published = parse_datetime(string("published") or "", lineno, "published")
@@ -106,7 +107,7 @@ def _json_tags(value: object, lineno: int) -> tuple[str, ...]:
                 f"field 'tags' must be a list of strings, item {position} is {_json_type(item)}",
             )
     # Same normalization as a tags line; a comma inside one JSON tag is kept as written.
-    return tuple(dict.fromkeys(t for t in (item.strip() for item in value) if t))
+    return clean_tags(value)
 
 
 def _json_type(value: object) -> str:

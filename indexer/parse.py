@@ -32,6 +32,7 @@ from indexer.plain import (
     parse_plain_text,
     text_kind,
 )
+from indexer.textfile import BOM
 from search.model import Article, ArticleError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -39,7 +40,6 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 streamed, so for them the limit applies to each line (record) instead of the whole file."""
 
 _FORMATS = {".txt": "text", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_BOM = "\ufeff"
 # Failures gzip raises on corrupt or truncated input (BadGzipFile is an OSError).
 _READ_ERRORS = (OSError, EOFError, zlib.error)
 
@@ -240,7 +240,7 @@ def _read_jsonl(
                             lineno, f"NUL byte at byte offset {start + nul} (binary data)"
                         )
                     line = _decode(content, start, lineno)
-                    line = line.removeprefix(_BOM) if lineno == 1 else line
+                    line = line.removeprefix(BOM) if lineno == 1 else line
                     if not line.strip():
                         continue  # blank lines separate nothing in JSON Lines; skip them
                     seen_content = True

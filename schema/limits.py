@@ -149,33 +149,35 @@ def limit_errors(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
     errors: list[GraphQLError] = []
     for operation, cost in operation_costs(document):
         name = f"'{operation.name.value}'" if operation.name else "the anonymous operation"
-        if cost.fields > limits.max_fields:
-            errors.append(
-                GraphQLError(
-                    f"{name} selects {cost.fields:,} fields with its fragments expanded; "
-                    f"the limit is {limits.max_fields:,}: split it into smaller requests",
-                    operation,
-                    extensions={"kind": "LIMIT", "fields": cost.fields},
-                )
-            )
-        if cost.depth > limits.max_depth:
-            errors.append(
-                GraphQLError(
-                    f"{name} exceeds maximum operation depth of {limits.max_depth}: "
-                    f"it is {cost.depth} levels deep",
-                    operation,
-                    extensions={"kind": "LIMIT", "depth": cost.depth},
-                )
-            )
-        if cost.aliases > limits.max_aliases:
-            errors.append(
-                GraphQLError(
-                    f"{name} has {cost.aliases:,} aliases with its fragments expanded; "
-                    f"the limit is {limits.max_aliases}",
-                    operation,
-                    extensions={"kind": "LIMIT", "aliases": cost.aliases},
-                )
-            )
+        # (what is counted, its count, its limit, the message); in the order they are reported.
+        checks = (
+            (
+                "fields",
+                cost.fields,
+                limits.max_fields,
+                f"{name} selects {cost.fields:,} fields with its fragments expanded; "
+                f"the limit is {limits.max_fields:,}: split it into smaller requests",
+            ),
+            (
+                "depth",
+                cost.depth,
+                limits.max_depth,
+                f"{name} exceeds maximum operation depth of {limits.max_depth}: "
+                f"it is {cost.depth} levels deep",
+            ),
+            (
+                "aliases",
+                cost.aliases,
+                limits.max_aliases,
+                f"{name} has {cost.aliases:,} aliases with its fragments expanded; "
+                f"the limit is {limits.max_aliases}",
+            ),
+        )
+        errors += [
+            GraphQLError(message, operation, extensions={"kind": "LIMIT", key: count})
+            for key, count, limit, message in checks
+            if count > limit
+        ]
     return errors
 
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schema.assets import DEFAULT_ASSETS_DIR
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -15,7 +17,7 @@ class Settings:
     sources: tuple[Path, ...] = ()
     write_token: str | None = field(default=None, repr=False)
     read_token: str | None = field(default=None, repr=False)
-    assets_dir: Path = Path(__file__).resolve().parents[1] / ".assets"
+    assets_dir: Path = DEFAULT_ASSETS_DIR
     max_body_bytes: int = 1_000_000
     request_timeout: float = 10.0
     max_depth: int = 12
