@@ -132,33 +132,25 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
             lemmas = run.lemmas
             if lemmas and not lemmas.keys().isdisjoint(counts):
                 counts = _lemma_counts(counts, lemmas)
-            freqs = list(counts.values())
-            if len(numbers) > MAX_TF:  # only then can a frequency overflow uint16
-                freqs = [min(f, MAX_TF) for f in freqs]
-            stats.append(
-                (
-                    FIELD_INDEX[name],
-                    array("i", counts).tobytes(),
-                    array("H", freqs).tobytes(),
-                    # Whoosh's field length: its postings' frequencies summed, so each
-                    # lemma of an ambiguous word counts (the same in both scoring paths).
-                    counts.total(),
-                )
-            )
+            stats.append(_field_stats(name, counts))
     names = _names(lang, texts)
     if names:
         doc[NAMES_FIELD] = names
         counts = Counter(run.terms.number(key) for term in names if term for key in lemmas_of(term))
         if counts:
-            stats.append(
-                (
-                    FIELD_INDEX[NAMES_FIELD],
-                    array("i", counts).tobytes(),
-                    array("H", [min(f, MAX_TF) for f in counts.values()]).tobytes(),
-                    counts.total(),
-                )
-            )
+            stats.append(_field_stats(NAMES_FIELD, counts))
     return NumberedDocument(doc, stats, surface)
+
+
+def _field_stats(name: str, counts: Counter[int]) -> NumberedStats:
+    """One field's postings: its term numbers, their frequencies (at most ``MAX_TF``, the most
+    a uint16 holds) and its length as Whoosh counts it: the frequencies summed, so each lemma of
+    an ambiguous word counts (the same in both scoring paths)."""
+    length = counts.total()
+    freqs = list(counts.values())
+    if length > MAX_TF:  # only then can a frequency be over MAX_TF
+        freqs = [min(f, MAX_TF) for f in freqs]
+    return (FIELD_INDEX[name], array("i", counts).tobytes(), array("H", freqs).tobytes(), length)
 
 
 def _names(lang: str, texts: dict[str, tuple[list[str], list[str]]]) -> list[str]:
