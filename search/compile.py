@@ -39,6 +39,7 @@ from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
 from search.names import name_key, term_keys
+from search.places import place_key
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import SearchWarning
 from search.values import ValuesQuery, fold
@@ -407,6 +408,7 @@ def query_name_keys(text: str, analyses: Analyses) -> Lemmas:
         keys: dict[str, None] = {}
         if word.isascii():
             keys[name_key("en", word)] = None
+            keys[place_key(word)] = None
         else:
             for lang in ("uk", "ru"):
                 if lang in readings:

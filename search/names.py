@@ -19,6 +19,9 @@ Its *name key* is a Latin skeleton that these spellings share:
 3. A vowel before a final v is ``a`` (Ukrainian і for Russian о or е there: Львів, Львов
    -> lvav; Харків, Харьков; Київ, Киев, Kyiv -> kav).
 
+4. A country's one-word names in the three languages (Germany, Німеччина, Германия) also
+   get its place key (``places.py``), as their spellings share nothing.
+
 The key is coarse by design, so it is searched only in the ``names`` field, which holds
 name-like words alone (see ``name_positions``): a common word typed in a query adds no
 matches there.
@@ -37,6 +40,7 @@ from search.analysis import (
     fold,
     lemmas_of,
 )
+from search.places import place_key
 
 CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that
@@ -117,12 +121,15 @@ def term_keys(language: str, word: str, term: str) -> str:
     of the word itself (Ukrainian and Russian words) or of the word alone (others, and Latin
     words in Cyrillic texts), joined by LEMMA_SEPARATOR; '' when none has a key."""
     if language in ("uk", "ru") and not word.isascii():
-        keys = dict.fromkeys(name_key(language, lemma) for lemma in lemmas_of(term))
+        lemmas = lemmas_of(term)
+        keys = dict.fromkeys(name_key(language, lemma) for lemma in lemmas)
+        keys.update(dict.fromkeys(place_key(lemma) for lemma in lemmas))
         # The word as written too: a Latin query word is not lemmatized (Navalnogo is
         # the key of Навального, not of its lemma навальный).
         keys[name_key(language, word)] = None
     else:
         keys = {name_key(language, word): None}
+    keys[place_key(word)] = None
     keys.pop("", None)
     return LEMMA_SEPARATOR.join(keys)
 
