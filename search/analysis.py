@@ -50,10 +50,11 @@ TAG_POSITION_GAP = 100
 _CACHE_SIZE = 262_144
 LEMMA_SEPARATOR = "\x1e"
 """Joins the lemmas of an ambiguous word into its position term (never inside a word)."""
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 """Changes whenever a word's terms change.  A generation records the version it was analyzed
 with; one analyzed otherwise is served with a warning to rebuild it (see reader), and writes
-to it are refused (indexer.build.OutdatedAnalysis)."""
+to it are refused (indexer.build.OutdatedAnalysis).  Version 4 added the ``exact`` field
+(``exact.py``)."""
 
 
 def field_language(language: str) -> str:

@@ -5,9 +5,10 @@ Per language L in LANGUAGES there are three analyzed fields: ``title_L``,
 so every query term is analyzed by each language's analyzer and matched
 against that language's text.  The ``names`` field, shared by all languages, holds
 the name keys of the name-like words of title and body (``names.py``), so that a
-name is found in any script.  Exact facet values (tags, category, source,
-language) and dates live in the numpy columns (see ``columns.py``); the
-stored ``doc`` field keeps the article exactly as it came in.
+name is found in any script; the ``exact`` field, the surface form of every word of
+title, body and tags (``exact.py``), so that ``=Львова`` finds that form alone.  Exact
+facet values (tags, category, source, language) and dates live in the numpy columns
+(see ``columns.py``); the stored ``doc`` field keeps the article exactly as it came in.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from search.analysis import (
     tags_analyzer,
     text_analyzer,
 )
+from search.exact import EXACT_FIELD
 from search.model import Article
 
 TITLE_BOOST = 3.0
@@ -137,6 +139,8 @@ def build_schema() -> fields.Schema:
         spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
     # Name keys of title and body (``names.name_positions``), given as position terms.
     spec[NAMES_FIELD] = TermsText(text_analyzer("other"))
+    # Exact forms of title, body and tags (``exact.exact_positions``), never scored.
+    spec[EXACT_FIELD] = TermsText(text_analyzer("other"))
     return fields.Schema(**spec)
 
 

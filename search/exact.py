@@ -1,0 +1,119 @@
+"""Exact surface forms: the ``exact`` field and what an exact query word requires of it.
+
+By default a query word matches every form of its lemmas (and a name every script, see
+``names.py``).  An exact word (``=Львова`` in the query language, or every word under
+``match: EXACT``) matches only documents holding the form typed.  "The same form" is the
+word compared after ``exact_form``: case ignored, the apostrophe variants (’ ʼ ` ´ ‘) read
+as ``'``, stress marks dropped and ё read as е, the normalization the analyzers already
+apply to surface text; nothing else (Львова is not Львову, mobilise is not mobilize).
+
+Decision: the ``exact`` field holds, for every word of an article's title, body and tags,
+its exact form prefixed by the part it is in (``t:львова``, ``b:львова``, ``g:львова``) at
+the word's position in that part (tags one empty position apart, as no phrase spans two
+tags), with positions, not stored and never scored.  The prefix keeps one field yet lets
+``title:=Львова`` ask for the title alone, and a phrase of exact words be a true phrase
+(a Whoosh phrase over the field: ``t:львівського t:університету``).  An exact word is
+compiled to its ordinary clause (the lemma query, scored and boosted as always) joined
+with ``Require`` to its exact-field clause: the document must hold the form, and scores
+are those of the word's forms, as in the default mode.  A phrase with some exact words
+and some not (``"=Львова університет"``) is the phrase by lemmas, required to hold each
+exact word's form in the same part of the article (not checked to be at the phrase's
+position: a documented approximation).  The accelerated path (``accel.py``) scores the
+lemma clause from its postings and asks Whoosh only which documents hold the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from whoosh import query as wq
+
+from search.analysis import normalize_apostrophes, words
+
+EXACT_FIELD = "exact"
+EXACT_MARK = "\x1d"
+"""Starts a highlight mark that is a word's exact form rather than a lemma (no word
+contains it): ``MatchTerms`` holds ``EXACT_MARK + exact_form(word)`` for an exact word."""
+KIND_PREFIX = {"title": "t:", "body": "b:", "tags": "g:"}
+"""The prefix of an exact term per part of the article."""
+QUERY_KINDS: dict[str | None, tuple[str, ...]] = {
+    None: ("title", "body", "tags"),
+    "title": ("title",),
+    "body": ("body",),
+    "tag": ("tags",),
+}
+"""The article parts a query field (None: any) looks in."""
+
+
+@lru_cache(maxsize=262_144)
+def exact_form(word: str) -> str:
+    """The form an exact word is compared by: lower-cased, apostrophes unified (and stress
+    marks dropped, ``normalize_apostrophes``), ё read as е."""
+    form = normalize_apostrophes(word).lower()
+    return form.replace("ё", "е") if "ё" in form else form
+
+
+@lru_cache(maxsize=262_144)
+def _term(prefix: str, word: str) -> str:
+    return prefix + exact_form(word)
+
+
+def exact_positions(title: Sequence[str], body: Sequence[str], tags: Iterable[str]) -> list[str]:
+    """The ``exact`` field of an article as position terms: its title's words, its body's
+    and each tag's words (an empty position after each tag), each as its prefixed exact
+    form.  ``title`` and ``body`` are the analysis' own split of those texts."""
+    found = [_term("t:", w) for w in title]
+    found += [_term("b:", w) for w in body]
+    for tag in tags:
+        found += [_term("g:", w) for w in words(tag)]
+        found.append("")
+    return found
+
+
+def marked(word: str) -> str:
+    """The highlight mark of an exact word (see EXACT_MARK)."""
+    return EXACT_MARK + exact_form(word)
+
+
+def exact_flags(count: int, every: bool, written: tuple[bool, ...]) -> tuple[bool, ...]:
+    """Which of a word's or phrase's ``count`` words are exact: all (``every``: ``=word``
+    or the EXACT mode), else those the phrase marked (``written``); () when none is."""
+    if every or (written and len(written) != count):  # the parser counts words alike
+        return (True,) * count if count else ()
+    return written
+
+
+def with_marks(
+    surface: Sequence[str], exact: Sequence[bool], analyzed: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A word's or phrase's position terms for the highlighter, each exact word's replaced
+    by its mark; () when the analysis lost a word (its words cannot be lined up)."""
+    if len(analyzed) != len(surface):
+        return ()
+    return tuple(
+        marked(word) if flag else term
+        for word, flag, term in zip(surface, exact, analyzed, strict=True)
+    )
+
+
+def requirement(field: str | None, surface: Sequence[str], exact: Sequence[bool]) -> Any:
+    """The exact-field clause of a word or phrase of query ``field`` whose words are
+    ``surface`` (``analysis.words`` of its text), ``exact`` saying which are exact: in some
+    part the field looks in, the exact words' forms (as a phrase when every word is exact),
+    or None when no word is exact."""
+    chosen = [w for w, flag in zip(surface, exact, strict=True) if flag]
+    if not chosen:
+        return None
+    parts = []
+    for kind in QUERY_KINDS[field]:
+        prefix = KIND_PREFIX[kind]
+        terms = [_term(prefix, w) for w in chosen]
+        if len(terms) == 1:
+            parts.append(wq.Term(EXACT_FIELD, terms[0]))
+        elif len(chosen) == len(surface):
+            parts.append(wq.Phrase(EXACT_FIELD, terms))
+        else:
+            parts.append(wq.And([wq.Term(EXACT_FIELD, t) for t in dict.fromkeys(terms)]))
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
