@@ -263,8 +263,9 @@ class Engine:
         ]
         tags.sort(key=lambda t: (-t[1], t[0]))
         titles: list[tuple[str, str]] = []
-        words = needle.split()
-        if limit and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh refuses limit=0
+        # A leading = (the query language's exact switch) means nothing to a completion.
+        words = [w for w in (w.lstrip("=") for w in needle.split()) if w]
+        if limit and words and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh: no limit=0
             text = " ".join([*(f"title:{w}" for w in words[:-1]), f"title:{words[-1]}*"])
             try:
                 node = parse_query(text)

@@ -260,6 +260,13 @@ def test_did_you_mean_keeps_the_equals(exact_index: Path) -> None:
     assert page.did_you_mean == "=Львова театр"
 
 
+def test_suggest_completes_a_word_typed_with_equals(exact_index: Path) -> None:
+    engine = Engine(exact_index)
+    assert engine.suggest("=Новини =Льв").titles == engine.suggest("Новини Льв").titles
+    assert engine.suggest("Новини Льв").titles == (("l1", "Новини Львова"),)
+    assert engine.suggest("=").titles == ()
+
+
 # -- GraphQL and HTTP -------------------------------------------------------------
 
 _SEARCH = """
