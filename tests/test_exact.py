@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.build import build
+from indexer.build import build, update
 from schema.app import create_app
 from schema.settings import Settings
 from search.compile import compile_query
@@ -204,6 +204,26 @@ def test_both_paths_score_exact_words_alike(exact_index: Path, mode: MatchMode) 
         assert [h.article.id for h in a.hits] == [h.article.id for h in b.hits], query
         for x, y in zip(a.hits, b.hits, strict=True):
             assert x.score == pytest.approx(y.score, rel=1e-5), query
+
+
+def test_exact_words_on_an_index_of_several_segments(tmp_path: Path) -> None:
+    """An update adds a segment: the forms are looked up in each, at its document offset."""
+    first = [Article(id="a", title="Новини", body="Мер Львова.", published=_WHEN, language="uk")]
+    more = [
+        Article(
+            id="b", title="Свято", body="Гості Львова у Львові.", published=_WHEN, language="uk"
+        ),
+        Article(id="c", title="Музей", body="Музей у Львові.", published=_WHEN, language="uk"),
+    ]
+    build([write_jsonl(first, tmp_path / "a.jsonl")], tmp_path / "ix", workers=1)
+    update([write_jsonl(more, tmp_path / "b.jsonl")], tmp_path / "ix", workers=1)
+    for accelerated in (True, False):
+        engine = Engine(tmp_path / "ix", accelerated=accelerated)
+        assert len(engine.reader.generation().searcher().leaf_searchers()) == 2
+        assert _ids(engine, "=Львова") == {"a", "b"}
+        assert _ids(engine, "=Львові") == {"b", "c"}
+        assert _ids(engine, "=Львова =Львові") == {"b"}
+        assert _ids(engine, "Львова -=Львові") == {"a"}
 
 
 def test_an_exact_word_is_scored_as_its_forms_without_other_scripts(exact_index: Path) -> None:
