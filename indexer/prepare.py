@@ -23,7 +23,7 @@ from search.analysis import (
     tags_analyzer,
     word_term,
 )
-from search.exact import EXACT_FIELD, exact_positions
+from search.exact import EXACT_FIELD, exact_terms
 from search.fields import FIELD_KINDS, NAMES_FIELD, document
 from search.model import Article
 from search.names import name_positions
@@ -159,7 +159,7 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
                     counts.total(),
                 )
             )
-    doc[EXACT_FIELD] = exact_positions(
+    doc[EXACT_FIELD] = exact_terms(
         texts["title"][0][1::2] if "title" in texts else (),
         texts["body"][0][1::2] if "body" in texts else (),
         article.tags,

@@ -123,6 +123,28 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
                 yield term.encode(), len(where), len(where) * boost, encode(where)
 
 
+class ExactText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to mypy
+    """The ``exact`` field (``exact.py``): which documents hold each term, nothing more
+    (Whoosh's ``Existence`` postings: no frequencies, no positions, no field lengths).
+    The indexer gives it a list of distinct terms."""
+
+    def __init__(self, analyzer: Any) -> None:
+        super().__init__(analyzer=analyzer, phrase=False)
+        self.format = formats.Existence()
+        self.scorable = False
+
+    def index(
+        self, value: Any, **kwargs: Any
+    ) -> Generator[tuple[bytes, int, float | int, bytes], Any, None]:
+        """Postings of one value: each distinct term once, as ``Existence`` gives them."""
+        if not isinstance(value, list) or kwargs.keys() - {"mode"}:
+            yield from super().index(value, **kwargs)
+            return
+        for term in dict.fromkeys(value):
+            if term:
+                yield term.encode(), 1, self.format.field_boost, b""
+
+
 def build_schema() -> fields.Schema:
     """The Whoosh schema (surface words for spelling live in the vocabulary, see vocab.py)."""
     spec: dict[str, Any] = {
@@ -139,8 +161,8 @@ def build_schema() -> fields.Schema:
         spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
     # Name keys of title and body (``names.name_positions``), given as position terms.
     spec[NAMES_FIELD] = TermsText(text_analyzer("other"))
-    # Exact forms of title, body and tags (``exact.exact_positions``), never scored.
-    spec[EXACT_FIELD] = TermsText(text_analyzer("other"))
+    # Exact forms of title, body and tags (``exact.exact_terms``), never scored.
+    spec[EXACT_FIELD] = ExactText(text_analyzer("other"))
     return fields.Schema(**spec)
 
 
