@@ -9,13 +9,14 @@ exact field answering ``=`` with a typed error that says to rebuild.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from indexer.build import build, update
+from indexer.build import OutdatedAnalysis, build, update
 from schema.app import create_app
 from schema.settings import Settings
 from search.compile import compile_query
@@ -23,6 +24,7 @@ from search.engine import Engine
 from search.exact import EXACT_FIELD, exact_form, marked
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
+from search.postings import POSTINGS_DIR
 from search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
 from search.store import Layout
 from search.types import MatchMode, SearchError, SearchRequest
@@ -392,9 +394,12 @@ def test_match_argument_over_http(exact_index: Path) -> None:
 # -- an index built without the exact field --------------------------------------
 
 
-def test_an_index_without_exact_forms_asks_for_a_rebuild(tmp_path: Path) -> None:
-    """A generation written before the exact field (its Whoosh schema has none) still
-    answers every other query; ``=`` and EXACT say to rebuild, at the word's position."""
+def test_an_index_without_exact_forms_asks_for_a_rebuild(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A generation of analysis 3 (its Whoosh schema has no exact field) is served with a
+    warning and still answers every other query; ``=`` and EXACT say to rebuild, at the
+    word's position; an update is refused."""
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
 
@@ -406,7 +411,16 @@ def test_an_index_without_exact_forms_asks_for_a_rebuild(tmp_path: Path) -> None
     toc.schema.remove(EXACT_FIELD)
     storage.delete_file(f"_MAIN_{toc.generation}.toc")  # written anew without the field
     toc.write(storage, "MAIN")
-    engine = Engine(index)
+    meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta_file.write_text(json.dumps({**meta, "analysis": 3}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="search.reader"):
+        engine = Engine(index)
+        engine.search(SearchRequest(query="Львова"))
+    assert f"generation {served} was analyzed by an earlier version" in caplog.text
+    assert "nor in the form typed (=word)" in caplog.text
+    with pytest.raises(OutdatedAnalysis, match="analysis 3, now 4"):
+        update([tmp_path / "articles.jsonl"], index, workers=1)
     assert _ids(engine, "Львова", _FORMS) == {"l1", "l2", "l3", "t1"}
     for query, mode, position in [("Мер =Львова", _ANY, 5), ("Мер Львова", _EXACT, 0)]:
         with pytest.raises(SearchError) as raised:
