@@ -60,8 +60,10 @@ class Prepared:
 
     @property
     def postings(self) -> int:
-        """About how many postings Whoosh makes of it: its text terms and a few keywords."""
-        return len(self.document) + sum(len(terms) // 4 for _, terms, _, _ in self.stats)
+        """About how many postings Whoosh makes of it: its text terms, its exact forms (each
+        a posting in Whoosh's in-memory pool like any other) and a few keywords."""
+        exact = len(self.document.get(EXACT_FIELD, ()))
+        return len(self.document) + exact + sum(len(terms) // 4 for _, terms, _, _ in self.stats)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from indexer.build import OutdatedAnalysis, build, update
+from indexer.prepare import prepare, run_numbers
 from schema.app import create_app
 from schema.settings import Settings
 from search.compile import compile_query
@@ -206,6 +207,24 @@ def test_both_paths_score_exact_words_alike(exact_index: Path, mode: MatchMode) 
         assert [h.article.id for h in a.hits] == [h.article.id for h in b.hits], query
         for x, y in zip(a.hits, b.hits, strict=True):
             assert x.score == pytest.approx(y.score, rel=1e-5), query
+
+
+def test_the_exact_field_holds_each_form_once_and_counts_toward_a_chunk() -> None:
+    """Each distinct form of title, body and tags, by part; a parallel build cuts its chunks
+    by ``Prepared.postings``, which counts them (they fill Whoosh's in-memory pool too)."""
+    article = Article(
+        id="x",
+        title="Львів і Львова",
+        body="Мер Львова. Мер ЛЬВОВА!",
+        published=_WHEN,
+        language="uk",
+        tags=("Оперний театр", "театр"),
+    )
+    prepared = prepare(article, run_numbers("test-exact"))
+    held = prepared.document[EXACT_FIELD]
+    assert held == ["t:львів", "t:і", "t:львова", "b:мер", "b:львова", "g:оперний", "g:театр"]
+    text = sum(len(terms) // 4 for _, terms, _, _ in prepared.stats)
+    assert prepared.postings == len(prepared.document) + len(held) + text
 
 
 def test_exact_words_on_an_index_of_several_segments(tmp_path: Path) -> None:
