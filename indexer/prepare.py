@@ -31,6 +31,7 @@ from search.numbering import Fresh, RunNumbers
 from search.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
 from search.vocab import article_word_numbers, vocabulary_words_of
 
+_EXACT_INDEX = FIELD_INDEX[EXACT_FIELD]
 _RUNS_KEPT = 4
 _RUNS: dict[str, RunNumbers] = {}
 """This process's numbers for the runs it prepares for (the last few; one in a worker)."""
@@ -60,10 +61,11 @@ class Prepared:
 
     @property
     def postings(self) -> int:
-        """About how many postings Whoosh makes of it: its text terms, its exact forms (each
-        a posting in Whoosh's in-memory pool like any other) and a few keywords."""
-        exact = len(self.document.get(EXACT_FIELD, ()))
-        return len(self.document) + exact + sum(len(terms) // 4 for _, terms, _, _ in self.stats)
+        """About how many postings Whoosh makes of it: its text terms and a few keywords
+        (its exact forms are in our postings only)."""
+        return len(self.document) + sum(
+            len(terms) // 4 for field, terms, _, _ in self.stats if field != _EXACT_INDEX
+        )
 
 
 @dataclass(frozen=True)
@@ -161,11 +163,15 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
                     counts.total(),
                 )
             )
-    doc[EXACT_FIELD] = exact_terms(
+    held = exact_terms(
         texts["title"][0][1::2] if "title" in texts else (),
         texts["body"][0][1::2] if "body" in texts else (),
         article.tags,
     )
+    if held:  # each form once: a document holds it or not (exact.py)
+        held_numbers = array("i", map(run.terms.number, held))
+        ones = array("H", (1,)) * len(held)
+        stats.append((_EXACT_INDEX, held_numbers.tobytes(), ones.tobytes(), len(held)))
     return NumberedDocument(doc, stats, surface)
 
 

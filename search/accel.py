@@ -15,8 +15,8 @@ semantics and scores for the shapes the compiler emits:
 * ``Every``: every live document, score 1; ``NullQuery``: nothing;
 * ``ValuesQuery`` (``category:war``): its documents, score 1;
 * ``Require`` (an exact word, ``exact.py``): the documents of its first query that also
-  match its second, scored by the first alone; which documents match the second (the
-  ``exact`` field, not in the postings) is asked of Whoosh, without scoring.
+  match its second (the ``ValuesQuery`` of the documents holding the form), scored by the
+  first alone.
 
 Anything else (a phrase) is evaluated by
 Whoosh's own matcher for that subquery only, so its documents and scores are
@@ -131,21 +131,11 @@ class _Evaluator:
         return _walk(q, self.searcher, self.live)
 
     def _holding(self, q: Any) -> Mask:
-        """The documents matching ``q``, by Whoosh's postings (no scores computed): a
-        term's are read segment by segment, Ands and Ors of terms combined here (Whoosh's
-        union matcher and a scorer per term were 90% of an exact word's time), anything
-        else (an exact phrase) by Whoosh's matchers."""
-        if type(q) in (wq.And, wq.Or):
-            parts = [self._holding(c) for c in q.subqueries]
-            combined = np.logical_and if type(q) is wq.And else np.logical_or
-            return combined.reduce(parts) if len(parts) > 1 else parts[0]
+        """The live documents matching ``q``, unscored: a ``ValuesQuery``'s from its
+        numbers, anything else by Whoosh's matchers."""
         found = np.zeros(self.size, dtype=np.bool_)
-        if type(q) is wq.Term:
-            for leaf, offset in self.searcher.leaf_searchers():
-                reader = leaf.reader()
-                if (q.fieldname, q.text) in reader:
-                    ids = reader.postings(q.fieldname, q.text).all_ids()
-                    found[np.fromiter(ids, dtype=np.int64) + offset] = True
+        if isinstance(q, ValuesQuery):
+            found[q.docnums] = True
         else:
             found[np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)] = True
         found &= self.live

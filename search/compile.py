@@ -29,16 +29,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import islice, product
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from whoosh import query as wq
 
 from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
 from search.columns import Columns
-from search.exact import exact_flags, requirement, with_marks
+from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
 from search.fields import NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
@@ -97,6 +99,8 @@ class Compiled:
 
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
+ExactDocs = Callable[[str], npt.NDArray[Any]]
+"""The documents (sorted numbers) whose exact field holds a term (``exact.py``)."""
 Frequency = Callable[[str, str], int]
 """How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
@@ -120,10 +124,10 @@ class _Compiler:
         memo: CompiledWords | None,
         frequency: Frequency | None,
         mode: MatchMode = MatchMode.ANY_SCRIPT,
-        exact_field: bool = True,
+        exact_docs: ExactDocs | None = None,
     ) -> None:
         self.mode = mode
-        self.exact_field = exact_field
+        self.exact_docs = exact_docs
         self.columns = columns
         self.frequency = frequency
         self.warnings: list[SearchWarning] = []
@@ -188,6 +192,8 @@ class _Compiler:
                 # lemmas alone would match documents ``joined`` does not.
                 required = [self.required(w, self.exact_words(w)) for w in run]
                 kept = [r for r in required if r is not None]
+                if any(r is _NONE for r in kept):
+                    continue
                 if kept:
                     found = wq.Require(found, _joined(wq.And, kept))
                 bonus.append(found)
@@ -258,18 +264,28 @@ class _Compiler:
         return exact_flags(len(split_text(node.text)), every, written)
 
     def required(self, node: Word | Phrase, exact: tuple[bool, ...]) -> Any:
-        """The exact-field clause of ``node``'s exact words (None: it has none); a
-        QuerySyntaxError on a generation built without that field."""
+        """The live documents holding the forms of ``node``'s exact words, as a
+        ``ValuesQuery`` (None: it has none; ``_NONE``: no document does); a
+        QuerySyntaxError on a generation without exact forms."""
         if not any(exact):
             return None
-        if not self.exact_field:
+        alternatives = requirement(node.field, split_text(node.text), exact)
+        holding = self.exact_docs
+        if holding is None:
             raise QuerySyntaxError(
                 node.pos,
                 "this index was built without exact word forms, so = and match: EXACT "
                 "cannot be answered",
                 REINDEX_HINT,
             )
-        return requirement(node.field, split_text(node.text), exact)
+        found = np.zeros(0, dtype=np.int64)
+        for together in alternatives:
+            docs = reduce(np.intersect1d, (holding(t) for t in together))
+            found = np.union1d(found, docs)
+        docnums = found[np.asarray(self.columns.live)[found]].astype(np.int64)
+        if not docnums.size:
+            return _NONE
+        return ValuesQuery(EXACT_FIELD, " | ".join(" ".join(t) for t in alternatives), docnums)
 
     def text(self, node: Word | Phrase, positive: bool) -> Any:
         """A word or phrase: what it is analyzed to in each language, in the fields of its
@@ -294,9 +310,9 @@ class _Compiler:
             self.mark(node, analyses, exact)
             for word_keys in keys:
                 self.names.update(word_keys)
-        if required is not None and query is not None:
-            return wq.Require(query, required)
-        return query
+        if required is None or query is None:
+            return query
+        return _NONE if required is _NONE else wq.Require(query, required)
 
     def mark(self, node: Word | Phrase, analyses: Analyses, exact: tuple[bool, ...]) -> None:
         """What the highlighter marks for a word or phrase: its lemmas, and for an exact
@@ -468,7 +484,7 @@ def compile_query(
     memo: CompiledWords | None = None,
     frequency: Frequency | None = None,
     mode: MatchMode = MatchMode.ANY_SCRIPT,
-    exact_field: bool = True,
+    exact_docs: ExactDocs | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
@@ -483,11 +499,12 @@ def compile_query(
     looked up once, not in every query (a third of compiling a warm query).
     ``frequency`` (the generation's document frequencies) gates the adjacency bonus of
     capitalized runs (``adjacency_bonus``); without it there is none.
-    ``mode`` says what words match (``MatchMode``); ``exact_field``: whether the
-    generation has the ``exact`` field (without it an exact word is a QuerySyntaxError).
+    ``mode`` says what words match (``MatchMode``); ``exact_docs`` gives the documents
+    holding an exact form (the generation's postings; without it an exact word is a
+    QuerySyntaxError).
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(columns, vocabulary, present, memo, frequency, mode, exact_field)
+    compiler = _Compiler(columns, vocabulary, present, memo, frequency, mode, exact_docs)
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

@@ -322,16 +322,16 @@ class Engine:
         """``node`` compiled against the generation (its words remembered with ``present``:
         the Whoosh path compiles whole queries, every time)."""
         present = self._present(gen)
-        searcher = gen.searcher()
+        postings = gen.postings
         return compile_query(
             node,
             gen.columns,
             gen.vocabulary,
             present,
             gen.words if present is not None else None,
-            searcher.doc_frequency,
+            gen.searcher().doc_frequency,
             mode,
-            EXACT_FIELD in searcher.schema,
+            None if postings is None else lambda term: postings.lookup(EXACT_FIELD, term)[0],
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:

@@ -7,30 +7,30 @@ word compared after ``exact_form``: case ignored, the apostrophe variants (’ �
 as ``'``, stress marks dropped and ё read as е, the normalization the analyzers already
 apply to surface text; nothing else (Львова is not Львову, mobilise is not mobilize).
 
-Decision: the ``exact`` field holds, for every distinct word of an article's title, body
-and tags, its exact form prefixed by the part it is in (``t:львова``, ``b:львова``,
-``g:львова``), as Whoosh's ``Existence`` postings: which documents hold it, no frequencies,
-no positions, not stored and never scored.  The prefix keeps one field yet lets
-``title:=Львова`` ask for the title alone.  An exact word is compiled to its ordinary
-clause (the lemma query, scored and boosted as always) joined with ``Require`` to its
-exact-field clause: the document must hold the form, and scores are those of the word's
-forms, as in the default mode.  A phrase with exact words (``"=Львова університет"``,
-``="Львівського університету"``) is the phrase by lemmas, required to hold each exact
-word's form in the same part of the article; that the form stands at the phrase's position
-is not checked (a documented approximation).  Positions would make phrases of exact words
-exact but cost far more: on the 5,000-article bench corpus the index grows by 16 MiB (+14%)
-with existence postings, by 75 MiB (+64%) with positions.  The accelerated path
-(``accel.py``) scores the lemma clause from its postings and reads which documents hold
-the form from Whoosh's postings, unscored.
+Decision: the ``exact`` field of our postings (``postings.py``, not Whoosh's index) holds,
+for every distinct word of an article's title, body and tags, its exact form prefixed by
+the part it is in (``t:львова``, ``b:львова``, ``g:львова``): which documents hold it (its
+weights are never used).  The prefix keeps one field yet lets ``title:=Львова`` ask for the
+title alone.  An exact word is compiled to its ordinary clause (the lemma query, scored and
+boosted as always) joined with ``Require`` to the documents holding its form (a
+``ValuesQuery`` of them, read from the postings when the query is compiled): scores are
+those of the word's forms, as in the default mode, on both scoring paths.  A phrase with
+exact words (``"=Львова університет"``, ``="Львівського університету"``) is the phrase by
+lemmas, required to hold each exact word's form in the same part of the article; that the
+form stands at the phrase's position is not checked (a documented approximation).
+
+Measured on the 5,000-article bench corpus (one worker): as a Whoosh field with positions
+the index grew by 64% and a build took 50% more CPU (Whoosh spends about 12 us per
+posting); as Whoosh existence postings +14% and as much CPU; in our postings (numpy
+arrays, a few array appends per document) see README.  A generation without postings
+(an older layout, or an earlier analysis) answers an exact word with a QuerySyntaxError
+saying to rebuild.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
-
-from whoosh import query as wq
 
 from search.analysis import normalize_apostrophes, words
 
@@ -99,16 +99,17 @@ def with_marks(
     )
 
 
-def requirement(field: str | None, surface: Sequence[str], exact: Sequence[bool]) -> Any:
-    """The exact-field clause of a word or phrase of query ``field`` whose words are
-    ``surface`` (``analysis.words`` of its text), ``exact`` saying which are exact: in some
-    part the field looks in, every exact word's form; None when no word is exact."""
+def requirement(
+    field: str | None, surface: Sequence[str], exact: Sequence[bool]
+) -> list[tuple[str, ...]]:
+    """What a word or phrase of query ``field`` whose words are ``surface`` (``analysis.words``
+    of its text), ``exact`` saying which are exact, requires of the exact field: a document
+    holding all terms of one of the tuples (one per part the field looks in); [] when no word
+    is exact."""
     chosen = [w for w, flag in zip(surface, exact, strict=True) if flag]
     if not chosen:
-        return None
-    parts = []
-    for kind in QUERY_KINDS[field]:
-        prefix = KIND_PREFIX[kind]
-        terms = [wq.Term(EXACT_FIELD, t) for t in dict.fromkeys(_term(prefix, w) for w in chosen)]
-        parts.append(terms[0] if len(terms) == 1 else wq.And(terms))
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
+        return []
+    return [
+        tuple(dict.fromkeys(_term(KIND_PREFIX[kind], w) for w in chosen))
+        for kind in QUERY_KINDS[field]
+    ]

@@ -5,8 +5,8 @@ Per language L in LANGUAGES there are three analyzed fields: ``title_L``,
 so every query term is analyzed by each language's analyzer and matched
 against that language's text.  The ``names`` field, shared by all languages, holds
 the name keys of the name-like words of title and body (``names.py``), so that a
-name is found in any script; the ``exact`` field, the surface form of every word of
-title, body and tags (``exact.py``), so that ``=Львова`` finds that form alone.  Exact
+name is found in any script.  (The exact forms ``=Львова`` asks for are in our own
+postings only, see ``exact.py``.)  Exact
 facet values (tags, category, source, language) and dates live in the numpy columns
 (see ``columns.py``); the stored ``doc`` field keeps the article exactly as it came in.
 """
@@ -31,7 +31,6 @@ from search.analysis import (
     tags_analyzer,
     text_analyzer,
 )
-from search.exact import EXACT_FIELD
 from search.model import Article
 
 TITLE_BOOST = 3.0
@@ -123,28 +122,6 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
                 yield term.encode(), len(where), len(where) * boost, encode(where)
 
 
-class ExactText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to mypy
-    """The ``exact`` field (``exact.py``): which documents hold each term, nothing more
-    (Whoosh's ``Existence`` postings: no frequencies, no positions, no field lengths).
-    The indexer gives it a list of distinct terms."""
-
-    def __init__(self, analyzer: Any) -> None:
-        super().__init__(analyzer=analyzer, phrase=False)
-        self.format = formats.Existence()
-        self.scorable = False
-
-    def index(
-        self, value: Any, **kwargs: Any
-    ) -> Generator[tuple[bytes, int, float | int, bytes], Any, None]:
-        """Postings of one value: each distinct term once, as ``Existence`` gives them."""
-        if not isinstance(value, list) or kwargs.keys() - {"mode"}:
-            yield from super().index(value, **kwargs)
-            return
-        for term in dict.fromkeys(value):
-            if term:
-                yield term.encode(), 1, self.format.field_boost, b""
-
-
 def build_schema() -> fields.Schema:
     """The Whoosh schema (surface words for spelling live in the vocabulary, see vocab.py)."""
     spec: dict[str, Any] = {
@@ -161,8 +138,6 @@ def build_schema() -> fields.Schema:
         spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
     # Name keys of title and body (``names.name_positions``), given as position terms.
     spec[NAMES_FIELD] = TermsText(text_analyzer("other"))
-    # Exact forms of title, body and tags (``exact.exact_terms``), never scored.
-    spec[EXACT_FIELD] = ExactText(text_analyzer("other"))
     return fields.Schema(**spec)
 
 

@@ -37,8 +37,10 @@ from search.analysis import (
     words,
 )
 from search.engine import Engine
+from search.exact import EXACT_FIELD
 from search.model import Article
 from search.postings import (
+    FIELD_INDEX,
     K1,
     POSTINGS_DIR,
     B,
@@ -482,8 +484,12 @@ def test_term_frequencies_above_uint16_are_capped() -> None:
     article = Article(
         id="x", title="News", body=body, published=datetime(2024, 1, 1, tzinfo=UTC), language="en"
     )
-    (title, (_, terms, freqs, length)) = analyzed_document(article).stats
+    stats = analyzed_document(article).stats
+    exact = FIELD_INDEX[EXACT_FIELD]
+    (title, (_, terms, freqs, length)) = [s for s in stats if s[0] != exact]
     assert title[1:] == (["news"], [1], 1)
+    # The exact field holds each form once: a document has it or not.
+    assert [s[1:] for s in stats if s[0] == exact] == [(["t:news", "b:news", "b:rare"], [1] * 3, 3)]
     assert dict(zip(terms, freqs, strict=True)) == {"news": 65_535, "rare": 1}
     assert length == 70_001
 

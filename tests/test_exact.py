@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from indexer.build import OutdatedAnalysis, build, update
-from indexer.prepare import prepare, run_numbers
+from indexer.prepare import analyzed_document, prepare, run_numbers
 from schema.app import create_app
 from schema.settings import Settings
 from search.compile import compile_query
@@ -25,7 +25,7 @@ from search.engine import Engine
 from search.exact import EXACT_FIELD, exact_form, marked
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
-from search.postings import POSTINGS_DIR
+from search.postings import FIELD_INDEX, POSTINGS_DIR
 from search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
 from search.store import Layout
 from search.types import MatchMode, SearchError, SearchRequest
@@ -209,9 +209,10 @@ def test_both_paths_score_exact_words_alike(exact_index: Path, mode: MatchMode) 
             assert x.score == pytest.approx(y.score, rel=1e-5), query
 
 
-def test_the_exact_field_holds_each_form_once_and_counts_toward_a_chunk() -> None:
-    """Each distinct form of title, body and tags, by part; a parallel build cuts its chunks
-    by ``Prepared.postings``, which counts them (they fill Whoosh's in-memory pool too)."""
+def test_the_exact_field_holds_each_form_once_outside_whoosh() -> None:
+    """Each distinct form of title, body and tags, by part, in our postings; Whoosh's
+    document has no exact field, and a parallel build's chunks (``Prepared.postings``, the
+    postings Whoosh keeps in memory) do not count them."""
     article = Article(
         id="x",
         title="Львів і Львова",
@@ -221,10 +222,12 @@ def test_the_exact_field_holds_each_form_once_and_counts_toward_a_chunk() -> Non
         tags=("Оперний театр", "театр"),
     )
     prepared = prepare(article, run_numbers("test-exact"))
-    held = prepared.document[EXACT_FIELD]
-    assert held == ["t:львів", "t:і", "t:львова", "b:мер", "b:львова", "g:оперний", "g:театр"]
-    text = sum(len(terms) // 4 for _, terms, _, _ in prepared.stats)
-    assert prepared.postings == len(prepared.document) + len(held) + text
+    (held,) = [s for f, *s in analyzed_document(article).stats if f == FIELD_INDEX[EXACT_FIELD]]
+    terms, frequencies, length = held
+    assert terms == ["t:львів", "t:і", "t:львова", "b:мер", "b:львова", "g:оперний", "g:театр"]
+    assert frequencies == [1] * len(terms) and length == len(terms)
+    text = [t for f, t, _, _ in prepared.stats if f != FIELD_INDEX[EXACT_FIELD]]
+    assert prepared.postings == len(prepared.document) + sum(len(t) // 4 for t in text)
 
 
 def test_exact_words_on_an_index_of_several_segments(tmp_path: Path) -> None:
@@ -416,30 +419,21 @@ def test_match_argument_over_http(exact_index: Path) -> None:
 def test_an_index_without_exact_forms_asks_for_a_rebuild(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A generation of analysis 3 (its Whoosh schema has no exact field) is served with a
-    warning and still answers every other query; ``=`` and EXACT say to rebuild, at the
-    word's position; an update is refused."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.index import TOC
-
+    """A generation of analysis 3 (its postings have no exact field, so they are not read)
+    is served by Whoosh with a warning and answers every other query; ``=`` and EXACT say
+    to rebuild, at the word's position; an update is refused."""
     index = _build(tmp_path)
     layout = Layout(index)
     served = layout.require_current()
-    storage = FileStorage(str(layout.whoosh_dir(served)))
-    toc = TOC.read(storage, "MAIN")
-    toc.schema.remove(EXACT_FIELD)
-    storage.delete_file(f"_MAIN_{toc.generation}.toc")  # written anew without the field
-    toc.write(storage, "MAIN")
     meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    meta_file.write_text(json.dumps({**meta, "analysis": 3}), encoding="utf-8")
+    fields = [f for f in meta["fields"] if f != EXACT_FIELD]
+    meta_file.write_text(json.dumps({**meta, "analysis": 3, "fields": fields}), encoding="utf-8")
     with caplog.at_level("WARNING", logger="search.reader"):
         engine = Engine(index)
-        engine.search(SearchRequest(query="Львова"))
+        assert engine.reader.generation().postings is None
     assert f"generation {served} was analyzed by an earlier version" in caplog.text
     assert "nor in the form typed (=word)" in caplog.text
-    with pytest.raises(OutdatedAnalysis, match="analysis 3, now 4"):
-        update([tmp_path / "articles.jsonl"], index, workers=1)
     assert _ids(engine, "Львова", _FORMS) == {"l1", "l2", "l3", "t1"}
     for query, mode, position in [("Мер =Львова", _ANY, 5), ("Мер Львова", _EXACT, 0)]:
         with pytest.raises(SearchError) as raised:
@@ -448,6 +442,8 @@ def test_an_index_without_exact_forms_asks_for_a_rebuild(
         assert raised.value.position == position
         assert "without exact word forms" in raised.value.message
         assert "newsearch index build" in (raised.value.hint or "")
+    with pytest.raises(OutdatedAnalysis, match="analysis 3, now 4"):
+        update([tmp_path / "articles.jsonl"], index, workers=1)
 
 
 def test_compiling_for_an_index_without_exact_forms_refuses_exact_words(
@@ -456,7 +452,7 @@ def test_compiling_for_an_index_without_exact_forms_refuses_exact_words(
     gen = Engine(exact_index).reader.generation()
     plain, exact = parse_query("Київ Львова"), parse_query("Київ =Львова")
     assert plain is not None and exact is not None
-    compile_query(plain, gen.columns, exact_field=False, mode=_FORMS)  # no exact word: fine
+    compile_query(plain, gen.columns, mode=_FORMS)  # no exact word: no exact_docs needed
     for node, mode in [(exact, _ANY), (plain, _EXACT)]:
         with pytest.raises(QuerySyntaxError, match="without exact word forms"):
-            compile_query(node, gen.columns, exact_field=False, mode=mode)
+            compile_query(node, gen.columns, mode=mode)

@@ -20,6 +20,7 @@ from indexer.build import build
 from search import compile as compile_module
 from search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
 from search.engine import Engine
+from search.exact import EXACT_FIELD
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
 from search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
@@ -231,6 +232,14 @@ def test_boolean_queries_match_set_algebra(
     RAN["boolean trees: matched set algebra" + (" (non-empty)" if expected else "")] += 1
 
 
+def exact_docs(gen: Any) -> Any:
+    """The documents holding an exact form, from the generation's postings (as the engine
+    gives them to the compiler)."""
+    postings = gen.postings
+    assert postings is not None
+    return lambda term: postings.lookup(EXACT_FIELD, term)[0]
+
+
 def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     """The compiled Whoosh query of ``query``, with and without the postings' pruning."""
     node = parse_query(query)
@@ -238,7 +247,7 @@ def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     gen = engine.reader.generation()
     assert gen.postings is not None
     return [
-        compile_query(node, gen.columns, gen.vocabulary, present).query
+        compile_query(node, gen.columns, gen.vocabulary, present, exact_docs=exact_docs(gen)).query
         for present in (None, gen.postings.has)
     ]
 
@@ -274,10 +283,11 @@ def test_remembered_words_compile_as_new_ones(
     gen = demo_engine.reader.generation()
     assert gen.postings is not None
     present = gen.postings.has
-    fresh = compile_query(node, gen.columns, gen.vocabulary, present, mode=mode)
+    holding = exact_docs(gen)
+    fresh = compile_query(node, gen.columns, gen.vocabulary, present, mode=mode, exact_docs=holding)
     for _ in range(2):  # the second time every word is in the memo
         remembered = compile_query(
-            node, gen.columns, gen.vocabulary, present, _SHARED_MEMO, mode=mode
+            node, gen.columns, gen.vocabulary, present, _SHARED_MEMO, mode=mode, exact_docs=holding
         )
         assert (remembered.query, remembered.marks) == (fresh.query, fresh.marks)
     RAN["boolean trees: compiled alike from the word memo"] += 1
