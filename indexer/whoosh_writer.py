@@ -13,10 +13,9 @@ from whoosh.writing import IndexWriter
 from search.lifetime import end_with_parent
 
 CHUNK_POSTINGS = 1_500_000
-"""Postings per worker in a chunk of a parallel build (``Prepared.postings``: text terms and
-exact forms): about 3,000 news articles, some 32 segments for 100k (phrases walk Whoosh's
-segments: 26 segments of 1M made them ~20% slower) in about 450 MB per writer (build tree
-1.45 GiB at 100k, 1.2 GiB with 1M, before the exact forms were counted)."""
+"""Postings per worker in a chunk of a parallel build: about 6,000 news articles, 16
+segments for 100k (phrases walk Whoosh's segments: 26 segments of 1M made them ~20%
+slower) in about 450 MB per writer (build tree 1.45 GiB at 100k, 1.2 GiB with 1M)."""
 POSTINGS_COMPRESSION = 0
 """zlib level of the blocks of Whoosh's postings: none.  Compressing them took 8-10% of a
 build (20k articles, two runs each: 41.6 and 40.0 s at Whoosh's default level 3, 38.0
