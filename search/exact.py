@@ -19,12 +19,11 @@ exact words (``"=Львова університет"``, ``="Львівсько�
 lemmas, required to hold each exact word's form in the same part of the article; that the
 form stands at the phrase's position is not checked (a documented approximation).
 
-Measured on the 5,000-article bench corpus (one worker): as a Whoosh field with positions
-the index grew by 64% and a build took 50% more CPU (Whoosh spends about 12 us per
-posting); as Whoosh existence postings +14% and as much CPU; in our postings (numpy
-arrays, a few array appends per document) see README.  A generation without postings
-(an older layout, or an earlier analysis) answers an exact word with a QuerySyntaxError
-saying to rebuild.
+Why not a Whoosh field: it has about as many postings as the text fields, and Whoosh's
+per-posting cost in a build is far above our arrays' (and positions, which would have made
+phrases of exact words positional, would have grown the index most); README gives the
+figures.  A generation without postings (an older layout, or an earlier analysis) answers
+an exact word with a QuerySyntaxError saying to rebuild.
 """
 
 from __future__ import annotations
