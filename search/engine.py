@@ -25,6 +25,7 @@ from whoosh import query as wq
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
 from search.compile import Compiled, Present, compile_query
+from search.exact import EXACT_FIELD
 from search.facets import facet
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
@@ -41,6 +42,7 @@ from search.types import (
     Filters,
     Highlights,
     Hit,
+    MatchMode,
     SearchError,
     SearchPage,
     SearchRequest,
@@ -137,7 +139,7 @@ class Engine:
         scores: npt.NDArray[np.float64] | None = None
         if node is not None:
             try:
-                compiled = self._compile(gen, node)
+                compiled = self._compile(gen, node, req.match)
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -169,7 +171,7 @@ class Engine:
                 total,
                 searcher,
                 gen.vocabulary,
-                lambda q: self._count(gen, q, all_filters),
+                lambda q: self._count(gen, q, all_filters, req.match),
                 self._present(gen),
             )
         in_query = [*parsed.warnings, *(compiled.warnings if compiled is not None else ())]
@@ -261,8 +263,9 @@ class Engine:
         ]
         tags.sort(key=lambda t: (-t[1], t[0]))
         titles: list[tuple[str, str]] = []
-        words = needle.split()
-        if limit and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh refuses limit=0
+        # A leading = (the query language's exact switch) means nothing to a completion.
+        words = [w for w in (w.lstrip("=") for w in needle.split()) if w]
+        if limit and words and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh: no limit=0
             text = " ".join([*(f"title:{w}" for w in words[:-1]), f"title:{words[-1]}*"])
             try:
                 node = parse_query(text)
@@ -313,10 +316,13 @@ class Engine:
             return gen.postings.has
         return None
 
-    def _compile(self, gen: Generation, node: Node) -> Compiled:
+    def _compile(
+        self, gen: Generation, node: Node, mode: MatchMode = MatchMode.ANY_SCRIPT
+    ) -> Compiled:
         """``node`` compiled against the generation (its words remembered with ``present``:
         the Whoosh path compiles whole queries, every time)."""
         present = self._present(gen)
+        postings = gen.postings
         return compile_query(
             node,
             gen.columns,
@@ -324,6 +330,8 @@ class Engine:
             present,
             gen.words if present is not None else None,
             gen.searcher().doc_frequency,
+            mode,
+            None if postings is None else lambda term: postings.lookup(EXACT_FIELD, term)[0],
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
@@ -357,11 +365,11 @@ class Engine:
             return []
         return _top(docnums, scores, published, needed)
 
-    def _count(self, gen: Generation, query_text: str, allowed: Mask) -> int:
+    def _count(self, gen: Generation, query_text: str, allowed: Mask, mode: MatchMode) -> int:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = self._compile(gen, node)
+        compiled = self._compile(gen, node, mode)
         matched, _ = self._match(gen, compiled.query)
         return int(np.count_nonzero(matched & allowed))
 

@@ -39,6 +39,7 @@ from search.analysis import (
     _tag_kind,
     fold,
     lemmas_of,
+    words,
 )
 from search.places import place_key
 
@@ -215,3 +216,31 @@ def name_positions(
             found[i] = keys
         follows = CONTINUED if name_like and language in ("uk", "ru") else 0
     return found
+
+
+def query_name_keys(
+    text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The name keys of each word of a query word or phrase (this module): a Cyrillic word's
+    are those of its Ukrainian and Russian lemmas, a Latin word's its own (users type names
+    in any case, so every word has keys; the names field holds names alone).  A word
+    without a key has an empty tuple."""
+    split = words(text)
+    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
+    found = []
+    for i, word in enumerate(split):
+        keys: dict[str, None] = {}
+        if word.isascii():
+            keys[name_key("en", word)] = None
+            keys[place_key(word)] = None
+        else:
+            for lang in ("uk", "ru"):
+                if lang in readings:
+                    keys.update(
+                        dict.fromkeys(
+                            term_keys(lang, word, readings[lang][i]).split(LEMMA_SEPARATOR)
+                        )
+                    )
+        keys.pop("", None)
+        found.append(tuple(keys))
+    return tuple(found)

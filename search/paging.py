@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import fields
 
-from search.types import Filters, SearchError, SearchRequest, Sort
+from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 
 _FILTER_FIELDS = tuple(f.name for f in fields(Filters))
 
@@ -24,9 +24,10 @@ def request_key(req: SearchRequest, sort: Sort) -> str:
     # The filters as dataclasses.asdict gives them (every field is flat), without its
     # recursive deep copy, which is a visible part of a short search.
     filters = {name: getattr(req.filters, name) for name in _FILTER_FIELDS}
-    payload = json.dumps(
-        [req.query, filters, sort.value, req.time_zone], default=str, ensure_ascii=False
-    )
+    parts: list[object] = [req.query, filters, sort.value, req.time_zone]
+    if req.match is not MatchMode.ANY_SCRIPT:  # the default keeps the keys it always had
+        parts.append(req.match.value)
+    payload = json.dumps(parts, default=str, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

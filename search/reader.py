@@ -174,8 +174,8 @@ def open_generation(layout: Layout, name: str) -> Generation:
     if version != ANALYSIS_VERSION:
         _log.warning(
             "generation %s was analyzed by %s version of newsearch (analysis %d, this one "
-            "%d): some words are not found in all their forms until it is rebuilt with "
-            "`newsearch index build`",
+            "%d): some words are not found in all their forms, nor in the form typed "
+            "(=word), until it is rebuilt with `newsearch index build`",
             name,
             "an earlier" if version < ANALYSIS_VERSION else "a later",
             version,
