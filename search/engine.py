@@ -13,7 +13,7 @@ Expected failures raise ``SearchError``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,7 @@ from search.analysis import field_language
 from search.compile import Compiled, Present, compile_query
 from search.exact import EXACT_FIELD
 from search.facets import facet
+from search.fields import NAMES_FIELD
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
 from search.histogram import histogram
@@ -152,8 +153,9 @@ class Engine:
         order = self._order(gen, scores, hits_mask, sort, offset + req.first)
         page = order[offset : offset + req.first]
         cursor = cursor_encoder(gen.name, key)
+        named = _holding_names(gen, [d for d, _ in page], compiled) if req.highlight else None
         hits = tuple(
-            self._hit(gen, docnum, score, cursor(offset + i), compiled, req)
+            self._hit(gen, docnum, score, cursor(offset + i), compiled, req, named)
             for i, (docnum, score) in enumerate(page)
         )
         facets = self._facets(gen, matched, masks, req)
@@ -403,6 +405,7 @@ class Engine:
         cursor: str,
         compiled: Compiled | None,
         req: SearchRequest,
+        named: set[int] | None = None,
     ) -> Hit:
         article = gen.article(docnum)
         highlights = None
@@ -413,6 +416,8 @@ class Engine:
                 if compiled
                 else MatchTerms(frozenset(), ())
             )
+            if marks.names and named is not None and docnum not in named:
+                marks = replace(marks, names=frozenset())
             title_spans = match_spans(article.title, lang, marks)
             body_spans = match_spans(article.body, lang, marks)
             highlights = Highlights(
@@ -424,6 +429,25 @@ class Engine:
                 body_spans=tuple(body_spans),
             )
         return Hit(article=article, score=score, cursor=cursor, highlights=highlights)
+
+
+def _holding_names(gen: Generation, page: list[int], compiled: Compiled | None) -> set[int] | None:
+    """The documents of ``page`` whose names field holds one of the query's name keys (None:
+    all may).  Highlights mark a word as a name only where the names field holds its key, so
+    the others skip that walk over their words (most hits match by their own words)."""
+    postings = gen.postings
+    if compiled is None or postings is None or not page:
+        return None
+    keys = frozenset().union(*(m.names for m in compiled.marks.values()))
+    if not keys:
+        return None
+    on_page = np.zeros(postings.size, dtype=bool)
+    on_page[page] = True
+    held: set[int] = set()
+    for key in keys:
+        docs, _ = postings.lookup(NAMES_FIELD, key)
+        held.update(docs[on_page[docs]].tolist())
+    return held
 
 
 _TIE_MARGIN = 2e-9

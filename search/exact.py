@@ -56,19 +56,20 @@ def exact_form(word: str) -> str:
     return form.replace("ё", "е") if "ё" in form else form
 
 
-@lru_cache(maxsize=262_144)
-def _term(prefix: str, word: str) -> str:
-    return prefix + exact_form(word)
+def _prefixed(prefix: str, surface: Iterable[str]) -> list[str]:
+    """``prefix`` + the exact form of each distinct word of ``surface`` (words repeat, so
+    they are made distinct first, by dict in C, and each form is looked up once)."""
+    return [prefix + form for form in map(exact_form, dict.fromkeys(surface))]
 
 
 def exact_terms(title: Sequence[str], body: Sequence[str], tags: Iterable[str]) -> list[str]:
     """The ``exact`` field of an article: the distinct prefixed exact forms of its title's,
     body's and tags' words.  ``title`` and ``body`` are the analysis' own split of those
     texts."""
-    found = dict.fromkeys(_term("t:", w) for w in title)
-    found.update(dict.fromkeys(_term("b:", w) for w in body))
+    found = dict.fromkeys(_prefixed("t:", title))
+    found.update(dict.fromkeys(_prefixed("b:", body)))
     for tag in tags:
-        found.update(dict.fromkeys(_term("g:", w) for w in words(tag)))
+        found.update(dict.fromkeys(_prefixed("g:", words(tag))))
     return list(found)
 
 
@@ -109,6 +110,6 @@ def requirement(
     if not chosen:
         return []
     return [
-        tuple(dict.fromkeys(_term(KIND_PREFIX[kind], w) for w in chosen))
+        tuple(dict.fromkeys(KIND_PREFIX[kind] + exact_form(w) for w in chosen))
         for kind in QUERY_KINDS[field]
     ]

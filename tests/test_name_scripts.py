@@ -169,3 +169,26 @@ def test_mixed_script_input_never_raises(scripts_index: Path, query: str) -> Non
             assert exc.kind == "syntax", exc
         else:
             assert page.total >= 0
+
+
+def test_a_hit_without_the_name_in_its_names_field_gets_no_name_marks(tmp_path: Path) -> None:
+    """An English title capitalizes every word, so a title word the body never names is not
+    held as a name (``name_positions``); a hit found by another word then marks no name in
+    it either: marks follow what the names field holds."""
+    index = index_of(
+        tmp_path,
+        [
+            ("en1", "en", "Talks In Kyiv", "The talks went on for hours."),
+            ("uk1", "uk", "Зустріч", "Учора у Києві відбулася зустріч."),
+        ],
+    )
+    page = Engine(index).search(SearchRequest(query="Київ OR talks", first=10))
+    marked = {
+        hit.article.id: (
+            {hit.article.title[s.start : s.end] for s in hit.highlights.title_spans},
+            {hit.article.body[s.start : s.end] for s in hit.highlights.body_spans},
+        )
+        for hit in page.hits
+        if hit.highlights is not None
+    }
+    assert marked == {"en1": ({"Talks"}, {"talks"}), "uk1": (set(), {"Києві"})}
