@@ -13,21 +13,18 @@ generation records: see ``indexer/guard.py``.
 from __future__ import annotations
 
 import contextlib
-import gzip
-import multiprocessing
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from indexer.feed import PARALLEL_THRESHOLD, estimate_total, mp_context, prepared_batches
+from indexer.generation import PendingGeneration, finish, remove_incomplete
 from indexer.guard import (
-    Origin,
     check_size,
     check_sources,
     dropped_api_changes,
@@ -36,23 +33,16 @@ from indexer.guard import (
 )
 from indexer.lock import WriterLock
 from indexer.plain import ReadOptions, ReadReport
-from indexer.prepare import Prepared, PreparedBatch, analyzed_document, prepare_batch
+from indexer.prepare import Prepared, PreparedBatch
 from indexer.whoosh_writer import Writer, codec, storage
 from search.analysis import ANALYSIS_VERSION
-from search.articles import ARTICLES_DIR, ArticlesWriter
-from search.columns import build_columns, write_columns
-from search.fields import article_from_json, build_schema
+from search.fields import build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
 from search.postings import POSTINGS_DIR, PostingsBuilder, analysis_version
-from search.store import Layout, Manifest, utc_now_iso
-from search.vocab import VOCAB_FILE, VocabularyBuilder
+from search.store import Layout
+from search.vocab import VocabularyBuilder
 
-KEEP_GENERATIONS = 3
-"""The served generation, the previous one (rollback) and one grace generation for slow readers."""
-BATCH = 64
-PARALLEL_THRESHOLD = 256
-"""Below this many articles a build stays in one process: pools cost more than they save."""
 Progress = Callable[[int], None]
 
 
@@ -103,165 +93,6 @@ class Summary:
     def docs_per_second(self) -> float:
         """Throughput over the whole run."""
         return self.processed / self.seconds if self.seconds > 0 else 0.0
-
-
-def _batches(
-    items: Iterable[Article | ArticleError], errors: list[ArticleError]
-) -> Iterator[list[Article]]:
-    """Group articles in batches; errors are collected aside as they pass."""
-    batch: list[Article] = []
-    for item in items:
-        if isinstance(item, ArticleError):
-            errors.append(item)
-            continue
-        batch.append(item)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _prepared(
-    items: Iterable[Article | ArticleError], errors: list[ArticleError], pool: Executor | None
-) -> Iterator[PreparedBatch]:
-    batches = _batches(items, errors)
-    run = uuid.uuid4().hex
-    if pool is None:
-        for batch in batches:
-            yield prepare_batch(batch, run)
-        return
-    # Keep a bounded number of batches in flight: memory stays flat on any corpus.
-    in_flight = [pool.submit(prepare_batch, b, run) for b in islice(batches, 8)]
-    while in_flight:
-        done = in_flight.pop(0)
-        nxt = next(batches, None)
-        if nxt is not None:
-            in_flight.append(pool.submit(prepare_batch, nxt, run))
-        yield done.result()
-
-
-def estimate_total(paths: Sequence[Path], enough: int | None = None) -> int:
-    """A cheap count of the articles in ``paths`` (files and JSONL lines), for progress ETA.
-
-    With ``enough``, counting stops once that many are found (a yes/no question
-    need not read a large corpus through).
-    """
-    total = 0
-    for path in paths:
-        files = [path] if path.is_file() else [p for p in sorted(path.rglob("*")) if p.is_file()]
-        for f in files:
-            if enough is not None and total >= enough:
-                return total
-            name = f.name.removesuffix(".gz")
-            if name.endswith(".txt"):
-                total += 1
-            elif name.endswith((".jsonl", ".ndjson")):
-                opener: Any = gzip.open if f.name.endswith(".gz") else open
-                try:
-                    with opener(f, "rb") as fh:
-                        for chunk in iter(lambda: fh.read(1 << 20), b""):
-                            total += int(chunk.count(b"\n"))
-                            if enough is not None and total >= enough:
-                                return total
-                except OSError:
-                    total += 1
-    return total
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # forkserver: no fork() of a threaded parent (deprecated and unsafe), cheap restarts.
-    return multiprocessing.get_context("forkserver")
-
-
-class _Generation:
-    """A generation being written: removed again unless committed."""
-
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-        self.name = layout.next_name()
-        self.dir = layout.generation_dir(self.name)
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _remove_incomplete(layout: Layout) -> None:
-    """Drop folders of writers that died before finishing (we hold the lock)."""
-    complete = set(layout.generations())
-    if layout.generations_dir.is_dir():
-        for p in layout.generations_dir.iterdir():
-            if p.is_dir() and p.name not in complete:
-                shutil.rmtree(p, ignore_errors=True)
-
-
-def _prune_old(layout: Layout) -> None:
-    names = layout.generations()
-    current = layout.current()
-    for name in names[:-KEEP_GENERATIONS]:
-        if name != current:
-            shutil.rmtree(layout.generation_dir(name), ignore_errors=True)
-
-
-def _finish(
-    layout: Layout,
-    gen: _Generation,
-    parent: str | None,
-    origin: Origin,
-    postings: PostingsBuilder,
-    counted: VocabularyBuilder | None,
-) -> int:
-    """Write columns, postings and manifest of a committed Whoosh index, then switch to it.
-
-    ``counted`` is the vocabulary of every live document when it was counted while
-    indexing (a build without replaced documents); else the words are counted here.
-    """
-    ix = storage(layout.whoosh_dir(gen.name)).open_index()
-    vocabulary = counted if counted is not None else VocabularyBuilder()
-    with ix.reader() as reader:
-        size = reader.doc_count_all()
-        docs: list[tuple[str, str] | None] = [None] * size
-        texts = ArticlesWriter(gen.dir / ARTICLES_DIR, size)
-
-        def stored_articles() -> Iterator[tuple[int, Article]]:
-            # One pass over the stored articles feeds the columns, the vocabulary and
-            # the postings' document table.
-            for docnum, stored in reader.iter_docs():
-                article = article_from_json(stored["doc"])
-                texts.add(docnum, article)
-                if counted is None:
-                    vocabulary.add(article)
-                docs[docnum] = (stored["id"], stored["hash"])
-                if postings.missing(docs[docnum]):
-                    # Kept from a generation built without postings: analyzed once, now.
-                    postings.add(stored["id"], stored["hash"], analyzed_document(article).stats)
-                yield docnum, article
-
-        try:
-            columns = build_columns(size, stored_articles())
-        except BaseException:
-            texts.abandon()
-            raise
-        texts.close()
-        count = int(reader.doc_count())
-    ix.close()
-    write_columns(layout.columns_dir(gen.name), columns)
-    vocabulary.write(layout.columns_dir(gen.name) / VOCAB_FILE)
-    postings.write(gen.dir / POSTINGS_DIR, docs)
-    layout.write_manifest(
-        Manifest(
-            generation=gen.name,
-            parent=parent,
-            built_at=utc_now_iso(),
-            documents=count,
-            sources=origin.sources,
-            api_changes=origin.api_changes,
-            read_options=origin.read_options,
-        )
-    )
-    layout.switch(gen.name)
-    _prune_old(layout)
-    return count
 
 
 def _numbered(
@@ -372,7 +203,7 @@ def _run(
     api = items is not None  # an API write: its articles, not sources, and deletes by id
     if not api:
         check_sources(layout, sources)
-    gen = _Generation(layout)
+    gen = PendingGeneration(layout)
     try:
         if parent is None:
             gen.dir.mkdir(parents=True)
@@ -393,7 +224,7 @@ def _run(
         )
         pool = (
             # Each worker ends with this process (a kill -9 of a build leaves no worker).
-            ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=end_with_parent)
+            ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=end_with_parent)
             if parallel
             else None
         )
@@ -405,8 +236,9 @@ def _run(
             writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:
                 items = read_sources(sources, options, summary.read, summary.warnings)
-            articles = _prepared(items, summary.errors, pool)
-            # Only a build from nothing can use words counted as they come (see _finish).
+            articles = prepared_batches(items, summary.errors, pool)
+            # Only a build from nothing can use words counted as they come (see
+            # indexer.generation.finish).
             vocabulary = VocabularyBuilder() if parent is None else None
             seen_now, redo = _index_articles(
                 writer, articles, known, summary, progress, postings, vocabulary
@@ -436,7 +268,7 @@ def _run(
         origin = origin_of(
             layout, parent, sources, options, api_changes=changed if api else None, prune=prune
         )
-        summary.documents = _finish(layout, gen, parent, origin, postings, counted)
+        summary.documents = finish(layout, gen, parent, origin, postings, counted)
         summary.generation = gen.name
     except BaseException:
         gen.cleanup()
@@ -460,7 +292,7 @@ def _locked_run(
     """
     layout = Layout(index_dir)
     with WriterLock(layout.root):
-        _remove_incomplete(layout)
+        remove_incomplete(layout)
         return _run(
             layout,
             sources,

@@ -13,10 +13,11 @@ import click
 from tqdm import tqdm
 
 from indexer import build as builder
+from indexer.article_format import parse_datetime
+from indexer.feed import estimate_total
 from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
-from indexer.parse import parse_datetime
 from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
 from search.model import ArticleError
 from search.store import IndexNotFound
@@ -32,6 +33,12 @@ INDEX_OPTION = click.option(
 )
 SOURCES = click.argument(
     "sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+STRICT_OPTION = click.option(
+    "--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error."
+)
+WORKERS_OPTION = click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
 )
 
 
@@ -102,7 +109,7 @@ def _run_write(
     **kwargs: object,
 ) -> None:
     kwargs["options"] = ReadOptions(text_format, published)
-    total = builder.estimate_total(list(sources))
+    total = estimate_total(list(sources))
     bar = tqdm(
         total=total or None, unit="docs", desc=verb, disable=None, file=sys.stderr, smoothing=0.1
     )
@@ -132,10 +139,8 @@ def index() -> None:
 @index.command("build")
 @SOURCES
 @INDEX_OPTION
-@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
-)
+@STRICT_OPTION
+@WORKERS_OPTION
 @_read_options
 def build_cmd(
     sources: tuple[Path, ...],
@@ -163,10 +168,8 @@ def build_cmd(
 @SOURCES
 @INDEX_OPTION
 @click.option("--prune", is_flag=True, help="Remove articles that are no longer in SOURCES.")
-@click.option("--strict", is_flag=True, help="Fail (exit 1, index unchanged) on any input error.")
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all cores)."
-)
+@STRICT_OPTION
+@WORKERS_OPTION
 @_read_options
 def update_cmd(
     sources: tuple[Path, ...],

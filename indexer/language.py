@@ -6,7 +6,7 @@ and calls English headlines French or Danish.  So the same profiles are read as
 a plain naive Bayes over every n-gram of the sample (deterministic, no seed
 needed), with a prior that makes any other language need far stronger evidence
 than uk/ru/en (``FOREIGN_PRIOR``): a real German or Bulgarian text still wins,
-a five-word English headline no longer loses to Catalan.
+a five-word English headline does not lose to Catalan.
 
 Ukrainian and Russian share most letters and n-grams; letters that exist in
 only one of the alphabets (і ї є ґ; ы э ё and ъ before е ё ю я) and words that

@@ -3,7 +3,7 @@
 A ``.txt`` file is one of two kinds:
 
 * **article**: the article format (line 1 ``<category> <ISO datetime with offset>``, line 2
-  source, line 3 title, ...; see ``indexer/parse.py``);
+  source, line 3 title, ...; see ``indexer/article_format.py``);
 * **plain**: line 1 is the title and the rest is the body; nothing else is in the file (a
   file of one paragraph is all body, titled with its first sentence).  The
   publication time is given for the whole run (``ReadOptions.published``) or is the file's
@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from indexer.textfile import BOM, file_text
 from search.model import Article
 
 TEXT_FORMATS = ("auto", "article", "plain")
@@ -126,7 +127,7 @@ def first_line(path: Path, gzipped: bool) -> str:
     except (OSError, EOFError, ValueError):
         return ""
     line = head.split(b"\n", 1)[0].split(b"\r", 1)[0]
-    return line.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return line.decode("utf-8", errors="replace").removeprefix(BOM)
 
 
 def text_kind(options: ReadOptions, first_lines: Iterable[str]) -> str:
@@ -151,8 +152,7 @@ def parse_plain_text(text: str, *, article_id: str, published: datetime) -> Arti
     single paragraph) is all body, titled with its first sentence (its first 12 words and
     ``…`` when that is over 16 words).
     """
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
+    lines = file_text(text).split("\n")
     start = next((n for n, line in enumerate(lines) if line.strip()), None)
     if start is None:
         raise ArticleFormatError(1, "empty file")

@@ -23,6 +23,7 @@ from search.analysis import (
     tags_analyzer,
     word_term,
 )
+from search.exact import EXACT_FIELD, exact_terms
 from search.fields import FIELD_KINDS, NAMES_FIELD, document
 from search.model import Article
 from search.names import name_positions
@@ -30,6 +31,7 @@ from search.numbering import Fresh, RunNumbers
 from search.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
 from search.vocab import article_word_numbers, vocabulary_words_of
 
+_EXACT_INDEX = FIELD_INDEX[EXACT_FIELD]
 _RUNS_KEPT = 4
 _RUNS: dict[str, RunNumbers] = {}
 """This process's numbers for the runs it prepares for (the last few; one in a worker)."""
@@ -59,8 +61,11 @@ class Prepared:
 
     @property
     def postings(self) -> int:
-        """About how many postings Whoosh makes of it: its text terms and a few keywords."""
-        return len(self.document) + sum(len(terms) // 4 for _, terms, _, _ in self.stats)
+        """About how many postings Whoosh makes of it: its text terms and a few keywords
+        (its exact forms are in our postings only)."""
+        return len(self.document) + sum(
+            len(terms) // 4 for field, terms, _, _ in self.stats if field != _EXACT_INDEX
+        )
 
 
 @dataclass(frozen=True)
@@ -132,33 +137,34 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
             lemmas = run.lemmas
             if lemmas and not lemmas.keys().isdisjoint(counts):
                 counts = _lemma_counts(counts, lemmas)
-            freqs = list(counts.values())
-            if len(numbers) > MAX_TF:  # only then can a frequency overflow uint16
-                freqs = [min(f, MAX_TF) for f in freqs]
-            stats.append(
-                (
-                    FIELD_INDEX[name],
-                    array("i", counts).tobytes(),
-                    array("H", freqs).tobytes(),
-                    # Whoosh's field length: its postings' frequencies summed, so each
-                    # lemma of an ambiguous word counts (the same in both scoring paths).
-                    counts.total(),
-                )
-            )
+            stats.append(_field_stats(name, counts))
     names = _names(lang, texts)
     if names:
         doc[NAMES_FIELD] = names
         counts = Counter(run.terms.number(key) for term in names if term for key in lemmas_of(term))
         if counts:
-            stats.append(
-                (
-                    FIELD_INDEX[NAMES_FIELD],
-                    array("i", counts).tobytes(),
-                    array("H", [min(f, MAX_TF) for f in counts.values()]).tobytes(),
-                    counts.total(),
-                )
-            )
+            stats.append(_field_stats(NAMES_FIELD, counts))
+    held = exact_terms(
+        texts["title"][0][1::2] if "title" in texts else (),
+        texts["body"][0][1::2] if "body" in texts else (),
+        article.tags,
+    )
+    if held:  # each form once: a document holds it or not (exact.py)
+        held_numbers = array("i", map(run.terms.number, held))
+        ones = array("H", (1,)) * len(held)
+        stats.append((_EXACT_INDEX, held_numbers.tobytes(), ones.tobytes(), len(held)))
     return NumberedDocument(doc, stats, surface)
+
+
+def _field_stats(name: str, counts: Counter[int]) -> NumberedStats:
+    """One field's postings: its term numbers, their frequencies (at most ``MAX_TF``, the most
+    a uint16 holds) and its length as Whoosh counts it: the frequencies summed, so each lemma of
+    an ambiguous word counts (the same in both scoring paths)."""
+    length = counts.total()
+    freqs = list(counts.values())
+    if length > MAX_TF:  # only then can a frequency be over MAX_TF
+        freqs = [min(f, MAX_TF) for f in freqs]
+    return (FIELD_INDEX[name], array("i", counts).tobytes(), array("H", freqs).tobytes(), length)
 
 
 def _names(lang: str, texts: dict[str, tuple[list[str], list[str]]]) -> list[str]:

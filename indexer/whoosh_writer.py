@@ -13,25 +13,24 @@ from whoosh.writing import IndexWriter
 from search.lifetime import end_with_parent
 
 CHUNK_POSTINGS = 1_500_000
-"""Postings per worker in a chunk of a parallel build: about 6,000 news articles, 16
-segments for 100k (phrases walk Whoosh's segments: 26 segments of 1M made them ~20%
-slower) in about 450 MB per writer (build tree 1.45 GiB at 100k, 1.2 GiB with 1M)."""
+"""Postings per worker in a chunk of a parallel build: about 6,000 news articles.  Each chunk
+is a segment, and phrase checks walk Whoosh's segments, so smaller chunks slow phrases down;
+larger ones take more memory per writer."""
 POSTINGS_COMPRESSION = 0
-"""zlib level of the blocks of Whoosh's postings: none.  Compressing them took 8-10% of a
-build (20k articles, two runs each: 41.6 and 40.0 s at Whoosh's default level 3, 38.0
-and 36.4 s without; level 1 was no faster than 3).  Whoosh's files grow by 39% (264 ->
-368 MB at 20k articles); only phrase checks and keyword fields read them, and an
-uncompressed block is read without zlib."""
+"""zlib level of the blocks of Whoosh's postings: none.  Compressing them is a noticeable
+part of a build's time (level 1 no less than Whoosh's default 3), while only phrase checks and
+keyword fields read them; Whoosh's files are larger, and an uncompressed block is read
+without zlib."""
 CHUNK_LIMIT_MB = 512
 """Whoosh's in-memory sorting limit per worker: above its estimate for CHUNK_POSTINGS
-(about 280 MB; a writer may take more than half a chunk), so a chunk never spills."""
+(a writer may take more than half a chunk), so a chunk never spills."""
 
 
 def storage(path: Path) -> FileStorage:
     """The Whoosh storage of a generation being written, read through file handles.
 
     With mmap, Whoosh copies every sub-file of a compound segment it opens into
-    memory: reading back a 100k-article build's 26 segments took 1.6 GB there.
+    memory, so reading back a large build's segments would hold them all in RAM.
     """
     return FileStorage(str(path), supports_mmap=False)
 
@@ -73,7 +72,7 @@ class Writer:
 
     Whoosh sorts each sub-writer's postings in memory while they fit in
     ``limitmb``; past that it spills sorted runs to disk and merges them back,
-    pickling every posting twice (a 20k-article build took 24% longer).  A
+    pickling every posting twice, which slows a build down markedly.  A
     parallel build from nothing therefore commits a segment per worker every
     ``CHUNK_POSTINGS`` postings (a size that never spills), which also bounds
     the writers' memory on any corpus, at the price of more segments (not

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
@@ -33,6 +34,7 @@ from schema.types import (
     FacetOptions,
     HighlightOptions,
     IndexInfo,
+    MatchMode,
     NotFound,
     QueryError,
     ReindexResult,
@@ -62,6 +64,7 @@ def _request(
     after: str | None,
     facets: FacetOptions | None,
     highlight: HighlightOptions | None,
+    match: MatchMode = MatchMode.ANY_SCRIPT,
 ) -> st.SearchRequest:
     f = facets or FacetOptions()
     h = highlight or HighlightOptions()
@@ -84,6 +87,7 @@ def _request(
         highlight=h.enabled,
         fragments=h.fragments,
         fragment_size=h.fragment_size,
+        match=st.MatchMode(match.value),
     )
 
 
@@ -96,9 +100,10 @@ async def _search(
     after: str | None,
     facets: FacetOptions | None,
     highlight: HighlightOptions | None,
+    match: MatchMode = MatchMode.ANY_SCRIPT,
 ) -> ArticleConnection | QueryError:
     try:
-        req = _request(query, filter, sort, first, after, facets, highlight)
+        req = _request(query, filter, sort, first, after, facets, highlight, match)
         page = await ctx.run(ctx.engine.search, req)
     except st.SearchError as exc:
         return QueryError.of(exc)
@@ -138,8 +143,17 @@ class Query:
         after: str | None = None,
         facets: FacetOptions | None = None,
         highlight: HighlightOptions | None = None,
+        match: Annotated[
+            MatchMode,
+            strawberry.argument(
+                description="What the words match: every form and script (the default), "
+                "every form in the word's script, or only the form typed."
+            ),
+        ] = MatchMode.ANY_SCRIPT,
     ) -> SearchResult:
-        return await _search(info.context, query, filter, sort, first, after, facets, highlight)
+        return await _search(
+            info.context, query, filter, sort, first, after, facets, highlight, match
+        )
 
     @strawberry.field(description="Filtered browsing without text, newest first by default.")
     async def browse(

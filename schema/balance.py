@@ -1,14 +1,14 @@
 """Spreading the connections of one shared listening socket over the worker processes.
 
 Every worker's event loop is woken when a connection waits on the shared socket, and
-whichever runs first takes it; on a busy machine the same worker ran first again and
-again and took every connection of a burst, whether asyncio accepted many connections per
+whichever runs first takes it; on a busy machine the same worker can run first again and
+again and take every connection of a burst, whether asyncio accepts many connections per
 wake-up or one.  So the workers balance by least connections,
 much as nginx's workers stop accepting while they hold more than their share: each
 publishes its number of open connections in shared memory, and one that has more than
 another worker leaves a waiting connection to the others, for ``PARK_S`` at a time and
 ``PARK_MAX_S`` in all (a busy or stalled worker does not keep new connections waiting
-longer). Workers with equal counts accept at once, as before.
+longer). Workers with equal counts accept at once.
 
 This is done in the event loop's selector: while a worker leaves connections to the
 others its listening socket is out of the selector (no busy loop), and the selector's

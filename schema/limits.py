@@ -3,10 +3,10 @@
 A fragment may be spread many times, and each spread stands for all of its fields: a ~1 KB
 document whose fragments spread the previous one twice (``fragment F1 on Query { ...F0 ...F0 }``
 ... ``query { ...F23 }``) expands to 2^23 copies of ``F0``.  Walking such a document spread by
-spread takes time proportional to its expansion (strawberry's ``QueryDepthLimiter`` and
-``MaxAliasesLimiter`` did, exponential in the nesting), so here each
-fragment is measured once and its counts reused wherever it is spread: time linear in the
-document's size, whatever it expands to.  Counts are exact Python integers (2^400 is fine).
+spread (as strawberry's ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` do) takes time
+proportional to its expansion, exponential in the nesting, so here each fragment is measured
+once and its counts reused wherever it is spread: time linear in the document's size, whatever
+it expands to.  Counts are exact Python integers (2^400 is fine).
 
 The counts are checked before graphql-core's own validation rules run (:class:`Validation`),
 so a refused document costs its parsing and one pass over its fragments, nothing more.
@@ -149,33 +149,35 @@ def limit_errors(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
     errors: list[GraphQLError] = []
     for operation, cost in operation_costs(document):
         name = f"'{operation.name.value}'" if operation.name else "the anonymous operation"
-        if cost.fields > limits.max_fields:
-            errors.append(
-                GraphQLError(
-                    f"{name} selects {cost.fields:,} fields with its fragments expanded; "
-                    f"the limit is {limits.max_fields:,}: split it into smaller requests",
-                    operation,
-                    extensions={"kind": "LIMIT", "fields": cost.fields},
-                )
-            )
-        if cost.depth > limits.max_depth:
-            errors.append(
-                GraphQLError(
-                    f"{name} exceeds maximum operation depth of {limits.max_depth}: "
-                    f"it is {cost.depth} levels deep",
-                    operation,
-                    extensions={"kind": "LIMIT", "depth": cost.depth},
-                )
-            )
-        if cost.aliases > limits.max_aliases:
-            errors.append(
-                GraphQLError(
-                    f"{name} has {cost.aliases:,} aliases with its fragments expanded; "
-                    f"the limit is {limits.max_aliases}",
-                    operation,
-                    extensions={"kind": "LIMIT", "aliases": cost.aliases},
-                )
-            )
+        # (what is counted, its count, its limit, the message); in the order they are reported.
+        checks = (
+            (
+                "fields",
+                cost.fields,
+                limits.max_fields,
+                f"{name} selects {cost.fields:,} fields with its fragments expanded; "
+                f"the limit is {limits.max_fields:,}: split it into smaller requests",
+            ),
+            (
+                "depth",
+                cost.depth,
+                limits.max_depth,
+                f"{name} exceeds maximum operation depth of {limits.max_depth}: "
+                f"it is {cost.depth} levels deep",
+            ),
+            (
+                "aliases",
+                cost.aliases,
+                limits.max_aliases,
+                f"{name} has {cost.aliases:,} aliases with its fragments expanded; "
+                f"the limit is {limits.max_aliases}",
+            ),
+        )
+        errors += [
+            GraphQLError(message, operation, extensions={"kind": "LIMIT", key: count})
+            for key, count, limit, message in checks
+            if count > limit
+        ]
     return errors
 
 
@@ -191,8 +193,8 @@ class Validation(SchemaExtension):
 
     Errors of DateTime values written in the document name their argument (schema/dates.py).
 
-    Both steps are cached per document (apps repeat the same documents with new variables),
-    as strawberry's ``ValidationCache`` did; this replaces it and its ``AddValidationRules``.
+    Both steps are cached per document (apps repeat the same documents with new variables);
+    this takes the place of strawberry's ``ValidationCache`` and ``AddValidationRules``.
     """
 
     def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...] = ()) -> None:

@@ -186,7 +186,7 @@ class ThreadEncodedJSON(Response):
                 }
             )
             # A send that need not wait (the client reads fast) does not give way to other
-            # tasks; without this a 7 MB answer held the loop for its whole compression.
+            # tasks; without this a large answer would hold the loop for its whole compression.
             await anyio.lowlevel.checkpoint()
         if self.background is not None:
             await self.background()

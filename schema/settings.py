@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schema.assets import DEFAULT_ASSETS_DIR
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -15,7 +17,7 @@ class Settings:
     sources: tuple[Path, ...] = ()
     write_token: str | None = field(default=None, repr=False)
     read_token: str | None = field(default=None, repr=False)
-    assets_dir: Path = Path(__file__).resolve().parents[1] / ".assets"
+    assets_dir: Path = DEFAULT_ASSETS_DIR
     max_body_bytes: int = 1_000_000
     request_timeout: float = 10.0
     max_depth: int = 12
@@ -30,8 +32,7 @@ class Settings:
     preload: bool = False
     """Map each generation's postings and records in as it opens (``search/preload.py``).
     Off for the server: it runs a worker process per core, and each would count the
-    files in its RSS (2 workers on the 100k index: 1.39 GiB instead of 0.69, PSS 0.84),
-    to save about 0.1 ms of a word's first query in a 15 ms request."""
+    files in its RSS, to save a small part of a word's first query."""
 
     @staticmethod
     def from_env(index_dir: Path, **overrides: object) -> Settings:

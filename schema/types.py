@@ -23,6 +23,15 @@ class SortOrder(Enum):
     OLDEST = "oldest"
 
 
+@strawberry.enum(description="What the words of a query match (=word: that form only, always).")
+class MatchMode(Enum):
+    ANY_SCRIPT = strawberry.enum_value(
+        "any_script", description="Every form of a word; a name also in every script."
+    )
+    FORMS = strawberry.enum_value("forms", description="Every form of a word, in its script.")
+    EXACT = strawberry.enum_value("exact", description="Only the form typed, for every word.")
+
+
 @strawberry.enum(description="Bucket size of the date histogram.")
 class DateInterval(Enum):
     DAY = "day"

@@ -7,16 +7,15 @@ index.  Workers inherit that one socket.
 
 With one shared socket, asyncio accepts up to ``backlog`` pending connections each
 time the socket is readable, all in whichever worker woke first: a client that
-opens its keep-alive connections together (an app's connection pool, the benchmark
-at concurrency 8) had all of them served by one worker while the other idled.
-Each worker therefore accepts at
-most ``ACCEPT_BURST`` connections per wake-up, and leaves waiting connections to a
-worker with fewer open connections (see balance.py).  The queue length stays the
+opens its keep-alive connections together (an app's connection pool, a benchmark)
+would have all of them served by one worker while the others idle.  Each worker
+therefore accepts at most ``ACCEPT_BURST`` connections per wake-up, and leaves waiting
+connections to a worker with fewer open connections (see balance.py).  The queue length stays the
 parent's ``BACKLOG``: a worker's socket ignores asyncio's ``listen()`` call.
 
 The socket is created with IPPROTO_TCP so that asyncio turns Nagle's algorithm off on
-accepted connections (with ``proto`` 0 it does not, and each keep-alive answer
-waited ~45 ms for a delayed ACK).
+accepted connections (with ``proto`` 0 it does not, and each keep-alive answer would
+wait for the client's delayed ACK).
 
 Workers end with the parent (``kill -9`` included, see search/lifetime.py), and a
 SIGTERM ends every process within the graceful-shutdown time: requests get that long
@@ -104,7 +103,7 @@ class _Server(uvicorn.Server):
 
     uvicorn waits ``timeout_graceful_shutdown`` for requests, cancels them, and then the
     interpreter waits for threads still running a search or a write (a cancelled request
-    does not stop its thread): a busy worker went on for as long as that took.
+    does not stop its thread), so without this a busy worker goes on for as long as that takes.
     """
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:

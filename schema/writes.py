@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.build import Summary, apply_changes, build, estimate_total
+from indexer.build import Summary, apply_changes, build
+from indexer.feed import estimate_total
 from indexer.plain import ReadOptions
 from search.model import Article
 from search.store import IndexNotFound, Layout

@@ -13,7 +13,10 @@ semantics and scores for the shapes the compiler emits:
 * ``And``: documents matching every child, scores summed;
 * ``Not``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
 * ``Every``: every live document, score 1; ``NullQuery``: nothing;
-* ``ValuesQuery`` (``category:war``): its documents, score 1.
+* ``ValuesQuery`` (``category:war``): its documents, score 1;
+* ``Require`` (an exact word, ``exact.py``): the documents of its first query that also
+  match its second (the ``ValuesQuery`` of the documents holding the form), scored by the
+  first alone.
 
 Anything else (a phrase) is evaluated by
 Whoosh's own matcher for that subquery only, so its documents and scores are
@@ -120,7 +123,23 @@ class _Evaluator:
             return matched, matched.astype(np.float64)
         if type(q) is wq.Phrase and q.fieldname in _TEXT_FIELDS:
             return self._phrase(q)
+        if type(q) is wq.Require:
+            matched, scores = self.node(q.a)
+            if matched.any():
+                matched &= self._holding(q.b)
+            return matched, scores
         return _walk(q, self.searcher, self.live)
+
+    def _holding(self, q: Any) -> Mask:
+        """The live documents matching ``q``, unscored: a ``ValuesQuery``'s from its
+        numbers, anything else by Whoosh's matchers."""
+        found = np.zeros(self.size, dtype=np.bool_)
+        if isinstance(q, ValuesQuery):
+            found[q.docnums] = True
+        else:
+            found[np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)] = True
+        found &= self.live
+        return found
 
     def _best_of(self, q: Any) -> tuple[Mask, Scores]:
         """``AnyLemma`` of other queries than terms (a phrase's readings): documents

@@ -1,10 +1,9 @@
 """A generation's articles as records read by position: the page's hits come from here.
 
 Whoosh keeps every article in its stored fields (the record), but reads one
-through a zlib-compressed column, a pickle and a JSON string: 35 µs per
-article, 0.35 ms for a page of ten, a third of a top-10 search.  Written from
-those stored fields when a generation is finished, this copy holds one record
-per live document, in document-number order::
+through a zlib-compressed column, a pickle and a JSON string, a large part of a
+top-10 search.  Written from those stored fields when a generation is finished,
+this copy holds one record per live document, in document-number order::
 
     articles/records.bin          record i is records[offsets[i]:offsets[i + 1]]
     articles/record_offsets.npy   int64[size + 1]
@@ -15,17 +14,17 @@ per live document, in document-number order::
              1 Latin-1, 2 UTF-16-LE (no surrogates: every character is below
              U+10000), 4 UTF-32-LE
 
-Making a str of a Cyrillic body from UTF-8 was the largest part of reading a
-hit (3 KB: about 7 µs); from its fixed width it is close to a copy (under 3 µs),
-and a Cyrillic body takes as many bytes as in UTF-8 (~5% more over a corpus).
+Making a str of a Cyrillic body from UTF-8 is the largest part of reading a
+hit; from its fixed width it is close to a copy, and a Cyrillic body takes about
+as many bytes as in UTF-8.
 
 A deleted document has an empty span.  The file is mapped, as the postings and
-columns are: a record is a slice of the map (about 2 µs), where ``pread`` took
-4-6 µs a hit in a running search (a system call, on this VM not cheap).  The
-mapped pages are the OS page cache's, shared by every worker; those a process
-has read count in its RSS.  A generation without these files (built before them, or
-before records replaced JSON lines) is read from Whoosh; the names are new so
-that an older version, finding no files it knows, does the same.
+columns are: a record is a slice of the map, with no system call per hit as
+``pread`` would make.  The mapped pages are the OS page cache's, shared by every
+worker; those a process has read count in its RSS.  A generation without these
+files (written by a version that did not make them) is read from Whoosh; the
+names differ from any older layout's, so that an older version, finding no files
+it knows, does the same.
 """
 
 from __future__ import annotations

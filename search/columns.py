@@ -45,8 +45,6 @@ _ARRAYS = (
     "live",
 )
 
-IntArray = npt.NDArray[np.int64]
-
 
 @dataclass(frozen=True)
 class Columns:

@@ -11,6 +11,10 @@ words are expanded against the generation's vocabulary of surface words (``mobil
 MAX_EXPANSIONS most frequent terms per prefix or fuzzy word so that no query
 can enumerate the whole vocabulary.
 
+An exact word (``=Львова``, or every word under ``MatchMode.EXACT``) is its ordinary
+clause required to hold the form typed in the ``exact`` field (``exact.py``); it and
+every word under ``MatchMode.FORMS`` leave out the names field (no other script).
+
 Boolean structure is simplified here rather than by Whoosh's ``normalize``,
 which turns ``And([Every(), x])`` into ``Every()`` and drops a NullQuery from
 an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).  The
@@ -25,22 +29,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import islice, product
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from whoosh import query as wq
 
-from search.analysis import LANGUAGES, LEMMA_SEPARATOR, lemmas_of, terms
+from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
 from search.columns import Columns
+from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
 from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
-from search.names import SPELLING, name_key, spelling_key, term_keys, typed_names
+from search.names import SPELLING, query_name_keys, typed_names
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
-from search.types import SearchWarning
+from search.types import MatchMode, SearchWarning
 from search.values import ValuesQuery, fold
 from search.vocab import Vocabulary, surface
 
@@ -94,6 +101,8 @@ class Compiled:
 
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
+ExactDocs = Callable[[str], npt.NDArray[Any]]
+"""The documents (sorted numbers) whose exact field holds a term (``exact.py``)."""
 Frequency = Callable[[str, str], int]
 """How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
@@ -103,6 +112,9 @@ CompiledWords = dict[tuple[str | None, str], tuple[Any, Analyses, Lemmas]]
 """Compiled words of one generation: (query field, text) -> (query, analyses, name keys)."""
 WORD_MEMO_SIZE = 20_000
 """Words a memo holds before it is emptied (a crude bound: the hot words come back)."""
+_OWN_SCRIPT = "\x01"
+"""Starts the memo key of a word compiled without the names field (never in a word)."""
+REINDEX_HINT = "rebuild the index with `newsearch index build SRC... --index DIR`"
 
 
 class _Compiler:
@@ -113,8 +125,12 @@ class _Compiler:
         present: Present | None,
         memo: CompiledWords | None,
         frequency: Frequency | None,
+        mode: MatchMode = MatchMode.ANY_SCRIPT,
+        exact_docs: ExactDocs | None = None,
         key_frequency: Frequency | None = None,
     ) -> None:
+        self.mode = mode
+        self.exact_docs = exact_docs
         self.columns = columns
         self.frequency = frequency
         self.key_frequency = key_frequency
@@ -176,6 +192,14 @@ class _Compiler:
         for run in _word_runs(node.children):
             found = self.phrase_of(run)
             if found is not None:
+                # Exact words of the run must hold their forms here too: the phrase by
+                # lemmas alone would match documents ``joined`` does not.
+                required = [self.required(w, self.exact_words(w)) for w in run]
+                kept = [r for r in required if r is not None]
+                if any(r is _NONE for r in kept):
+                    continue
+                if kept:
+                    found = wq.Require(found, _joined(wq.And, kept))
                 bonus.append(found)
         return _joined(wq.Or, [joined, *bonus]) if bonus else joined
 
@@ -245,15 +269,49 @@ class _Compiler:
             return _NONE
         return ValuesQuery(node.field, value, docnums)
 
+    def exact_words(self, node: Word | Phrase) -> tuple[bool, ...]:
+        """Which words of ``node`` (``analysis.words`` of its text) are exact, by its ``=``
+        and the query's mode; () when none is."""
+        every = self.mode is MatchMode.EXACT or (isinstance(node, Word) and node.exact)
+        written = node.exact if isinstance(node, Phrase) else ()
+        return exact_flags(len(split_text(node.text)), every, written)
+
+    def required(self, node: Word | Phrase, exact: tuple[bool, ...]) -> Any:
+        """The live documents holding the forms of ``node``'s exact words, as a
+        ``ValuesQuery`` (None: it has none; ``_NONE``: no document does); a
+        QuerySyntaxError on a generation without exact forms."""
+        if not any(exact):
+            return None
+        alternatives = requirement(node.field, split_text(node.text), exact)
+        holding = self.exact_docs
+        if holding is None:
+            raise QuerySyntaxError(
+                node.pos,
+                "this index was built without exact word forms, so = and match: EXACT "
+                "cannot be answered",
+                REINDEX_HINT,
+            )
+        found = np.zeros(0, dtype=np.int64)
+        for together in alternatives:
+            docs = reduce(np.intersect1d, (holding(t) for t in together))
+            found = np.union1d(found, docs)
+        docnums = found[np.asarray(self.columns.live)[found]].astype(np.int64)
+        if not docnums.size:
+            return _NONE
+        return ValuesQuery(EXACT_FIELD, " | ".join(" ".join(t) for t in alternatives), docnums)
+
     def text(self, node: Word | Phrase, positive: bool) -> Any:
         """A word or phrase: what it is analyzed to in each language, in the fields of its
-        query field that hold it (the same for a Word and a one-word Phrase)."""
-        key = (node.field, node.text)
+        query field that hold it (the same for a Word and a one-word Phrase), required to
+        hold the forms of its exact words."""
+        exact = self.exact_words(node)
+        names = self.mode is MatchMode.ANY_SCRIPT and not exact and node.field is None
+        key = (node.field, node.text if names else _OWN_SCRIPT + node.text)
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
-            keys = query_name_keys(node.text, analyses) if node.field is None else ()
+            keys = query_name_keys(node.text, analyses) if names else ()
             if keys and self.key_frequency is not None:
                 keys = typed_names(node.text, analyses, keys, self.key_frequency)
             query = self._text_query(node.field, analyses, keys, node.text.isascii())
@@ -263,16 +321,27 @@ class _Compiler:
                     self.memo.clear()
                 self.memo[key] = known
         query, analyses, keys = known
+        required = self.required(node, exact)
         if positive:
-            for lang, analyzed in analyses:
-                if len(analyzed) == 1:
-                    self.marks[lang].terms.update(lemmas_of(analyzed[0]))
-                else:
-                    self.marks[lang].phrases.add(analyzed)
+            self.mark(node, analyses, exact)
             for word_keys in keys:
                 # A word's spelling keys mark nothing its name keys do not mark already.
                 self.names.update(k for k in word_keys if k[:1] != SPELLING)
-        return query
+        if required is None or query is None:
+            return query
+        return _NONE if required is _NONE else wq.Require(query, required)
+
+    def mark(self, node: Word | Phrase, analyses: Analyses, exact: tuple[bool, ...]) -> None:
+        """What the highlighter marks for a word or phrase: its lemmas, and for an exact
+        word its form (``exact.marked``) instead."""
+        surface = split_text(node.text) if exact else []
+        for lang, analyzed in analyses:
+            if exact and not (analyzed := with_marks(surface, exact, analyzed)):
+                continue  # a word without terms in this language
+            if len(analyzed) == 1:
+                self.marks[lang].terms.update(lemmas_of(analyzed[0]))
+            else:
+                self.marks[lang].phrases.add(analyzed)
 
     def _text_query(
         self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
@@ -437,32 +506,6 @@ def _joined(kind: type[Any], parts: list[Any]) -> Any:
     return unique[0] if len(unique) == 1 else kind(unique)
 
 
-def query_name_keys(text: str, analyses: Analyses) -> Lemmas:
-    """The name keys of each word of a query word or phrase (names.py): a Cyrillic word's
-    are those of its Ukrainian and Russian lemmas, a Latin word's its own (users type names
-    in any case, so every word has keys; the names field holds names alone).  A word
-    without a key has an empty tuple."""
-    split = split_text(text)
-    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
-    found = []
-    for i, word in enumerate(split):
-        keys: dict[str, None] = {}
-        if word.isascii():
-            keys[name_key("en", word)] = None
-            keys[spelling_key("en", word)] = None
-        else:
-            for lang in ("uk", "ru"):
-                if lang in readings:
-                    keys.update(
-                        dict.fromkeys(
-                            term_keys(lang, word, readings[lang][i]).split(LEMMA_SEPARATOR)
-                        )
-                    )
-        keys.pop("", None)
-        found.append(tuple(keys))
-    return tuple(found)
-
-
 def word_analyses(text: str) -> Analyses:
     """(language, position terms) of a query word or phrase in every language that has terms
     for it (each word's terms are remembered by ``analysis.word_terms``; ``lemmas_of`` splits
@@ -482,6 +525,8 @@ def compile_query(
     present: Present | None = None,
     memo: CompiledWords | None = None,
     frequency: Frequency | None = None,
+    mode: MatchMode = MatchMode.ANY_SCRIPT,
+    exact_docs: ExactDocs | None = None,
     key_frequency: Frequency | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
@@ -496,12 +541,17 @@ def compile_query(
     per generation and ``present`` (it depends on both), and a word is analyzed and
     looked up once, not in every query (a third of compiling a warm query).
     ``frequency`` (the generation's document frequencies) gates the adjacency bonus of
-    capitalized runs (``adjacency_bonus``); without it there is none.  ``key_frequency``
-    (document frequencies of single keys and lemmas, from the postings) tells which words
-    typed in lower case are names (``names.typed_names``); without it every word is.
+    capitalized runs (``adjacency_bonus``); without it there is none.
+    ``mode`` says what words match (``MatchMode``); ``exact_docs`` gives the documents
+    holding an exact form (the generation's postings; without it an exact word is a
+    QuerySyntaxError).  ``key_frequency`` (document frequencies of single keys and lemmas,
+    from the postings) tells which words typed in lower case are names
+    (``names.typed_names``); without it every word is.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(columns, vocabulary, present, memo, frequency, key_frequency)
+    compiler = _Compiler(
+        columns, vocabulary, present, memo, frequency, mode, exact_docs, key_frequency
+    )
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

@@ -13,7 +13,7 @@ Expected failures raise ``SearchError``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,7 +25,9 @@ from whoosh import query as wq
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
 from search.compile import Compiled, Present, compile_query
+from search.exact import EXACT_FIELD
 from search.facets import facet
+from search.fields import NAMES_FIELD
 from search.filters import FilterMasks, Mask, build_masks
 from search.highlight import MatchTerms, fragments, mark, match_spans
 from search.histogram import histogram
@@ -41,6 +43,7 @@ from search.types import (
     Filters,
     Highlights,
     Hit,
+    MatchMode,
     SearchError,
     SearchPage,
     SearchRequest,
@@ -137,7 +140,7 @@ class Engine:
         scores: npt.NDArray[np.float64] | None = None
         if node is not None:
             try:
-                compiled = self._compile(gen, node)
+                compiled = self._compile(gen, node, req.match)
             except QuerySyntaxError as exc:
                 raise SearchError(
                     "syntax", exc.message, position=exc.position, hint=exc.hint
@@ -150,8 +153,9 @@ class Engine:
         order = self._order(gen, scores, hits_mask, sort, offset + req.first)
         page = order[offset : offset + req.first]
         cursor = cursor_encoder(gen.name, key)
+        named = _holding_names(gen, [d for d, _ in page], compiled) if req.highlight else None
         hits = tuple(
-            self._hit(gen, docnum, score, cursor(offset + i), compiled, req)
+            self._hit(gen, docnum, score, cursor(offset + i), compiled, req, named)
             for i, (docnum, score) in enumerate(page)
         )
         facets = self._facets(gen, matched, masks, req)
@@ -169,7 +173,7 @@ class Engine:
                 total,
                 searcher,
                 gen.vocabulary,
-                lambda q: self._count(gen, q, all_filters),
+                lambda q: self._count(gen, q, all_filters, req.match),
                 self._present(gen),
             )
         in_query = [*parsed.warnings, *(compiled.warnings if compiled is not None else ())]
@@ -261,8 +265,9 @@ class Engine:
         ]
         tags.sort(key=lambda t: (-t[1], t[0]))
         titles: list[tuple[str, str]] = []
-        words = needle.split()
-        if limit and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh refuses limit=0
+        # A leading = (the query language's exact switch) means nothing to a completion.
+        words = [w for w in (w.lstrip("=") for w in needle.split()) if w]
+        if limit and words and sum(c.isalnum() for c in words[-1]) >= 2:  # Whoosh: no limit=0
             text = " ".join([*(f"title:{w}" for w in words[:-1]), f"title:{words[-1]}*"])
             try:
                 node = parse_query(text)
@@ -313,10 +318,13 @@ class Engine:
             return gen.postings.has
         return None
 
-    def _compile(self, gen: Generation, node: Node) -> Compiled:
+    def _compile(
+        self, gen: Generation, node: Node, mode: MatchMode = MatchMode.ANY_SCRIPT
+    ) -> Compiled:
         """``node`` compiled against the generation (its words remembered with ``present``:
         the Whoosh path compiles whole queries, every time)."""
         present = self._present(gen)
+        postings = gen.postings
         return compile_query(
             node,
             gen.columns,
@@ -324,7 +332,9 @@ class Engine:
             present,
             gen.words if present is not None else None,
             gen.searcher().doc_frequency,
-            gen.postings.frequency if gen.postings is not None else None,
+            mode,
+            None if postings is None else lambda term: postings.lookup(EXACT_FIELD, term)[0],
+            None if postings is None else postings.frequency,
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
@@ -358,11 +368,11 @@ class Engine:
             return []
         return _top(docnums, scores, published, needed)
 
-    def _count(self, gen: Generation, query_text: str, allowed: Mask) -> int:
+    def _count(self, gen: Generation, query_text: str, allowed: Mask, mode: MatchMode) -> int:
         node = parse_query(query_text)
         if node is None:
             return 0
-        compiled = self._compile(gen, node)
+        compiled = self._compile(gen, node, mode)
         matched, _ = self._match(gen, compiled.query)
         return int(np.count_nonzero(matched & allowed))
 
@@ -396,6 +406,7 @@ class Engine:
         cursor: str,
         compiled: Compiled | None,
         req: SearchRequest,
+        named: set[int] | None = None,
     ) -> Hit:
         article = gen.article(docnum)
         highlights = None
@@ -406,6 +417,8 @@ class Engine:
                 if compiled
                 else MatchTerms(frozenset(), ())
             )
+            if marks.names and named is not None and docnum not in named:
+                marks = replace(marks, names=frozenset())
             title_spans = match_spans(article.title, lang, marks)
             body_spans = match_spans(article.body, lang, marks)
             highlights = Highlights(
@@ -417,6 +430,25 @@ class Engine:
                 body_spans=tuple(body_spans),
             )
         return Hit(article=article, score=score, cursor=cursor, highlights=highlights)
+
+
+def _holding_names(gen: Generation, page: list[int], compiled: Compiled | None) -> set[int] | None:
+    """The documents of ``page`` whose names field holds one of the query's name keys (None:
+    all may).  Highlights mark a word as a name only where the names field holds its key, so
+    the others skip that walk over their words (most hits match by their own words)."""
+    postings = gen.postings
+    if compiled is None or postings is None or not page:
+        return None
+    keys = frozenset().union(*(m.names for m in compiled.marks.values()))
+    if not keys:
+        return None
+    on_page = np.zeros(postings.size, dtype=bool)
+    on_page[page] = True
+    held: set[int] = set()
+    for key in keys:
+        docs, _ = postings.lookup(NAMES_FIELD, key)
+        held.update(docs[on_page[docs]].tolist())
+    return held
 
 
 _TIE_MARGIN = 2e-9

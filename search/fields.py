@@ -5,9 +5,10 @@ Per language L in LANGUAGES there are three analyzed fields: ``title_L``,
 so every query term is analyzed by each language's analyzer and matched
 against that language's text.  The ``names`` field, shared by all languages, holds
 the name keys of the name-like words of title and body (``names.py``), so that a
-name is found in any script.  Exact facet values (tags, category, source,
-language) and dates live in the numpy columns (see ``columns.py``); the
-stored ``doc`` field keeps the article exactly as it came in.
+name is found in any script.  (The exact forms ``=Львова`` asks for are in our own
+postings only, see ``exact.py``.)  Exact
+facet values (tags, category, source, language) and dates live in the numpy columns
+(see ``columns.py``); the stored ``doc`` field keeps the article exactly as it came in.
 """
 
 from __future__ import annotations

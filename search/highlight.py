@@ -29,6 +29,7 @@ from search.analysis import (
     word_term,
     word_terms,
 )
+from search.exact import EXACT_MARK, marked
 from search.names import name_positions
 
 ELLIPSIS = "…"
@@ -67,10 +68,11 @@ class MatchTerms:
     """What to highlight, already analyzed with the article's language analyzer."""
 
     terms: frozenset[str]
-    """Single index terms (lemmas) to mark wherever a word has one of them."""
+    """Single index terms (lemmas) to mark wherever a word has one of them, and exact words'
+    forms (``exact.marked``: ``EXACT_MARK`` and the form) to mark where a word has it."""
     phrases: tuple[tuple[str, ...], ...]
-    """Position-term sequences (``analysis.terms`` of a phrase), marked only where
-    consecutive words share a lemma with each of them."""
+    """Position-term sequences (``analysis.terms`` of a phrase, an exact word's form in its
+    place), marked only where consecutive words share a lemma (or form) with each of them."""
     prefixes: tuple[str, ...] = ()
     """Lower-cased raw prefixes: a word whose normalized surface form starts with one is marked."""
     names: frozenset[str] = frozenset()
@@ -188,21 +190,33 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     for t in filter(_AMBIGUOUS, unique):  # the filter runs in C: most words are not
         if not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)):
             hit.add(t)
+    # Exact words are marked by their form (``exact.marked``), looked at only when asked.
+    forms = [marked(w) for w in parts[1::2]] if any(EXACT_MARK in w for w in wanted) else []
+    exact_hit = {i for i, form in enumerate(forms) if form in wanted}
     named = _named(lang, parts, terms_, match.names) if match.names else []
-    if not prefixes and not hit and not named:
+    if not prefixes and not hit and not named and not exact_hit:
         return []
     ends = list(accumulate(map(len, parts)))
     found: list[Span] = [Span(ends[2 * i], ends[2 * i + 1]) for i in named]
-    # Without prefixes only the words with a wanted lemma need a look.
-    candidates = range(len(terms_)) if prefixes else [i for i, t in enumerate(terms_) if t in hit]
+    # Without prefixes only the words with a wanted lemma or form need a look.
+    candidates = (
+        range(len(terms_))
+        if prefixes
+        else [i for i, t in enumerate(terms_) if t in hit or i in exact_hit]
+    )
+
+    def keys(i: int) -> list[str]:
+        """The lemmas of word ``i``, and its form when exact words are marked."""
+        return [*lemmas_of(terms_[i]), forms[i]] if forms else lemmas_of(terms_[i])
+
     for i in candidates:
         term = terms_[i]
         start, end = ends[2 * i], ends[2 * i + 1]
-        if term not in hit:  # a prefix may still match it
+        if term not in hit and i not in exact_hit:  # a prefix may still match it
             if _surface(lang, text[start:end]).startswith(prefixes):
                 found.append(Span(start, end))
             continue
-        lemmas = lemmas_of(term)
+        lemmas = keys(i)
         if not singles.isdisjoint(lemmas) or (
             prefixes and _surface(lang, text[start:end]).startswith(prefixes)
         ):
@@ -215,8 +229,7 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
                 seen.add(id(words_))
                 last = i + len(words_) - 1
                 if last < len(terms_) and all(
-                    not words_[k].isdisjoint(lemmas_of(terms_[i + k]))
-                    for k in range(1, len(words_))
+                    not words_[k].isdisjoint(keys(i + k)) for k in range(1, len(words_))
                 ):
                     found.append(Span(start, ends[2 * last + 1]))
     widened = []

@@ -67,15 +67,15 @@ def histogram(
     ]
 
 
-@lru_cache(maxsize=16)  # an entry holds every bucket's datetimes: ~100 KB for a decade of days
+@lru_cache(maxsize=16)  # an entry holds every bucket's datetimes: large for a decade of days
 def _buckets(
     first: datetime, last: datetime, interval: Interval, tz: ZoneInfo
 ) -> tuple[tuple[tuple[str, datetime, datetime], ...], npt.NDArray[np.int64]]:
     """(key, start, end) of each bucket from local ``first`` to ``last``, and the edges as
     epoch microseconds (cached: requests repeat the same ranges, the whole archive most
     often, and building a decade of month edges in a time zone costs more than the rest
-    of the histogram; a few entries only, since a load test with 1,024 grew the server's
-    memory by 11 MB per 1,000 varied requests)."""
+    of the histogram; a few entries only, since each holds every bucket's datetimes and
+    varied requests would otherwise grow the server's memory)."""
     starts: list[datetime] = []
     local = first
     while local <= last:

@@ -19,6 +19,9 @@ Its *name key* is a Latin skeleton that these spellings share:
 3. A vowel before a final v is ``a`` (Ukrainian і for Russian о or е there: Львів, Львов
    -> lvav; Харків, Харьков; Київ, Киев, Kyiv -> kav).
 
+4. A country's one-word names in the three languages (Germany, Німеччина, Германия) also
+   get its place key (``places.py``), as their spellings share nothing.
+
 The key is coarse by design, so it is searched only in the ``names`` field, which holds
 name-like words alone (see ``name_positions``): a common word typed in a query adds no
 matches there.  Being coarse, it also joins short names that are not one (Китай, Kite and
@@ -46,6 +49,7 @@ from search.analysis import (
     words,
 )
 from search.fields import NAMES_FIELD
+from search.places import place_key
 
 CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that
@@ -149,6 +153,7 @@ def term_keys(language: str, word: str, term: str) -> str:
         spelled = [word]
     keys = dict.fromkeys(name_key(language, w) for w in spelled)
     keys.update(dict.fromkeys(spelling_key(language, w) for w in spelled))
+    keys.update(dict.fromkeys(place_key(w) for w in spelled))
     keys.pop("", None)
     return LEMMA_SEPARATOR.join(keys)
 
@@ -263,6 +268,35 @@ def name_positions(
             pending = []
         follows = CONTINUED if name_like and language in ("uk", "ru") else 0
     return found
+
+
+def query_name_keys(
+    text: str, analyses: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The name keys of each word of a query word or phrase (this module): a Cyrillic word's
+    are those of its Ukrainian and Russian lemmas, a Latin word's its own (users type names
+    in any case, so every word has keys; the names field holds names alone).  A word
+    without a key has an empty tuple."""
+    split = words(text)
+    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
+    found = []
+    for i, word in enumerate(split):
+        keys: dict[str, None] = {}
+        if word.isascii():
+            keys[name_key("en", word)] = None
+            keys[spelling_key("en", word)] = None
+            keys[place_key(word)] = None
+        else:
+            for lang in ("uk", "ru"):
+                if lang in readings:
+                    keys.update(
+                        dict.fromkeys(
+                            term_keys(lang, word, readings[lang][i]).split(LEMMA_SEPARATOR)
+                        )
+                    )
+        keys.pop("", None)
+        found.append(tuple(keys))
+    return tuple(found)
 
 
 NAME_SHARE = 0.5

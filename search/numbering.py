@@ -1,10 +1,9 @@
 """Strings numbered where an article is analyzed, sent once, resolved where they are counted.
 
 A parallel build analyzes articles in worker processes and collects their postings
-and vocabulary in the main process.  Sent as strings, an article's ~220 distinct
-terms and ~220 words each cost the main process a lookup in its large tables (about
-1 us apiece on a busy two-core machine: without them a 20k-article build took 11%
-less time).  Instead a worker numbers the strings it meets during one run
+and vocabulary in the main process.  Sent as strings, an article's hundreds of
+distinct terms and words would each cost the main process, the build's bottleneck, a
+lookup in its large tables.  Instead a worker numbers the strings it meets during one run
 (``Numbering``), sends each string once with its number and every article as arrays
 of numbers; the main process keeps each worker's strings (``Numbered``) and resolves
 numbers once per distinct string, when it writes.

@@ -43,6 +43,7 @@ from whoosh.util.numeric import byte_to_length
 
 from search.analysis import ANALYSIS_VERSION, LANGUAGES
 from search.columns import save_synced
+from search.exact import EXACT_FIELD
 from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.numbering import Numbered
 from search.store import write_synced
@@ -54,8 +55,10 @@ K1 = 1.2
 FIELDS: tuple[str, ...] = (
     *(f"{kind}_{lang}" for kind in FIELD_KINDS for lang in LANGUAGES),
     NAMES_FIELD,
+    EXACT_FIELD,
 )
-"""The scored text fields, in column order of ``lengths`` (the names field last)."""
+"""The text fields, in column order of ``lengths`` (the names field, then the exact field:
+its postings say which documents hold a form, ``exact.py``; their weights are never used)."""
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 _SEP = "\x1f"
 KEY_LAYOUT = "term-field"

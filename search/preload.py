@@ -2,19 +2,17 @@
 
 The postings, their key table and the article records are memory-mapped.  A
 page that a process has not touched yet costs a page fault the first time a
-query reads it, even when the file is in the page cache: about 4-5 us on the
-benchmark VM, once for each hit's record and a few times for each term's key
-block and postings.  That made a query's first run in a process 0.1-0.3 ms
-slower than its next (top-10 p50 0.64-0.70 ms against 0.53-0.55 ms with the
-records touched first, on the 100k scaled index).  Lucene offers the same
-choice (``MMapDirectory.setPreload``).
+query reads it, even when the file is in the page cache: once for each hit's
+record and a few times for each term's key block and postings, so a query's
+first run in a process is slower than its next.  Lucene offers the same choice
+(``MMapDirectory.setPreload``).
 
-Reading one byte of every page at open maps them all (the kernel maps up to 16
-neighbours per fault): about 40 ms for the 100k index's 540 MB when they are in
-the page cache.  The pages are the page cache's, shared by every process that
-maps them; they count in each one's RSS, and the kernel can still reclaim them.
-A generation is preloaded only when these files fit in ``SHARE`` of physical
-memory: a larger archive is read on demand, as before.
+Reading one byte of every page at open maps them all (the kernel maps several
+neighbours per fault), once, off the request path.  The pages are the page
+cache's, shared by every process that maps them; they count in each one's RSS,
+and the kernel can still reclaim them.  A generation is preloaded only when
+these files fit in ``SHARE`` of physical memory: a larger archive is read on
+demand.
 """
 
 from __future__ import annotations

@@ -6,7 +6,15 @@ Grammar (all words are required unless joined by OR)::
     or_expr := and_expr ("OR" and_expr)*
     and_expr:= unary (["AND"] unary)*
     unary   := ("-" | "NOT") unary | primary
-    primary := "(" or_expr ")" | [FIELD ":"] (WORD | "phrase" | PREFIX* | WORD~[N])
+    primary := "(" or_expr ")" | [FIELD ":"] (["="] WORD | ["="] "phrase" | PREFIX* | WORD~[N])
+
+``=word`` matches that word's surface form only (``exact.py``), ``="a phrase"`` every
+word of the phrase so, and inside quotes ``"=Львова університет"`` the words of a
+whitespace-separated piece starting with ``=``.  An ``=`` elsewhere inside a word
+(``E=mc2``) is punctuation, as before.  A stray ``=`` (alone, ``==x``, before a
+parenthesis, a non-word character, a prefix ``=mobil*`` or a fuzzy word ``=word~``,
+before a field name ``=title:x`` or after ``category:``/``source:``/``language:``)
+is a ``QuerySyntaxError``.
 
 FIELD is one of title, body, tag, category, source, language.  A word with a
 ``name:`` prefix that is not a field (``Yukos:court``) is searched as its words
@@ -20,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from search.analysis import WORD_PATTERN
 from search.types import SearchWarning, WarningKind
 
 FIELD_ORDER = ("title", "body", "tag", "category", "source", "language")
@@ -36,20 +45,24 @@ MAX_FUZZY = 2
 
 @dataclass(frozen=True)
 class Word:
-    """A word; ``field`` None means title, body and tags."""
+    """A word; ``field`` None means title, body and tags; ``exact``: its surface form only
+    (``=word``, ``pos`` then is where the word starts, after the ``=``)."""
 
     text: str
     field: str | None
     pos: int
+    exact: bool = False
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """Consecutive words in quotes."""
+    """Consecutive words in quotes; ``exact`` says which words (``analysis.words`` of
+    ``text``) match their surface form only (empty: none)."""
 
     text: str
     field: str | None
     pos: int
+    exact: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,8 @@ class _Tok:
     field: str | None = None
     parts: tuple[tuple[str, int], ...] = ()
     """For WORDS: the (word, position) pairs searched instead of the token."""
+    exact: bool = False
+    """``=`` before the term or phrase (a PHRASE's own ``=`` pieces are in its text)."""
 
 
 # A term runs until whitespace, a parenthesis or a quote.
@@ -142,11 +157,9 @@ def _tokens(text: str, notes: list[SearchWarning]) -> list[_Tok]:
             toks.append(_Tok("LP" if c == "(" else "RP", c, i))
             i += 1
         elif c == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                raise QuerySyntaxError(i, "unclosed quote", 'add a closing " or remove this one')
-            toks.append(_Tok("PHRASE", text[i + 1 : end], i))
-            i = end + 1
+            i = _phrase(text, i, None, False, toks)
+        elif c == "=":
+            i = _exact(text, i, None, toks, notes)
         elif (
             c == "-"
             and (
@@ -165,15 +178,19 @@ def _tokens(text: str, notes: list[SearchWarning]) -> list[_Tok]:
             if sep and field.lower() in FIELDS:
                 name = field.lower()
                 value_pos = i + len(field) + 1
+                if rest.startswith("="):
+                    if name in _KEYWORDS:
+                        raise QuerySyntaxError(
+                            value_pos,
+                            f"= does not apply to {name}:",
+                            f"{name}: always matches the whole value; write {name}:value",
+                        )
+                    i = _exact(text, value_pos, name, toks, notes)
+                    continue
                 if rest:
                     toks.append(_Tok("TERM", rest, value_pos, name))
                 elif value_pos < n and text[value_pos] == '"':
-                    end = text.find('"', value_pos + 1)
-                    if end < 0:
-                        raise QuerySyntaxError(value_pos, "unclosed quote", 'add a closing "')
-                    toks.append(_Tok("PHRASE", text[value_pos + 1 : end], value_pos, name))
-                    m = None
-                    i = end + 1
+                    i = _phrase(text, value_pos, name, False, toks)
                     continue
                 else:
                     raise QuerySyntaxError(
@@ -243,6 +260,77 @@ def _as_words(word: str, pos: int, following: str, notes: list[SearchWarning]) -
         )
     )
     return _Tok("WORDS", word, pos, parts=parts)
+
+
+_KEYWORDS = frozenset({"category", "source", "language"})
+_WORD_START = re.compile(r"\w")
+_WORD = re.compile(WORD_PATTERN)
+_EXACT_HINT = "write =word (=Львова) to match that form of the word only"
+
+
+def _phrase(text: str, i: int, field: str | None, exact: bool, toks: list[_Tok]) -> int:
+    """Read the quoted phrase whose opening quote is at ``i`` into ``toks`` (``exact``:
+    written ``="..."``); the position after its closing quote."""
+    end = text.find('"', i + 1)
+    if end < 0:
+        raise QuerySyntaxError(i, "unclosed quote", 'add a closing " or remove this one')
+    toks.append(_Tok("PHRASE", text[i + 1 : end], i, field, exact=exact))
+    return end + 1
+
+
+def _exact(
+    text: str, i: int, field: str | None, toks: list[_Tok], notes: list[SearchWarning]
+) -> int:
+    """Read ``=word`` or ``="phrase"`` (the ``=`` at ``i``) into ``toks``; the position
+    after it.  Anything else after the ``=`` is a QuerySyntaxError."""
+    n = len(text)
+    nxt = text[i + 1] if i + 1 < n else ""
+    if nxt == '"':
+        return _phrase(text, i + 1, field, True, toks)
+    _check_exact(text[i:], i)
+    m = _TERM.match(text, i + 1)
+    assert m is not None
+    word = m.group()
+    name, sep, _ = word.partition(":")
+    if sep and name.lower() in FIELDS:
+        raise QuerySyntaxError(
+            i, "= before a field name", f"put = after the field: {name.lower()}:=word"
+        )
+    if field is None and sep and (found := _as_words(word, i + 1, text[m.end() :][:1], notes)):
+        toks.append(_Tok("WORDS", found.text, found.pos, parts=found.parts, exact=True))
+    else:
+        toks.append(_Tok("TERM", word, i + 1, field, exact=True))
+    return m.end()
+
+
+def _check_exact(text: str, i: int) -> None:
+    """That ``text``, the query from an ``=`` at position ``i`` on, has a word (a letter,
+    digit or ``_``) right after the ``=``."""
+    nxt = text[1] if len(text) > 1 else ""
+    if not nxt or nxt.isspace() or nxt == ")":
+        raise QuerySyntaxError(i, "= needs a word right after it", _EXACT_HINT)
+    if nxt == "=":
+        raise QuerySyntaxError(i, "== is not an operator", "write a single =: =Львова")
+    if nxt == "(":
+        raise QuerySyntaxError(
+            i,
+            "= applies to a word or a quoted phrase, not to parentheses",
+            'put = before each word (=a =b), or quote them: ="a b"',
+        )
+    if not _WORD_START.match(nxt):
+        raise QuerySyntaxError(i, f"= followed by {nxt!r}, not a word", _EXACT_HINT)
+
+
+def phrase_exact(text: str, pos: int, every: bool) -> tuple[bool, ...]:
+    """Which words of a phrase's ``text`` (its quote at ``pos``) are exact: those of a
+    whitespace-separated piece starting with ``=``, or all (``every``); () for none."""
+    flags: list[bool] = []
+    for piece in re.finditer(r"\S+", text):
+        marked = piece.group().startswith("=")
+        if marked:
+            _check_exact(piece.group(), pos + 1 + piece.start())
+        flags += [every or marked] * len(_WORD.findall(piece.group()))
+    return tuple(flags) if any(flags) else ()
 
 
 def _after_space(text: str, i: int) -> bool:
@@ -352,18 +440,25 @@ class _Parser:
             words = []
             for text, pos in tok.parts:
                 self.count_clause(pos)
-                words.append(_leaf(_Tok("TERM", text, pos)))
+                words.append(_leaf(_Tok("TERM", text, pos, exact=tok.exact)))
             return words[0] if len(words) == 1 else And(tuple(words))
         self.count_clause(tok.pos)
         if tok.kind == "PHRASE":
             if not tok.text.strip():
                 raise QuerySyntaxError(tok.pos, "empty phrase", "put words between the quotes")
-            return Phrase(tok.text, tok.field, tok.pos)
+            return Phrase(tok.text, tok.field, tok.pos, phrase_exact(tok.text, tok.pos, tok.exact))
         return _leaf(tok)
 
 
 def _leaf(tok: _Tok) -> Leaf:
     text = tok.text
+    if tok.exact and (text.endswith("*") or re.fullmatch(r".+~\d*", text)):
+        kind = "prefix" if text.endswith("*") else "fuzzy word"
+        raise QuerySyntaxError(
+            tok.pos - 1,
+            f"= does not apply to a {kind}",
+            "=word matches the one form typed; remove the = or the " + text[-1:],
+        )
     if text.endswith("*"):
         stem = text.rstrip("*")
         if "*" in stem or "?" in stem:
@@ -387,7 +482,7 @@ def _leaf(tok: _Tok) -> Leaf:
                 tok.pos, f"fuzzy distance {distance} out of range", "use word~1 or word~2"
             )
         return Fuzzy(m.group(1), tok.field, distance, tok.pos)
-    return Word(text, tok.field, tok.pos)
+    return Word(text, tok.field, tok.pos, tok.exact)
 
 
 def parse(text: str) -> ParsedQuery:

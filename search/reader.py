@@ -49,9 +49,9 @@ class Generation:
     columns: Columns
     manifest: Manifest
     postings: Postings | None = None
-    """Arrays of the accelerated scoring path (None: built before they existed)."""
+    """Arrays of the accelerated scoring path (None: a generation written without them)."""
     articles: Articles | None = None
-    """Articles as records (None: built before they existed; read from Whoosh)."""
+    """Articles as records (None: a generation written without them; read from Whoosh)."""
     words: CompiledWords = field(default_factory=dict, repr=False)
     """Query words compiled against this generation's postings (see ``compile_query``)."""
     preloaded: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -129,8 +129,8 @@ class Generation:
 
 def _release(searchers: list[Searcher], articles: Articles | None) -> None:
     """Close a dropped generation's searchers and files, then give the freed memory back:
-    glibc keeps freed heap pages otherwise (each switch left ~18 MB per worker under
-    scripts/load)."""
+    glibc keeps freed heap pages otherwise, so each switch would leave the dropped
+    generation's heap in every worker."""
     _close_all(searchers)
     if articles is not None:
         articles.close()
@@ -154,11 +154,10 @@ def open_whoosh(path: Path) -> Any:
     """The Whoosh index in ``path``, for reading, through file handles rather than mmap.
 
     With mmap, whoosh3's compound segment copies each sub-file it opens into a ``BytesIO``
-    (``BufferFile``), for every reader: every search thread's searcher held a private copy of
-    the postings, terms and columns (+33 MB per thread on the real corpora), twice while a new
-    generation replaced the old one, and freed copies stayed in the heap (a 120 s load run with
-    one rebuild grew the server's RSS by 32%).  Plain reads search as fast (page cache); the
-    files stay open while a searcher lives, so ``Generation`` closes its searchers when dropped.
+    (``BufferFile``), for every reader: every search thread's searcher would hold a private copy
+    of the postings, terms and columns, twice while a new generation replaces the old one, and
+    freed copies stay in the heap.  Plain reads search as fast (page cache); the files stay
+    open while a searcher lives, so ``Generation`` closes its searchers when dropped.
     """
     return FileStorage(str(path), supports_mmap=False, readonly=True).open_index()
 
@@ -175,8 +174,8 @@ def open_generation(layout: Layout, name: str) -> Generation:
     if version != ANALYSIS_VERSION:
         _log.warning(
             "generation %s was analyzed by %s version of newsearch (analysis %d, this one "
-            "%d): some words are not found in all their forms until it is rebuilt with "
-            "`newsearch index build`",
+            "%d): some words are not found in all their forms, nor in the form typed "
+            "(=word), until it is rebuilt with `newsearch index build`",
             name,
             "an earlier" if version < ANALYSIS_VERSION else "a later",
             version,
@@ -242,6 +241,14 @@ class IndexReader:
     def refresh(self) -> Generation:
         """Look for a new generation now, whenever the last look was."""
         return self._check(time.monotonic())
+
+    @property
+    def opened(self) -> Generation | None:
+        """The generation opened last, without looking for a new one (None before the first).
+
+        For callers that must neither block on nor trigger an open, such as ``/metrics``.
+        """
+        return self._current
 
     def _check(self, now: float) -> Generation:
         # (Forcing a look by backdating ``_checked`` to 0 fails while the machine has

@@ -30,6 +30,18 @@ class Interval(Enum):
     YEAR = "year"
 
 
+class MatchMode(Enum):
+    """What a query word matches (``=word`` makes one word EXACT whatever the mode)."""
+
+    ANY_SCRIPT = "any_script"
+    """Every form of the word, and a name also in every script (the names field)."""
+    FORMS = "forms"
+    """Every form of the word, in its own script only."""
+    EXACT = "exact"
+    """Only the surface form typed, for every word (``exact.py`` says what "the same
+    form" means); prefixes and fuzzy words are not changed."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Combinable filters; empty tuples mean no restriction.
@@ -66,6 +78,7 @@ class SearchRequest:
     highlight: bool = True
     fragments: int = 3
     fragment_size: int = 160
+    match: MatchMode = MatchMode.ANY_SCRIPT
 
 
 @dataclass(frozen=True)

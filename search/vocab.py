@@ -201,11 +201,3 @@ class Vocabulary:
 
     def __getitem__(self, language: str) -> LanguageVocabulary:
         return self.languages[field_language(language)]
-
-
-def build_vocabulary(articles: Iterable[Article], path: Path) -> None:
-    """Count and write the vocabulary of ``articles``."""
-    builder = VocabularyBuilder()
-    for article in articles:
-        builder.add(article)
-    builder.write(path)

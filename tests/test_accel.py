@@ -37,8 +37,10 @@ from search.analysis import (
     words,
 )
 from search.engine import Engine
+from search.exact import EXACT_FIELD
 from search.model import Article
 from search.postings import (
+    FIELD_INDEX,
     K1,
     POSTINGS_DIR,
     B,
@@ -48,7 +50,7 @@ from search.postings import (
 )
 from search.reader import open_generation
 from search.store import Layout
-from search.types import Filters, SearchError, SearchRequest, Sort
+from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 from search.vocab import MAX_WORD, surface, vocabulary_words
 from tests.corpora import write_jsonl
 
@@ -97,8 +99,8 @@ def _title_words(engine: Engine, step: int) -> list[list[str]]:
 
 
 def _queries(words: list[list[str]], seed: int) -> list[str]:
-    """1-3 title words, and the same words under OR, NOT, prefix, fuzzy, phrase, fields and
-    with a typo."""
+    """1-3 title words, and the same words under OR, NOT, prefix, fuzzy, phrase, fields,
+    exact (``=``) and with a typo."""
     rng = random.Random(seed)
     queries = []
     for ws in words:
@@ -113,6 +115,8 @@ def _queries(words: list[list[str]], seed: int) -> list[str]:
         queries.append(f"title:{a} OR body:{ws[-1]}")
         queries.append(f"({a} OR {ws[-1]}) language:{rng.choice(['uk', 'ru', 'en'])}")
         queries.append(f"{a[:2]}{a[3:]} {ws[-1]}")  # a typo: did-you-mean on both paths
+        queries.append(f"={a} {ws[-1]}")
+        queries.append(f'"={" =".join(ws[:2])}"')
     return queries
 
 
@@ -154,6 +158,8 @@ def test_real_corpora_alike_with_filters_facets_and_deep_pages(
 
 
 _WORDS = ["уряд", "армії", "Київ", "government", "election", "правительство", "мобилизация"]
+_FIELDED = ["title:уряд", "tag:economy", "category:politics", "ел*"]
+_EXACT = ["=армії", "=Київ", "title:=уряд", '"=war with Russia"', '="war with"']
 
 
 @settings(
@@ -161,17 +167,19 @@ _WORDS = ["уряд", "армії", "Київ", "government", "election", "пр�
 )
 @given(
     st.recursive(
-        st.sampled_from([*_WORDS, "title:уряд", "tag:economy", "category:politics", "ел*"]),
+        st.sampled_from([*_WORDS, *_FIELDED, *_EXACT]),
         lambda inner: st.one_of(
             st.tuples(inner, inner).map(lambda t: f"({t[0]} {t[1]})"),
             st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
             inner.map(lambda t: f"-{t}"),
         ),
         max_leaves=6,
-    )
+    ),
+    st.sampled_from(list(MatchMode)),
 )
-def test_boolean_queries_alike_on_demo(demo_index: Path, query: str) -> None:
-    _assert_same(Engine(demo_index), Engine(demo_index, accelerated=False), query, first=36)
+def test_boolean_queries_alike_on_demo(demo_index: Path, query: str, mode: MatchMode) -> None:
+    fast, slow = Engine(demo_index), Engine(demo_index, accelerated=False)
+    _assert_same(fast, slow, query, first=36, match=mode)
 
 
 def _postings_by_id(index_dir: Path) -> dict[str, dict[str, tuple[int, float]]]:
@@ -476,8 +484,12 @@ def test_term_frequencies_above_uint16_are_capped() -> None:
     article = Article(
         id="x", title="News", body=body, published=datetime(2024, 1, 1, tzinfo=UTC), language="en"
     )
-    (title, (_, terms, freqs, length)) = analyzed_document(article).stats
+    stats = analyzed_document(article).stats
+    exact = FIELD_INDEX[EXACT_FIELD]
+    (title, (_, terms, freqs, length)) = [s for s in stats if s[0] != exact]
     assert title[1:] == (["news"], [1], 1)
+    # The exact field holds each form once: a document has it or not.
+    assert [s[1:] for s in stats if s[0] == exact] == [(["t:news", "b:news", "b:rare"], [1] * 3, 3)]
     assert dict(zip(terms, freqs, strict=True)) == {"news": 65_535, "rare": 1}
     assert length == 70_001
 

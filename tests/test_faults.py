@@ -37,7 +37,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import KEEP_GENERATIONS, build
+from indexer.build import build
+from indexer.generation import KEEP_GENERATIONS
 from schema.app import create_app
 from schema.cli import main
 from schema.settings import Settings

@@ -28,19 +28,17 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from schema.graphiql import (
+from schema.assets import (
     PACKAGES,
     AssetFetchError,
     AssetFile,
     NpmPackage,
-    OfflineGraphQL,
-    _install_from_tarball,
     assets_app,
     assets_ready,
-    fetch_assets,
-    graphiql_html,
     sri_digest,
 )
+from schema.fetch_assets import _install_from_tarball, fetch_assets
+from schema.graphiql import OfflineGraphQL, graphiql_html
 from tests.browser import chromium_unavailable_reason, graphiql_states, run_graphiql
 from tests.server import live_server
 

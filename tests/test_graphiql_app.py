@@ -20,7 +20,7 @@ def test_example_query_runs_in_a_real_browser(demo_index: Path, tmp_path: Path) 
     reason = chromium_unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    from schema.graphiql import assets_ready
+    from schema.assets import assets_ready
 
     if not assets_ready(ASSETS):
         pytest.skip("GraphiQL assets are missing: run scripts/fetch-assets")

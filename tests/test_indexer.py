@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from indexer import whoosh_writer
-from indexer.build import StrictBuildError, apply_changes, build, estimate_total, update
+from indexer.build import StrictBuildError, apply_changes, build, update
+from indexer.feed import estimate_total
 from indexer.lock import IndexLocked, WriterLock
 from indexer.maintenance import index_stats, rollback, verify
 from schema.cli import main
@@ -421,3 +422,19 @@ def test_estimate_total_stops_once_it_has_enough(tmp_path: Path) -> None:
     assert estimate_total([tmp_path]) == 17
     assert estimate_total([tmp_path], enough=4) == 4
     assert estimate_total([tmp_path / "b.jsonl"], enough=4) == 7  # whole chunks are counted
+
+
+def test_reader_tells_the_opened_generation_without_looking_for_a_new_one(
+    tmp_path: Path,
+) -> None:
+    index_dir = tmp_path / "ix"
+    build([DEMO], index_dir, workers=1)
+    engine = Engine(index_dir, check_interval=3600.0, preload=False)
+    assert engine.reader.opened is None  # nothing is opened until asked
+    first = engine.reader.generation()
+    assert engine.reader.opened is first
+    build([DEMO], index_dir, workers=1)
+    assert engine.reader.opened is first  # a new CURRENT is not looked for
+    second = engine.reader.refresh()
+    assert second.name == "g000002"
+    assert engine.reader.opened is second

@@ -323,3 +323,26 @@ def test_a_word_typed_in_lower_case_is_looked_up_as_a_name_only_when_it_is_one(
     common_index: Path, accelerated: bool, query: str, found: set[str]
 ) -> None:
     assert set(_ranked(Engine(common_index, accelerated=accelerated), query)) == found
+
+
+def test_a_hit_without_the_name_in_its_names_field_gets_no_name_marks(tmp_path: Path) -> None:
+    """An English title capitalizes every word, so a title word the body never names is not
+    held as a name (``name_positions``); a hit found by another word then marks no name in
+    it either: marks follow what the names field holds."""
+    index = index_of(
+        tmp_path,
+        [
+            ("en1", "en", "Talks In Kyiv", "The talks went on for hours."),
+            ("uk1", "uk", "Зустріч", "Учора у Києві відбулася зустріч."),
+        ],
+    )
+    page = Engine(index).search(SearchRequest(query="Київ OR talks", first=10))
+    marked = {
+        hit.article.id: (
+            {hit.article.title[s.start : s.end] for s in hit.highlights.title_spans},
+            {hit.article.body[s.start : s.end] for s in hit.highlights.body_spans},
+        )
+        for hit in page.hits
+        if hit.highlights is not None
+    }
+    assert marked == {"en1": ({"Talks"}, {"talks"}), "uk1": (set(), {"Києві"})}

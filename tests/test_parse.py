@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer import parse
+from indexer.article_format import parse_article_text
+from indexer.jsonl import parse_jsonl_line
 from indexer.parse import (
     ArticleFormatError,
     collect,
     iter_sources,
-    parse_article_text,
-    parse_jsonl_line,
     read_source,
 )
 from search.model import Article, ArticleError

@@ -1,6 +1,7 @@
 """Property tests of the query language on real indexes: whatever a user types ends in a
 SearchPage or a typed SearchError, never another exception; prefix and fuzzy words expand to
-at most MAX_EXPANSIONS terms; boolean queries match what set algebra over their words says."""
+at most MAX_EXPANSIONS terms; boolean queries match what set algebra over their words says.
+The exact switch (``=``) is among the fragments, and each query runs in any ``MatchMode``."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from indexer.build import build
 from search import compile as compile_module
 from search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
 from search.engine import Engine
+from search.exact import EXACT_FIELD
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
-from search.types import Interval, SearchError, SearchPage, SearchRequest
+from search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
 from tests.corpora import write_jsonl
 
 EXAMPLES = 400
@@ -45,7 +47,9 @@ FRAGMENTS = [
     *("армії", "армія", "мигрантов", "мобілізацыя", "мʼясо", "м’ясо", "ещё", "Україна", "я"),
     *("'", "’", "é", "e\u0301", "🙂", "👩\u200d💻", "𝔘", "١٢", "ß", "İ", "ǅ", "\ufeff"),
     *("<b>", "&lt;", "&", ";", "ab*", "title:mob*", '"war with', 'Russia"', "a~2"),
+    *("=", "=", "==", "=war", "=армії", "title:=", '="', "-=", "=(", "=Russia", "tag:="),
 ]
+MODES = st.sampled_from(list(MatchMode))
 
 
 def grammarish() -> st.SearchStrategy[str]:
@@ -58,10 +62,12 @@ def anything(max_size: int = 300) -> st.SearchStrategy[str]:
     return st.text(st.characters(exclude_categories=["Cs"]), max_size=max_size)
 
 
-def run(engine: Engine, query: str) -> str:
+def run(engine: Engine, query: str, mode: MatchMode = MatchMode.ANY_SCRIPT) -> str:
     """Search; check the outcome is a sound SearchPage or a syntax SearchError."""
     try:
-        page = engine.search(SearchRequest(query=query, first=5, histogram=Interval.YEAR))
+        page = engine.search(
+            SearchRequest(query=query, first=5, histogram=Interval.YEAR, match=mode)
+        )
     except SearchError as exc:
         assert exc.kind == "syntax", (query, exc.kind)
         assert isinstance(exc.position, int) and 0 <= exc.position <= len(query), exc.position
@@ -84,7 +90,9 @@ def run(engine: Engine, query: str) -> str:
             assert 0 <= span.start < span.end <= len(hit.article.body)
     if page.did_you_mean is not None:
         assert page.did_you_mean != query
-        better = engine.search(SearchRequest(query=page.did_you_mean, first=0, facets=()))
+        better = engine.search(
+            SearchRequest(query=page.did_you_mean, first=0, facets=(), match=mode)
+        )
         assert better.total > page.total
     return "page" if page.total else "empty page"
 
@@ -132,22 +140,29 @@ def check_bound(engine: Engine, query: str) -> int:
 
 
 @SETTINGS
-@given(query=anything())
-def test_any_text_is_a_page_or_a_syntax_error(demo_engine: Engine, query: str) -> None:
-    RAN[f"any text: {run(demo_engine, query)}"] += 1
+@given(query=anything(), mode=MODES)
+def test_any_text_is_a_page_or_a_syntax_error(
+    demo_engine: Engine, query: str, mode: MatchMode
+) -> None:
+    RAN[f"any text: {run(demo_engine, query, mode)}"] += 1
 
 
 @SETTINGS
-@given(query=grammarish())
-def test_operator_soup_is_a_page_or_a_syntax_error(demo_engine: Engine, query: str) -> None:
-    RAN[f"operator soup: {run(demo_engine, query)}"] += 1
+@given(query=grammarish(), mode=MODES)
+def test_operator_soup_is_a_page_or_a_syntax_error(
+    demo_engine: Engine, query: str, mode: MatchMode
+) -> None:
+    RAN[f"operator soup: {run(demo_engine, query, mode)}"] += 1
     RAN["operator soup: prefix/fuzzy words bounded"] += check_bound(demo_engine, query)
+    RAN[f"operator soup: with = ({mode.name})"] += "=" in query
 
 
 @SETTINGS
-@given(query=st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(" ".join))
-def test_spaced_operator_soup_is_a_page_or_a_syntax_error(demo_engine: Engine, query: str) -> None:
-    RAN[f"spaced soup: {run(demo_engine, query)}"] += 1
+@given(query=st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(" ".join), mode=MODES)
+def test_spaced_operator_soup_is_a_page_or_a_syntax_error(
+    demo_engine: Engine, query: str, mode: MatchMode
+) -> None:
+    RAN[f"spaced soup: {run(demo_engine, query, mode)}"] += 1
     RAN["spaced soup: prefix/fuzzy words bounded"] += check_bound(demo_engine, query)
 
 
@@ -155,6 +170,7 @@ def test_spaced_operator_soup_is_a_page_or_a_syntax_error(demo_engine: Engine, q
 # over the words' own hits says.
 WORDS = ["energy", "markets", "war", "армії", "мигрантов", "migrant", "Ukraine", "культура"]
 WORDS += ["the", "prices", '"war with Russia"', "mobili*", "tag:energy", "category:war", "biatlon~"]
+WORDS += ["=war", "=армії", '"=war with Russia"', '="war with"', "title:=Ukraine"]
 
 Tree = str | tuple[str, list["Tree"]]
 
@@ -216,6 +232,14 @@ def test_boolean_queries_match_set_algebra(
     RAN["boolean trees: matched set algebra" + (" (non-empty)" if expected else "")] += 1
 
 
+def exact_docs(gen: Any) -> Any:
+    """The documents holding an exact form, from the generation's postings (as the engine
+    gives them to the compiler)."""
+    postings = gen.postings
+    assert postings is not None
+    return lambda term: postings.lookup(EXACT_FIELD, term)[0]
+
+
 def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     """The compiled Whoosh query of ``query``, with and without the postings' pruning."""
     node = parse_query(query)
@@ -223,7 +247,7 @@ def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
     gen = engine.reader.generation()
     assert gen.postings is not None
     return [
-        compile_query(node, gen.columns, gen.vocabulary, present).query
+        compile_query(node, gen.columns, gen.vocabulary, present, exact_docs=exact_docs(gen)).query
         for present in (None, gen.postings.has)
     ]
 
@@ -248,18 +272,23 @@ first in another tree, another polarity (``-war``) or another field (``title:war
 
 
 @SETTINGS
-@given(tree=trees())
-def test_remembered_words_compile_as_new_ones(demo_engine: Engine, tree: Tree) -> None:
+@given(tree=trees(), mode=MODES)
+def test_remembered_words_compile_as_new_ones(
+    demo_engine: Engine, tree: Tree, mode: MatchMode
+) -> None:
     """Compiling with a generation's word memo gives the query and the highlight marks
-    that compiling every word afresh gives, whatever the memo met before."""
+    that compiling every word afresh gives, whatever the memo met before (in any mode)."""
     node = parse_query(render(tree))
     assert node is not None
     gen = demo_engine.reader.generation()
     assert gen.postings is not None
     present = gen.postings.has
-    fresh = compile_query(node, gen.columns, gen.vocabulary, present)
+    holding = exact_docs(gen)
+    fresh = compile_query(node, gen.columns, gen.vocabulary, present, mode=mode, exact_docs=holding)
     for _ in range(2):  # the second time every word is in the memo
-        remembered = compile_query(node, gen.columns, gen.vocabulary, present, _SHARED_MEMO)
+        remembered = compile_query(
+            node, gen.columns, gen.vocabulary, present, _SHARED_MEMO, mode=mode, exact_docs=holding
+        )
         assert (remembered.query, remembered.marks) == (fresh.query, fresh.marks)
     RAN["boolean trees: compiled alike from the word memo"] += 1
 

@@ -37,7 +37,7 @@ import pytest
 
 from indexer.build import build
 from schema.app import create_app
-from schema.graphiql import PACKAGES
+from schema.assets import PACKAGES
 from schema.settings import Settings
 from tests.conftest import DEMO, REPO
 from tests.server import live_server, serve_process
