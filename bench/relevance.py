@@ -129,6 +129,12 @@ def score(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str, float]:
 # --------------------------------------------------------------------------- systems
 
 
+def newsearch_query(text: str, any_in_body: bool) -> str:
+    """A judged query in newsearch's syntax: with ``any_in_body`` its words OR'ed, in the
+    bodies only (``body:w1 OR body:w2 ...``); otherwise as it is."""
+    return " OR ".join(f"body:{w}" for w in text.split()) if any_in_body else text
+
+
 def newsearch_search(index_dir: Path) -> Search:
     """newsearch's Engine: plain-word query, top 100 by relevance, no facets or highlights."""
     from search.engine import Engine
@@ -137,9 +143,9 @@ def newsearch_search(index_dir: Path) -> Search:
     engine = Engine(index_dir, check_interval=3600.0)
 
     def run(text: str, any_in_body: bool) -> list[str]:
-        if any_in_body:
-            text = " OR ".join(f"body:{w}" for w in text.split())
-        request = SearchRequest(query=text, first=TOP, facets=(), highlight=False)
+        request = SearchRequest(
+            query=newsearch_query(text, any_in_body), first=TOP, facets=(), highlight=False
+        )
         try:
             page = engine.search(request)
         except SearchError as exc:
@@ -225,8 +231,12 @@ def load_queries(
     return articles, sample(everything, per_kind), counts
 
 
-def evaluate(queries: Sequence[Query], systems: dict[str, Search]) -> dict[str, Any]:
-    """Per system, per language x kind: query count, macro metrics, queries with no hits."""
+def evaluate(
+    queries: Sequence[Query], systems: dict[str, Search], worst_count: int = 0
+) -> dict[str, Any]:
+    """Per system, per language x kind: query count, macro metrics, queries with no hits, and
+    (``worst_queries``, group after group) newsearch's ``worst_count`` worst queries of each
+    (lowest precision@10, then recall@100)."""
     sums: dict[str, dict[tuple[str, str], dict[str, float]]] = {s: {} for s in systems}
     counts: dict[tuple[str, str], int] = defaultdict(int)
     empty: dict[str, dict[tuple[str, str], int]] = {s: defaultdict(int) for s in systems}
@@ -255,7 +265,10 @@ def evaluate(queries: Sequence[Query], systems: dict[str, Search]) -> dict[str, 
             if name == "newsearch":
                 worst[group].append((metrics["precision@10"], metrics["recall@100"], query, ranked))
     rows = []
+    worst_queries: list[Query] = []
     for group in sorted(counts, key=_group_order):
+        ranked_worst = sorted(worst[group], key=lambda w: (w[0], w[1], w[2].text))
+        worst_queries += [q for _, _, q, _ in ranked_worst[:worst_count]]
         row: dict[str, Any] = {"language": group[0], "kind": group[1], "queries": counts[group]}
         for name in systems:
             row[name] = {m: v / counts[group] for m, v in sums[name][group].items()}
@@ -270,12 +283,15 @@ def evaluate(queries: Sequence[Query], systems: dict[str, Search]) -> dict[str, 
                 "missed": sorted(q.relevant - set(ranked))[:3],
                 "wrong": [d for d in ranked[: min(10, len(q.relevant))] if d not in q.relevant][:3],
             }
-            for p, r, q, ranked in sorted(worst[group], key=lambda w: (w[0], w[1], w[2].text))[
-                :WORST
-            ]
+            for p, r, q, ranked in ranked_worst[:WORST]
         ]
         rows.append(row)
-    return {"rows": rows, "seconds": seconds, "failed_examples": examples}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "failed_examples": examples,
+        "worst_queries": worst_queries,
+    }
 
 
 def _group_order(group: tuple[str, str]) -> tuple[int, int]:
@@ -317,8 +333,12 @@ def build_indexes(jsonl: Path, work: Path, peers: bool) -> dict[str, Search]:
     return systems
 
 
-def run(data: Path | None, per_kind: int | None, peers: bool = True) -> dict[str, Any]:
-    """The whole suite: judgments, indexes in a temporary folder, every system, goals."""
+def run(
+    data: Path | None, per_kind: int | None, peers: bool = True, explain: int = 0
+) -> dict[str, Any]:
+    """The whole suite: judgments, indexes in a temporary folder, every system, goals; with
+    ``explain``, the hits of newsearch's ``explain`` worst queries per group as ``explain``
+    lines (``bench.relevance_explain``)."""
     from tests.corpora import write_jsonl
 
     started = time.perf_counter()
@@ -329,7 +349,12 @@ def run(data: Path | None, per_kind: int | None, peers: bool = True) -> dict[str
         build_started = time.perf_counter()
         systems = build_indexes(jsonl, work, peers)
         build_seconds = time.perf_counter() - build_started
-        result = evaluate(queries, systems)
+        result = evaluate(queries, systems, explain)
+        worst = result.pop("worst_queries")
+        if explain:
+            from bench.relevance_explain import explain_lines
+
+            result["explain"] = explain_lines(work / "newsearch", worst)
     result.update(counts)
     result["systems"] = list(systems)
     result["per_kind"] = per_kind
@@ -424,6 +449,14 @@ def main(argv: list[str] | None = None) -> int:
         help=f"queries per language x kind, 0: all [{PER_KIND}]",
     )
     parser.add_argument("--skip-peers", action="store_true", help="newsearch only")
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print newsearch's N worst queries per language x kind with their top 10 hits "
+        "(judged or not, title, matched words in context)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--out",
@@ -433,9 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-save", action="store_true", help="write no results file")
     args = parser.parse_args(argv)
-    result = run(args.data, args.per_kind or None, peers=not args.skip_peers)
+    result = run(args.data, args.per_kind or None, peers=not args.skip_peers, explain=args.worst)
     text = table(result)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else text, end="")
+    if args.worst and not args.json:
+        print("\n".join(["", *result["explain"]]))
     seconds = ", ".join(f"{name} {s:.1f} s" for name, s in result["seconds"].items())
     print(
         f"timings (not part of the result): build {result['build_seconds']:.0f} s, "

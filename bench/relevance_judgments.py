@@ -61,9 +61,11 @@ def alternation_key(key: tuple[str, ...]) -> tuple[str, ...]:
 
     So ``Київ``/``Києва``/``Киев``/``Києві`` (stems київ, києв) are one entity, as are
     ``Львів``/``Львова`` and ``Харків``/``Харкова``.  A surname's instrumental case is not
-    an adjective (``Ахметовим``, ``Путиным``: the ``+adj`` mark is dropped after -ов/-ев/-ин).
+    an adjective (``Ахметовим``, ``Путиным``: the ``+adj`` mark is dropped after -ов/-ев/-ин),
+    nor is a Russian noun's in -ия (``Россией``, ``Германией``, ``Марией``: after -и, where
+    no adjective's stem ends).
     """
-    if len(key) == 2 and key[1] == "+adj" and key[0].endswith(_SURNAME_STEMS):
+    if len(key) == 2 and key[1] == "+adj" and key[0].endswith((*_SURNAME_STEMS, "и")):
         key = key[:1]
     out = []
     for stem in key:

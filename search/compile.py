@@ -41,11 +41,11 @@ from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
 from search.columns import Columns
 from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
-from search.fields import NAMES_FIELD, field_boosts
+from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
-from search.names import query_name_keys
+from search.names import SPELLING, query_name_keys, typed_names
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.types import MatchMode, SearchWarning
 from search.values import ValuesQuery, fold
@@ -60,6 +60,8 @@ ADJACENCY_MAX_DF = 100
 many documents: the cost of Whoosh's span matching grows with the documents holding a
 phrase's terms, so this bounds it whatever the archive's size (names are rare words; ``Prime
 Minister`` gets no bonus where ``prime`` is common)."""
+LATIN_SPELLING_BOOST = BODY_BOOST
+"""The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 _KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
@@ -125,11 +127,13 @@ class _Compiler:
         frequency: Frequency | None,
         mode: MatchMode = MatchMode.ANY_SCRIPT,
         exact_docs: ExactDocs | None = None,
+        key_frequency: Frequency | None = None,
     ) -> None:
         self.mode = mode
         self.exact_docs = exact_docs
         self.columns = columns
         self.frequency = frequency
+        self.key_frequency = key_frequency
         self.warnings: list[SearchWarning] = []
         self.marks: dict[str, _Marks] = defaultdict(_Marks)
         self.names: set[str] = set()
@@ -211,11 +215,20 @@ class _Compiler:
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
-            found = [  # (field, the lemmas of each word), where some word is rare enough
-                (name, words)
+            found = [  # (field, the lemmas of each word)
+                (name, tuple(tuple(lemmas_of(t)) for t in ts))
                 for lang, ts in analyses
                 for name in SEARCHED_FIELDS[run[0].field, lang]
-                for words in [tuple(tuple(lemmas_of(t)) for t in ts)]
+            ]
+            if run[0].field is None:
+                # The name keys side by side in the names field: a name in another script.
+                keys = query_name_keys(text, word_analyses(text))
+                coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
+                if len(coarse) >= 2 and all(coarse):
+                    found.append((NAMES_FIELD, coarse))
+            found = [  # where some word is rare enough
+                (name, words)
+                for name, words in found
                 if min(sum(frequency(name, t) for t in w) for w in words) <= ADJACENCY_MAX_DF
             ]
             phrases = [
@@ -299,7 +312,10 @@ class _Compiler:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
             keys = query_name_keys(node.text, analyses) if names else ()
-            known = (self._text_query(node.field, analyses, keys), analyses, keys)
+            if keys and self.key_frequency is not None:
+                keys = typed_names(node.text, analyses, keys, self.key_frequency)
+            query = self._text_query(node.field, analyses, keys, node.text.isascii())
+            known = (query, analyses, keys)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -309,7 +325,8 @@ class _Compiler:
         if positive:
             self.mark(node, analyses, exact)
             for word_keys in keys:
-                self.names.update(word_keys)
+                # A word's spelling keys mark nothing its name keys do not mark already.
+                self.names.update(k for k in word_keys if k[:1] != SPELLING)
         if required is None or query is None:
             return query
         return _NONE if required is _NONE else wq.Require(query, required)
@@ -326,22 +343,40 @@ class _Compiler:
             else:
                 self.marks[lang].phrases.add(analyzed)
 
-    def _text_query(self, field: str | None, analyses: Analyses, keys: Lemmas) -> Any:
+    def _text_query(
+        self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
+    ) -> Any:
         """The query of a word or phrase in ``field``'s fields, and with ``keys`` (the
-        name keys of its words, any field only) in the names field."""
+        name and spelling keys of its words, any field only) in the names field; ``latin``:
+        the word or phrase is in Latin letters."""
         found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
         ]
+        spelled: list[tuple[str, Lemmas]] = []
         if keys and all(keys):
             # The names field: the name keys of each word, in any script (names.py), at a
             # lower boost, so that a name in another script finds an article and matches in
             # the query's own script keep ranking first (they add their names match too).
-            found.append((NAMES_FIELD, keys))
+            # Its spelling keys add theirs: a name spelled as typed ranks above a shared key.
+            found.append(
+                (NAMES_FIELD, tuple(tuple(k for k in w if k[:1] != SPELLING) for w in keys))
+            )
+            # A phrase's words get none: a second phrase in the names field would double the
+            # cost of its span matching, and its words side by side are evidence enough.
+            spelling = tuple(tuple(k for k in w if k[:1] == SPELLING) for w in keys)
+            if len(spelling) == 1 and all(spelling):
+                spelled.append((NAMES_FIELD, spelling))
         if not found:
             return None
-        return _joined(wq.Or, [_field_query(name, ws) for name, ws in self._occurring(found)])
+        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
+        # A Latin word has no Cyrillic field of its own: the names field is where its
+        # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
+        # the word does in an English body.  A Cyrillic word's own fields come first.
+        boost = LATIN_SPELLING_BOOST if latin else None
+        clauses += [_field_query(n, ws, boost) for n, ws in self._occurring(spelled, every=False)]
+        return _joined(wq.Or, clauses)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -413,11 +448,12 @@ def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
     return f"{node.field}:{value}"
 
 
-def _field_query(name: str, words: Lemmas) -> Any:
+def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Any:
     """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
     ``AnyLemma`` of its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
-    scored once with the field's boost."""
-    boost = _BOOSTS[name]
+    scored once with ``boost`` (the field's when None)."""
+    if boost is None:
+        boost = _BOOSTS[name]
     if len(words) == 1:
         (lemmas,) = words
         if len(lemmas) == 1:
@@ -430,23 +466,29 @@ def _field_query(name: str, words: Lemmas) -> Any:
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
-    """Runs of 2 to ADJACENCY_RUN consecutive capitalized plain words of one text field among
-    an And's children, in query order (a longer run is cut into runs of at most that length)."""
+    """Runs of 2 to ADJACENCY_RUN consecutive plain words of one text field among an And's
+    children, in query order, that start with a capitalized word: the next words join while
+    capitalized, or, after a Cyrillic first word, lowercase too (Ukrainian and Russian
+    capitalize only a name's first word: ``Північне море``, ``Верховной рады``).  A longer run
+    is cut into runs of at most that length."""
     runs: list[list[Word]] = []
     current: list[Word] = []
     for child in (*children, None):
-        name_like = isinstance(child, Word) and child.field in _KINDS and child.text[:1].isupper()
+        plain = isinstance(child, Word) and child.field in _KINDS
+        capital = plain and isinstance(child, Word) and child.text[:1].isupper()
         if (
-            name_like
+            plain
             and isinstance(child, Word)
-            and (not current or child.field == current[0].field)
+            and current
+            and child.field == current[0].field
             and len(current) < ADJACENCY_RUN
+            and (capital or not current[0].text.isascii())
         ):
             current.append(child)
             continue
         if len(current) >= 2:
             runs.append(current)
-        current = [child] if name_like and isinstance(child, Word) else []
+        current = [child] if capital and isinstance(child, Word) else []
     return runs
 
 
@@ -485,6 +527,7 @@ def compile_query(
     frequency: Frequency | None = None,
     mode: MatchMode = MatchMode.ANY_SCRIPT,
     exact_docs: ExactDocs | None = None,
+    key_frequency: Frequency | None = None,
 ) -> Compiled:
     """The Whoosh query for ``node`` and the highlight marks per language.
 
@@ -501,10 +544,14 @@ def compile_query(
     capitalized runs (``adjacency_bonus``); without it there is none.
     ``mode`` says what words match (``MatchMode``); ``exact_docs`` gives the documents
     holding an exact form (the generation's postings; without it an exact word is a
-    QuerySyntaxError).
+    QuerySyntaxError).  ``key_frequency`` (document frequencies of single keys and lemmas,
+    from the postings) tells which words typed in lower case are names
+    (``names.typed_names``); without it every word is.
     Raises QuerySyntaxError when nothing in the query is searchable (``!!!``).
     """
-    compiler = _Compiler(columns, vocabulary, present, memo, frequency, mode, exact_docs)
+    compiler = _Compiler(
+        columns, vocabulary, present, memo, frequency, mode, exact_docs, key_frequency
+    )
     q = compiler.node(node)
     if q is None:
         raise QuerySyntaxError(0, "no searchable words", "use letters or digits")

@@ -334,6 +334,7 @@ class Engine:
             gen.searcher().doc_frequency,
             mode,
             None if postings is None else lambda term: postings.lookup(EXACT_FIELD, term)[0],
+            None if postings is None else postings.frequency,
         )
 
     def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:

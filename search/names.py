@@ -24,12 +24,19 @@ Its *name key* is a Latin skeleton that these spellings share:
 
 The key is coarse by design, so it is searched only in the ``names`` field, which holds
 name-like words alone (see ``name_positions``): a common word typed in a query adds no
-matches there.
+matches there.  Being coarse, it also joins short names that are not one (Китай, Kite and
+City share ``ket``; Білий and Bell ``bel``).  So each word also has a *spelling key*
+(``spelling_key``): steps 1 and 2 without the vowel classes and without dropping the final
+vowel (Китай, Kytai, Kitay -> ``+kitai``; Kite -> ``+kite``; City -> ``+kiti``).  Both are
+held at the word's position and a query word matches either, scored by the better one: the
+spelling key is rarer, so a name spelled as the query spells it (by any of the tables)
+ranks above one that merely shares its skeleton.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -41,6 +48,7 @@ from search.analysis import (
     lemmas_of,
     words,
 )
+from search.fields import NAMES_FIELD
 from search.places import place_key
 
 CONTINUED = 6
@@ -70,6 +78,8 @@ _FOLDED = {
     "j": "i",
 }
 _VOWELS = re.compile(r"[aeiouy]+")
+SPELLING = "+"
+"""Starts every spelling key (never a name key: those are letters alone)."""
 _FRONT = frozenset("eiy")
 _FINAL_V = re.compile(r"[ae]v$")
 _NOT_LATIN = re.compile(r"[^a-zč]+")
@@ -96,13 +106,26 @@ def latin(language: str, word: str) -> str:
     return str(translit(word, _tables()[language]))
 
 
+def _skeleton(language: str, word: str) -> str:
+    """Steps 1 and 2 up to the vowels: Latin letters, the tables' digraphs folded."""
+    text = fold(latin(language, word.lower()))
+    text = _NOT_LATIN.sub("", text.replace("'", ""))
+    return _DIGRAPHS.sub(lambda m: _FOLDED[m.group()], text)
+
+
+@lru_cache(maxsize=262_144)
+def spelling_key(language: str, word: str) -> str:
+    """The spelling key of one word or lemma: its skeleton with its vowels as written (y is
+    i, as the tables write и, й, ы), doubled letters one, after ``SPELLING`` ('' when it has
+    no Latin or Cyrillic letter).  Kitay, Kytai, Китай, Китае (lemma китай) -> ``+kitai``."""
+    text = _DOUBLES.sub(r"\1", _skeleton(language, word).replace("y", "i"))
+    return SPELLING + text if text else ""
+
+
 @lru_cache(maxsize=262_144)
 def name_key(language: str, word: str) -> str:
     """The name key of one word or lemma ('' when it has no Latin or Cyrillic letter)."""
-    text = fold(latin(language, word.lower()))
-    text = _NOT_LATIN.sub("", text.replace("'", ""))
-    text = _DIGRAPHS.sub(lambda m: _FOLDED[m.group()], text)
-    text = _VOWELS.sub(_vowel_class, text)
+    text = _VOWELS.sub(_vowel_class, _skeleton(language, word))
     text = _DOUBLES.sub(r"\1", text)
     # A final vowel is dropped, but a word of vowels alone keeps one (і, и, o).
     text = text.rstrip("ae") or text[:1]
@@ -118,19 +141,19 @@ def _vowel_class(run: re.Match[str]) -> str:
 
 @lru_cache(maxsize=262_144)
 def term_keys(language: str, word: str, term: str) -> str:
-    """The position term of a name-like word in the names field: the keys of its lemmas and
-    of the word itself (Ukrainian and Russian words) or of the word alone (others, and Latin
-    words in Cyrillic texts), joined by LEMMA_SEPARATOR; '' when none has a key."""
+    """The position term of a name-like word in the names field: the name keys and spelling
+    keys of its lemmas and of the word itself (Ukrainian and Russian words) or of the word
+    alone (others, and Latin words in Cyrillic texts), joined by LEMMA_SEPARATOR; '' when
+    none has a key."""
     if language in ("uk", "ru") and not word.isascii():
-        lemmas = lemmas_of(term)
-        keys = dict.fromkeys(name_key(language, lemma) for lemma in lemmas)
-        keys.update(dict.fromkeys(place_key(lemma) for lemma in lemmas))
         # The word as written too: a Latin query word is not lemmatized (Navalnogo is
         # the key of Навального, not of its lemma навальный).
-        keys[name_key(language, word)] = None
+        spelled = [*lemmas_of(term), word]
     else:
-        keys = {name_key(language, word): None}
-    keys[place_key(word)] = None
+        spelled = [word]
+    keys = dict.fromkeys(name_key(language, w) for w in spelled)
+    keys.update(dict.fromkeys(spelling_key(language, w) for w in spelled))
+    keys.update(dict.fromkeys(place_key(w) for w in spelled))
     keys.pop("", None)
     return LEMMA_SEPARATOR.join(keys)
 
@@ -182,38 +205,67 @@ def name_positions(
     name-like), from ``parts`` (the text split as ``[gap, word, gap, word, ..., gap]``) and
     the words' position terms.
 
-    A word is name-like when it is capitalized and either not at a sentence start or read as
-    a proper noun by pymorphy3 (Зеленський at a sentence start); in Ukrainian and Russian the
-    up to CONTINUED lowercase words that follow a name with only spaces between are part of
-    it, up to a verb, participle or adverb (``continues_name``).  In a title (``title``),
-    where English capitalizes every word, a capitalized word counts when it is a proper noun,
-    when its key is among ``known`` (the body's name keys), or, in Ukrainian and Russian
-    titles, when it is not at the title's start.
+    A word is name-like when it is capitalized and either not at a sentence start (a period
+    after a one-letter word, an initial or ``м.``, ends none), all in capitals (an
+    abbreviation: ``ПАТ``) or read as a proper noun by pymorphy3 (Зеленський at a sentence
+    start).  In Ukrainian and Russian, which capitalize only a name's first word, the up to
+    CONTINUED lowercase words that follow a name with only spaces between are part of it, up
+    to a verb, participle or adverb (``continues_name``); so is a capitalized word that starts
+    a sentence, and the lowercase words after it, when a name follows them so
+    (``Господарський суд Дніпропетровської області``, ``Приморський районний суд м. Одеси``).
+    In a title (``title``), where English capitalizes every word, a capitalized word counts
+    when it is a proper noun, when its key is among ``known`` (the body's name keys), or, in
+    Ukrainian and Russian titles, when it is not at the title's start.
     """
     found = [""] * len(terms)
     follows = 0  # lowercase words that may still continue the last name (Мировой суд)
+    pending: list[int] = []  # a sentence's first word and lowercase words: a name if one follows
+    cyrillic = language in ("uk", "ru") and not title
     for i, term in enumerate(terms):
         word = parts[2 * i + 1]
         if not word[:1].isupper():
-            if follows and not parts[2 * i].strip(" -") and continues_name(language, word):
+            if not (follows or pending):
+                continue
+            joined = not parts[2 * i].strip(" -")
+            if follows and joined and continues_name(language, word):
                 follows -= 1
                 found[i] = term_keys(language, word, term)
             else:
                 follows = 0
+                if pending and joined and len(pending) <= CONTINUED:
+                    pending = [*pending, i] if continues_name(language, word) else []
+                else:
+                    pending = []
             continue
-        start = _sentence_start(parts[2 * i], i == 0)
+        gap = parts[2 * i]
+        # A period after a one-letter word is an initial's or an abbreviation's (В. Путін,
+        # м. Дніпро, Б.А. Покровский), not a sentence's end.
+        initial = i > 0 and gap[:1] == "." and len(parts[2 * i - 1]) == 1 and gap.rstrip(" ") == "."
+        start = not initial and _sentence_start(gap, i == 0)
+        if pending and not (initial or not gap.strip(" -")):
+            pending = []
+        # An all-caps word is an abbreviation, a name wherever it stands (ПАТ, НАТО, СБУ).
+        abbreviation = len(word) > 1 and word.isupper()
         if title:
             keys = term_keys(language, word, term)
             name_like = bool(keys) and (
-                proper_noun(language, word)
+                abbreviation
+                or proper_noun(language, word)
                 or (known is not None and not known.isdisjoint(keys.split(LEMMA_SEPARATOR)))
                 or (language in ("uk", "ru") and not start)
             )
         else:
-            name_like = not start or proper_noun(language, word)
+            name_like = not start or abbreviation or proper_noun(language, word)
             keys = term_keys(language, word, term) if name_like else ""
         if name_like:
             found[i] = keys
+            for j in pending:
+                found[j] = term_keys(language, parts[2 * j + 1], terms[j])
+            pending = []
+        elif cyrillic and start and continues_name(language, word.lower()):
+            pending = [i]
+        else:
+            pending = []
         follows = CONTINUED if name_like and language in ("uk", "ru") else 0
     return found
 
@@ -232,6 +284,7 @@ def query_name_keys(
         keys: dict[str, None] = {}
         if word.isascii():
             keys[name_key("en", word)] = None
+            keys[spelling_key("en", word)] = None
             keys[place_key(word)] = None
         else:
             for lang in ("uk", "ru"):
@@ -244,3 +297,60 @@ def query_name_keys(
         keys.pop("", None)
         found.append(tuple(keys))
     return tuple(found)
+
+
+NAME_SHARE = 0.5
+"""A word typed in lower case counts as a name when the archive holds its spelling as a name
+in at least this share of the documents that have the word in its own script."""
+
+
+def typed_names(
+    text: str,
+    analyses: tuple[tuple[str, tuple[str, ...]], ...],
+    keys: tuple[tuple[str, ...], ...],
+    frequency: Callable[[str, str], int],
+) -> tuple[tuple[str, ...], ...]:
+    """``keys`` (each word's name keys) with those of the words that are not names emptied.
+
+    Users type names in any case, but a common word's key would find every name that
+    shares its skeleton (jail and July, стать and Стати): a word is a name when it is typed
+    capitalized, when pymorphy3 reads it as a proper noun (київ, ахметов), or when the
+    archive mostly writes it as one: ``frequency`` (documents holding a (field, key or
+    lemma)) of its spelling keys in the names field is at least NAME_SHARE of the documents
+    holding its lemmas in the title and body fields, or no document holds them there (a
+    name typed in another script than the archive's: khodorkovsky)."""
+    split = words(text)
+    if len(keys) != len(split):
+        return keys
+    readings = {lang: analyzed for lang, analyzed in analyses if len(analyzed) == len(split)}
+    found = []
+    for i, (word, word_keys) in enumerate(zip(split, keys, strict=True)):
+        if word_keys and not _typed_as_name(word, i, readings, word_keys, frequency):
+            word_keys = ()
+        found.append(word_keys)
+    return tuple(found)
+
+
+def _typed_as_name(
+    word: str,
+    i: int,
+    readings: dict[str, tuple[str, ...]],
+    keys: tuple[str, ...],
+    frequency: Callable[[str, str], int],
+) -> bool:
+    """Whether query word ``word`` (the ``i``-th of its text) is a name (``typed_names``)."""
+    if word[:1].isupper() or any(proper_noun(lang, word) for lang in ("uk", "ru")):
+        return True
+    own = max(
+        (
+            frequency(f"{kind}_{lang}", lemma)
+            for lang, analyzed in readings.items()
+            for lemma in lemmas_of(analyzed[i])
+            for kind in ("title", "body")
+        ),
+        default=0,
+    )
+    if own == 0:
+        return True
+    named = max((frequency(NAMES_FIELD, k) for k in keys if k.startswith(SPELLING)), default=0)
+    return named >= NAME_SHARE * own

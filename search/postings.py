@@ -466,6 +466,11 @@ class Postings:
         start, end = int(self.ptr[i]), int(self.ptr[i + 1])
         return self.doc[start:end], self.weight[start:end]
 
+    def frequency(self, field: str, term: str) -> int:
+        """How many live documents hold ``term`` (a single lemma or name key) in ``field``."""
+        i = self._find(field, term)
+        return 0 if i < 0 else int(self.ptr[i + 1] - self.ptr[i])
+
     def has(self, field: str, term: str) -> bool:
         """Whether some document holds ``term`` in ``field`` (every live one has postings)."""
         return self._find(field, term) >= 0

@@ -20,7 +20,7 @@ from search.analysis import lemmas_of
 from search.engine import Engine
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
-from search.names import name_key
+from search.names import SPELLING, name_key, spelling_key
 from search.types import SearchError, SearchRequest
 from tests.test_names import index_of
 
@@ -59,7 +59,7 @@ def _names_field(language: str, title: str, body: str) -> set[str]:
 def test_the_names_field_holds_names_not_sentence_initial_words() -> None:
     held = _names_field("en", "Talks Resume In Kyiv", "The talks in Kyiv went on. Grain is sold.")
     # "Talks", "Resume", "The", "Grain": capitalized at a sentence or a title's start only.
-    assert held == {name_key("en", "Kyiv")}
+    assert held == {name_key("en", "Kyiv"), spelling_key("en", "Kyiv")}
     held = _names_field("uk", "Війна", "Учора у Києві відбулася зустріч. Зеленський заявив.")
     # Зеленський starts a sentence and is still a name: pymorphy3 reads it as a surname.
     assert {name_key("uk", "Київ"), name_key("uk", "Зеленський")} <= held
@@ -70,6 +70,34 @@ def test_the_names_field_holds_names_not_sentence_initial_words() -> None:
     held = _names_field("ru", "Суд", "Вчера Мировой суд Центрального района вынес решение.")
     assert {name_key("ru", w) for w in ("Мировой", "суд", "Центрального", "района")} <= held
     assert held.isdisjoint(name_key("ru", w) for w in ("Вчера", "вынес", "решение"))
+
+
+def test_abbreviations_and_names_after_an_initial_are_names() -> None:
+    """An all-caps word is an abbreviation, a name even where a sentence starts; a period after
+    a one-letter word (an initial, ``м.`` for місто) ends no sentence."""
+    held = _names_field(
+        "uk", "Угода", "ПАТ «Укртранснафта» уклало угоду. Райсуд м. Дніпро відмовив. Суд ухвалив."
+    )
+    assert {name_key("uk", w) for w in ("ПАТ", "Укртранснафта", "Дніпро")} <= held
+    # A common word at a sentence start is still no name, unless a name follows it.
+    assert name_key("uk", "Суд") not in held, held
+
+
+def test_a_sentence_that_starts_with_a_name_holds_its_first_words() -> None:
+    """A capitalized noun or adjective that starts a sentence, and the lowercase words after
+    it, belong to the name that follows them with only spaces between (Ukrainian and Russian
+    capitalize a name's first word alone); without a name after them, they are no name."""
+    held = _names_field(
+        "uk",
+        "Рішення",
+        "Господарський суд Дніпропетровської області відмовив. Приморський районний суд "
+        "м. Одеси погодився.",
+    )
+    names = ("Господарський", "суд", "Дніпропетровської", "Приморський", "районний", "Одеси")
+    assert {name_key("uk", w) for w in names} <= held
+    # Районний суд: no name follows; Вирішив: a verb starts no name.
+    held = _names_field("uk", "Рішення", "Районний суд відмовив. Вирішив суд Києва.")
+    assert held == {name_key("uk", "Києва"), *(spelling_key("uk", w) for w in ("Києва", "київ"))}
 
 
 _ARTICLES = [
@@ -169,6 +197,132 @@ def test_mixed_script_input_never_raises(scripts_index: Path, query: str) -> Non
             assert exc.kind == "syntax", exc
         else:
             assert page.total >= 0
+
+
+def test_a_name_spelled_alike_keeps_its_spelling_key_where_the_name_key_is_shared() -> None:
+    """Kitay, Kytai, Китай and Китае share one spelling key; Kite and City share the name key
+    ``ket`` with them (the coarse key joins short names) but not the spelling key."""
+    china = {
+        spelling_key(lang, word)
+        for lang, word in (("en", "Kitay"), ("en", "Kytai"), ("ru", "китай"), ("uk", "Китай"))
+    }
+    assert len(china) == 1
+    assert {name_key("en", w) for w in ("Kite", "City", "Kitay")} == {name_key("ru", "Китай")}
+    assert china.isdisjoint({spelling_key("en", "Kite"), spelling_key("en", "City")})
+    # Spelling keys never collide with name keys (the names field holds both).
+    assert spelling_key("en", "Kan").startswith(SPELLING)
+    assert not name_key("en", "Kan").startswith(SPELLING)
+
+
+_SHORT_NAMES = [
+    ("ru1", "ru", "Переговоры", "Делегация прибыла в Китай вчера вечером."),
+    ("en1", "en", "Football", "Manchester City won. City fans cheered. City is top."),
+    ("en2", "en", "Court", "Ann Kite told the court. Ms Kite left."),
+    ("uk1", "uk", "Погода", "Учора йшов дощ."),
+]
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize("query", ["Kitay", "Kytai", "Китаї"])
+def test_a_name_spelled_as_the_query_spells_it_ranks_above_a_shared_skeleton(
+    tmp_path: Path, accelerated: bool, query: str
+) -> None:
+    """City and Kite share Китай's name key, so all three match (a name in another script is
+    found by its key), but the article spelling the name as the query does ranks first,
+    though City and Kite are there more often; both scoring paths agree."""
+    engine = Engine(index_of(tmp_path, _SHORT_NAMES), accelerated=accelerated)
+    ranked = _ranked(engine, query)
+    assert ranked[0] == "ru1", ranked
+    assert set(ranked) == {"ru1", "en1", "en2"}
+
+
+_RUNS = [
+    # The name's words apart, one of them three times, in a short text: without the bonus,
+    # these rank first.
+    ("uk1", "uk", "Рейс", "Північний вітер дув з гір. Море хвилювалося, море шуміло, море."),
+    ("uk2", "uk", "Рейс", "Кораблі вийшли у Північне море вчора після довгої підготовки "
+     "екіпажу та перевірки всіх систем у порту."),
+    ("uk3", "uk", "Сесія", "Рада зібралася. Потім Верховний суд відповів, і Рада погодилась. "
+     "Рада."),
+    ("uk4", "uk", "Сесія", "Засідання Верховної Ради відбулося вчора, Петро Іваненко, Олена "
+     "Коваль і Тарас Бойко виступили."),
+    *(("f" + str(i), "uk", "Погода", "Учора йшов дощ.") for i in range(6)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("Північне море", "uk2"),  # a Cyrillic name's lowercase words belong to it
+        ("Північного моря", "uk2"),
+        ("Verkhovnoi Rady", "uk4"),  # side by side in the names field: another script
+    ],
+)
+def test_a_name_side_by_side_outranks_its_words_apart(
+    tmp_path: Path, accelerated: bool, query: str, first: str
+) -> None:
+    """Ukrainian and Russian capitalize only a name's first word, so a Cyrillic capitalized
+    word and the lowercase words after it score once more as a phrase; a Latin name's words
+    score so in the names field (their name keys side by side).  The bonus adds only: the
+    article holding the words apart still matches."""
+    engine = Engine(index_of(tmp_path, _RUNS), accelerated=accelerated)
+    ranked = _ranked(engine, query)
+    assert ranked[0] == first, ranked
+    assert len(ranked) == 2
+
+
+_LATIN = [
+    ("ru1", "ru", "Театр", "Вчера в театре прошла премьера новой пьесы, которую поставил "
+     "режиссёр Марлоу вместе с труппой из Лондона и Парижа после долгих репетиций."),
+    ("en1", "en", "Reggae", "Bob Marley sang. Marley fans came. Marley."),
+    *(("f" + str(i), "en", "Weather", "Rain again in the north.") for i in range(6)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_latin_name_finds_its_cyrillic_spelling_first(tmp_path: Path, accelerated: bool) -> None:
+    """A Latin word has no Cyrillic field: the article that spells it exactly in Cyrillic
+    (Marlou, Марлоу) ranks above an English one sharing only its name key (Marley, three times
+    in a short text), as the same word in an English body would; both still match."""
+    engine = Engine(index_of(tmp_path, _LATIN), accelerated=accelerated)
+    assert _ranked(engine, "Marlou") == ["ru1", "en1"]
+
+
+_COMMON = [
+    ("en1", "en", "Prison", "Prisoners left the jail on Monday. The old jail will close."),
+    ("en2", "en", "Talks", "Talks resumed in July. Officials met in Yale again."),
+    ("uk1", "uk", "Зустріч", "Учора у Києві відбулася зустріч з Ахметовим."),
+    ("en3", "en", "Exile", "He met Mikhail Khodorkovsky in London."),
+]
+
+
+@pytest.fixture(scope="module")
+def common_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return index_of(tmp_path_factory.mktemp("common"), _COMMON)
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        # A common word typed in lower case finds no name sharing its skeleton (July, Yale
+        # share jail's key) ...
+        ("jail", {"en1"}),
+        # ... but typed capitalized it is taken for a name.
+        ("Jail", {"en1", "en2"}),
+        # Names typed in lower case: the archive has no English kyiv (a name of another
+        # script), pymorphy3 reads ахметов as a surname, khodorkovsky is mostly a name here.
+        ("kyiv", {"uk1"}),
+        ("ахметов", {"uk1"}),
+        ("khodorkovsky", {"en3"}),
+        ("ходорковский", {"en3"}),
+    ],
+)
+def test_a_word_typed_in_lower_case_is_looked_up_as_a_name_only_when_it_is_one(
+    common_index: Path, accelerated: bool, query: str, found: set[str]
+) -> None:
+    assert set(_ranked(Engine(common_index, accelerated=accelerated), query)) == found
 
 
 def test_a_hit_without_the_name_in_its_names_field_gets_no_name_marks(tmp_path: Path) -> None:

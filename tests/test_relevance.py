@@ -11,6 +11,7 @@ import pytest
 
 from bench import relevance
 from bench.peers import tantivy_version
+from bench.relevance_explain import in_context
 from bench.relevance_judgments import (
     DocTokens,
     Query,
@@ -108,6 +109,9 @@ def test_alternation_key_joins_the_cases_and_scripts_of_a_name() -> None:
     assert alternation_key(entity_key("Львів")) != alternation_key(entity_key("Київ"))
     assert alternation_key(entity_key("Ахметовим")) == alternation_key(entity_key("Ахметов"))
     assert alternation_key(entity_key("Донецкой")) != alternation_key(entity_key("Донецке"))
+    # A noun's instrumental in -ией is no adjective: Россией is Россия, Марией is Мария.
+    assert alternation_key(entity_key("Россией")) == alternation_key(entity_key("России"))
+    assert alternation_key(entity_key("Марией")) == alternation_key(entity_key("Мария"))
     # Short stems are kept as they are: too little left to tell names apart.
     assert alternation_key(("лев",)) == ("лев",)
 
@@ -235,7 +239,7 @@ def test_goals_and_ranking_lines_weigh_rows_by_queries() -> None:
 def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
     """Real indexes (newsearch, FTS5, tantivy) of the six snippets; FTS5's figures are exact:
     it matches words as written, so only Ахметова and Львові find all their documents."""
-    result = relevance.run(tiny, per_kind=None)
+    result = relevance.run(tiny, per_kind=None, explain=1)
     rows = {(r["language"], r["kind"]): r for r in result["rows"]}
     assert {k: r["queries"] for k, r in rows.items()} == {
         ("uk", "base"): 4,
@@ -262,19 +266,36 @@ def test_run_end_to_end_on_handmade_data(tiny: Path) -> None:
         assert rows[("en", "title")][name]["precision@10"] == 1, name
     assert [c["goal"] for c in result["goals"]] == ["own script"] * 2 + ["other script"] * 2
     assert "| uk | base | 4 |" in relevance.table(result)
+    # --worst 1: each group's worst query with its hits, judged, and the words they matched.
+    explained = "\n".join(result["explain"])
+    assert explained.count("\n## ") == len(rows) - 1
+    assert "## uk base: 'Ахметова' (entity 'Ахметова', 1 judged relevant)" in explained
+    assert "   1 + ner-uk/ng/b.txt  Компанія Ахметова працює у Львові" in explained
+    assert "         Компанія [Ахметова] працює у Львові" in explained
 
 
-FLOORS = {
-    ("uk", "base"): ("recall@100", 1.000),
-    ("ru", "base"): ("recall@100", 0.963),
-    ("uk", "inflected"): ("recall@100", 0.975),
-    ("ru", "inflected"): ("recall@100", 0.950),
-    ("en", "base"): ("precision@10", 0.892),
-    ("uk", "latin"): ("recall@100", 0.863),
-    ("ru", "latin"): ("recall@100", 0.951),
+def test_in_context_marks_the_word_and_trims_the_rest() -> None:
+    text = "На засіданні у Києві відбулася зустріч делегацій"
+    start = text.index("Києві")
+    assert in_context(text, start, start + 5, context=8) == "…данні у [Києві] відбула…"
+    assert in_context("Київ", 0, 4) == "[Київ]"
+
+
+FLOORS: dict[tuple[str, str], dict[str, float]] = {
+    ("uk", "base"): {"recall@100": 1.000, "precision@10": 0.950},
+    ("ru", "base"): {"recall@100": 1.000, "precision@10": 0.933},
+    ("uk", "inflected"): {"recall@100": 1.000, "precision@10": 0.978},
+    ("ru", "inflected"): {"recall@100": 1.000, "precision@10": 0.922},
+    ("uk", "latin"): {"recall@100": 0.950, "precision@10": 0.912},
+    ("ru", "latin"): {"recall@100": 0.975, "precision@10": 0.901},
+    ("en", "base"): {"recall@100": 1.000, "precision@10": 0.950},
+    ("en", "title"): {"precision@10": 0.650},
 }
-"""newsearch on the 40-query sample at 5d4ff9b, before issue #15's analysis work; Latin
-queries since names are matched across scripts (issue #15 item 3; 0.000 and 0.025 before)."""
+"""newsearch on the 40-query sample once names had spelling keys (a Latin word's at a body
+match's weight), abbreviations, initials and a sentence's first words before a name were names,
+and Cyrillic names had their lowercase words side by side (issue #15 item 7); before issue #15's
+analysis work (5d4ff9b) it was uk base recall@100 1.000, ru base 0.963, uk inflected 0.975, ru
+inflected 0.950, en precision@10 0.892, and Latin queries found nothing (0.000 uk, 0.025 ru)."""
 MARGIN = 0.03
 
 
@@ -282,13 +303,10 @@ MARGIN = 0.03
 def test_suite_on_the_real_corpora() -> None:
     """40 queries per language x kind on the real corpora, with the peers, within 5 minutes.
 
-    Floors (``FLOORS``) are newsearch's figures on this sample measured at 5d4ff9b, before
-    issue #15's analysis work (uk base recall@100 1.000, ru base 0.963, uk inflected 0.975,
-    ru inflected 0.950, en precision@10 0.892), minus ``MARGIN`` (one query of 40 is 0.025):
-    no change may make names harder to find than they were.  Latin queries' floors are their
-    figures once names matched across scripts (uk 0.863, ru 0.951; nothing matched them
-    before: 0.000 uk, 0.025 ru).  Issue #15's goals are printed by ``scripts/relevance``, not
-    asserted here.
+    Floors (``FLOORS``) are newsearch's recall@100 and precision@10 on this sample as measured
+    when they were last raised, minus ``MARGIN`` (one query of 40 is 0.025): no change may make
+    names harder to find, or rank them worse, than that.  Issue #15's goals are printed by
+    ``scripts/relevance`` (400 queries per row), not asserted here.
     """
     data = require_shared()
     started = time.perf_counter()
@@ -302,8 +320,9 @@ def test_suite_on_the_real_corpora() -> None:
     assert all(r["queries"] == 40 for r in rows.values())
     assert result["systems"] == ["newsearch", "fts5", *(["tantivy"] if TANTIVY else [])]
     assert all(r[s]["failed"] == 0 for r in rows.values() for s in result["systems"])
-    for group, (metric, floor) in FLOORS.items():
-        assert rows[group]["newsearch"][metric] >= floor - MARGIN, (group, metric)
+    for group, floors in FLOORS.items():
+        for metric, floor in floors.items():
+            assert rows[group]["newsearch"][metric] >= floor - MARGIN, (group, metric)
     # The peers match words as written: an inflected form misses the other forms.
     for language in ("uk", "ru"):
         assert rows[(language, "inflected")]["fts5"]["recall@100"] < 0.8
