@@ -50,6 +50,7 @@ from search.analysis import (
 )
 from search.fields import NAMES_FIELD
 from search.places import place_key
+from search.ukru import ukrainian_or_russian
 
 CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that
@@ -314,7 +315,7 @@ def typed_names(
 
     Users type names in any case, but a common word's key would find every name that
     shares its skeleton (jail and July, стать and Стати): a word is a name when it is typed
-    capitalized, when pymorphy3 reads it as a proper noun (київ, ахметов), or when the
+    capitalized, when pymorphy3 reads it as a proper noun (ахметов, путин), or when the
     archive mostly writes it as one: ``frequency`` (documents holding a (field, key or
     lemma)) of its spelling keys in the names field is at least NAME_SHARE of the documents
     holding its lemmas in the title and body fields, or no document holds them there (a
@@ -339,7 +340,12 @@ def _typed_as_name(
     frequency: Callable[[str, str], int],
 ) -> bool:
     """Whether query word ``word`` (the ``i``-th of its text) is a name (``typed_names``)."""
-    if word[:1].isupper() or any(proper_noun(lang, word) for lang in ("uk", "ru")):
+    if word[:1].isupper():
+        return True
+    # A word that only one language's letters or dictionary have is read in that one (the
+    # Russian guesser takes Ukrainian міністрів for a surname).
+    language = ukrainian_or_russian(word) if not word.isascii() else None
+    if any(proper_noun(lang, word) for lang in ((language,) if language else ("uk", "ru"))):
         return True
     own = max(
         (
