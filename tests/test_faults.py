@@ -218,11 +218,11 @@ def test_kill_9_of_writers_at_random_points(tmp_path: Path) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs (we run as root in CI); skipped where mounting is not permitted."""
+    """An 8 MB tmpfs (we run as root in CI); skipped where mounting is not permitted."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,
