@@ -39,8 +39,8 @@ from search.analysis import ANALYSIS_VERSION
 from search.fields import build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
-from search.postings import POSTINGS_DIR, PostingsBuilder, analysis_version
-from search.store import Layout
+from search.postings import PostingsBuilder, analysis_version
+from search.storage.layout import Layout
 from search.vocab import VocabularyBuilder
 
 Progress = Callable[[int], None]
@@ -211,7 +211,7 @@ def _run(
             ix = storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
             known: dict[str, str] = {}
         else:
-            version = analysis_version(layout.generation_dir(parent) / POSTINGS_DIR)
+            version = analysis_version(layout.postings_dir(parent))
             if version != ANALYSIS_VERSION:
                 raise OutdatedAnalysis(parent, version)
             gen.dir.mkdir(parents=True)
@@ -229,9 +229,7 @@ def _run(
             else None
         )
         writer: Writer | None = None
-        postings = PostingsBuilder(
-            layout.generation_dir(parent) / POSTINGS_DIR if parent is not None else None
-        )
+        postings = PostingsBuilder(layout.postings_dir(parent) if parent is not None else None)
         try:
             writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:

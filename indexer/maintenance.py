@@ -13,9 +13,9 @@ from indexer.parse import iter_sources
 from indexer.plain import ReadOptions
 from search.articles import articles_agree
 from search.model import ArticleError, datetime_from_us
-from search.postings import POSTINGS_DIR, postings_agree
+from search.postings import postings_agree
 from search.reader import open_generation
-from search.store import Layout
+from search.storage.layout import POSTINGS_DIR, Layout
 
 
 def _dir_size(path: Path) -> int:

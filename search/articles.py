@@ -39,11 +39,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from search.columns import save_synced
 from search.fields import article_from_record, article_to_dict, article_to_json
 from search.model import Article
+from search.storage.layout import save_synced
 
-ARTICLES_DIR = "articles"
 _DATA = "records.bin"
 _OFFSETS = "record_offsets.npy"
 _HEAD = struct.Struct("<I")

@@ -42,14 +42,13 @@ from search.model import Article
 from search.postings import (
     FIELD_INDEX,
     K1,
-    POSTINGS_DIR,
     B,
     Postings,
     _Keys,
     bm25_weights,
 )
 from search.reader import open_generation
-from search.store import Layout
+from search.storage.layout import POSTINGS_DIR, Layout
 from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 from search.vocab import MAX_WORD, surface, vocabulary_words
 from tests.corpora import write_jsonl

@@ -17,7 +17,6 @@ from indexer.build import apply_changes, build
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from search.articles import (
-    ARTICLES_DIR,
     ArticlesWriter,
     decode_record,
     encode_record,
@@ -27,7 +26,7 @@ from search.engine import Engine
 from search.fields import article_from_json, article_to_json
 from search.model import Article
 from search.reader import open_generation
-from search.store import Layout
+from search.storage.layout import ARTICLES_DIR, Layout
 from search.types import SearchRequest
 
 

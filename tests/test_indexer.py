@@ -24,7 +24,7 @@ from schema.cli import main
 from search.engine import Engine
 from search.model import Article
 from search.reader import open_generation
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO
 

@@ -18,8 +18,8 @@ from search.analysis import LANGUAGES, text_terms, word_term, words
 from search.model import Article
 from search.numbering import Numbered, Numbering, RunNumbers
 from search.postings import PostingsBuilder, _read_arrays
-from search.store import Layout
-from search.vocab import VOCAB_FILE, VocabularyBuilder, article_words, vocabulary_words_of
+from search.storage.layout import VOCAB_FILE, Layout
+from search.vocab import VocabularyBuilder, article_words, vocabulary_words_of
 from tests.test_indexer import _many
 
 
