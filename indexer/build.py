@@ -39,9 +39,9 @@ from search.analysis import ANALYSIS_VERSION
 from search.fields import build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
-from search.postings import PostingsBuilder, analysis_version
 from search.storage.layout import Layout
-from search.vocab import VocabularyBuilder
+from search.storage.postings import PostingsBuilder, analysis_version
+from search.storage.vocab import VocabularyBuilder
 
 Progress = Callable[[int], None]
 

@@ -28,15 +28,15 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from search.analysis import ANALYSIS_VERSION
-from search.articles import Articles, open_articles
-from search.columns import Columns, read_columns
 from search.compile import CompiledWords
 from search.fields import article_from_json
 from search.model import Article
-from search.postings import Postings, analysis_version, open_postings
 from search.preload import preload
+from search.storage.articles import Articles, open_articles
+from search.storage.columns import Columns, read_columns
 from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
-from search.vocab import Vocabulary
+from search.storage.postings import Postings, analysis_version, open_postings
+from search.storage.vocab import Vocabulary
 
 
 @dataclass

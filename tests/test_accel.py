@@ -26,7 +26,6 @@ from indexer.build import OutdatedAnalysis, apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document
-from search import postings as postings_module
 from search.analysis import (
     ANALYSIS_VERSION,
     WORD_PATTERN,
@@ -39,7 +38,10 @@ from search.analysis import (
 from search.engine import Engine
 from search.exact import EXACT_FIELD
 from search.model import Article
-from search.postings import (
+from search.reader import open_generation
+from search.storage import postings as postings_module
+from search.storage.layout import POSTINGS_DIR, Layout
+from search.storage.postings import (
     FIELD_INDEX,
     K1,
     B,
@@ -47,10 +49,8 @@ from search.postings import (
     _Keys,
     bm25_weights,
 )
-from search.reader import open_generation
-from search.storage.layout import POSTINGS_DIR, Layout
+from search.storage.vocab import MAX_WORD, surface, vocabulary_words
 from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
-from search.vocab import MAX_WORD, surface, vocabulary_words
 from tests.corpora import write_jsonl
 
 

@@ -36,8 +36,8 @@ from search.analysis import (
     words,
 )
 from search.model import Article
-from search.numbering import Numbered, RunNumbers
 from search.storage.layout import write_synced
+from search.storage.numbering import Numbered, RunNumbers
 
 _WORDS = re.compile(WORD_PATTERN)
 MAX_WORD = 40
