@@ -34,7 +34,6 @@ from indexer.guard import (
 from indexer.lock import WriterLock
 from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch
-from indexer.whoosh_writer import Writer, codec, storage
 from search.analysis import ANALYSIS_VERSION
 from search.fields import build_schema
 from search.lifetime import end_with_parent
@@ -42,6 +41,7 @@ from search.model import Article, ArticleError
 from search.storage.layout import Layout
 from search.storage.postings import PostingsBuilder, analysis_version
 from search.storage.vocab import VocabularyBuilder
+from search.storage.whoosh import Writer, codec, storage
 
 Progress = Callable[[int], None]
 

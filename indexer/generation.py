@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from indexer.guard import Origin
 from indexer.prepare import analyzed_document
-from indexer.whoosh_writer import storage
 from search.fields import article_from_json
 from search.model import Article
 from search.storage.articles import ArticlesWriter
@@ -21,6 +20,7 @@ from search.storage.columns import build_columns, write_columns
 from search.storage.layout import Layout, Manifest, utc_now_iso
 from search.storage.postings import PostingsBuilder
 from search.storage.vocab import VocabularyBuilder
+from search.storage.whoosh import storage
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
