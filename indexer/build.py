@@ -35,13 +35,12 @@ from indexer.lock import WriterLock
 from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch
 from search.analysis import ANALYSIS_VERSION
-from search.fields import build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
 from search.storage.layout import Layout
 from search.storage.postings import PostingsBuilder, analysis_version
 from search.storage.vocab import VocabularyBuilder
-from search.storage.whoosh import Writer, codec, storage
+from search.storage.whoosh import Writer, codec, create_whoosh, open_whoosh
 
 Progress = Callable[[int], None]
 
@@ -208,7 +207,7 @@ def _run(
         if parent is None:
             gen.dir.mkdir(parents=True)
             layout.whoosh_dir(gen.name).mkdir()
-            ix = storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
+            ix = create_whoosh(layout.whoosh_dir(gen.name))
             known: dict[str, str] = {}
         else:
             version = analysis_version(layout.postings_dir(parent))
@@ -216,7 +215,7 @@ def _run(
                 raise OutdatedAnalysis(parent, version)
             gen.dir.mkdir(parents=True)
             shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
-            ix = storage(layout.whoosh_dir(gen.name)).open_index()
+            ix = open_whoosh(layout.whoosh_dir(gen.name), writable=True)
             with ix.reader() as reader:
                 known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
         parallel = (

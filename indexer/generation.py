@@ -13,14 +13,13 @@ from collections.abc import Iterator
 
 from indexer.guard import Origin
 from indexer.prepare import analyzed_document
-from search.fields import article_from_json
 from search.model import Article
-from search.storage.articles import ArticlesWriter
+from search.storage.articles import ArticlesWriter, article_from_json
 from search.storage.columns import build_columns, write_columns
 from search.storage.layout import Layout, Manifest, utc_now_iso
 from search.storage.postings import PostingsBuilder
 from search.storage.vocab import VocabularyBuilder
-from search.storage.whoosh import storage
+from search.storage.whoosh import open_whoosh
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -70,7 +69,7 @@ def finish(
     ``counted`` is the vocabulary of every live document when it was counted while
     indexing (a build without replaced documents); else the words are counted here.
     """
-    ix = storage(layout.whoosh_dir(gen.name)).open_index()
+    ix = open_whoosh(layout.whoosh_dir(gen.name))
     vocabulary = counted if counted is not None else VocabularyBuilder()
     with ix.reader() as reader:
         size = reader.doc_count_all()

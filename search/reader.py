@@ -24,19 +24,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from search.analysis import ANALYSIS_VERSION
 from search.compile import CompiledWords
-from search.fields import article_from_json
 from search.model import Article
 from search.preload import preload
-from search.storage.articles import Articles, open_articles
+from search.storage.articles import Articles, article_from_json, open_articles
 from search.storage.columns import Columns, read_columns
 from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
 from search.storage.postings import Postings, analysis_version, open_postings
 from search.storage.vocab import Vocabulary
+from search.storage.whoosh import open_whoosh
 
 
 @dataclass
@@ -148,18 +147,6 @@ def _close_all(searchers: list[Searcher]) -> None:
         with contextlib.suppress(Exception):
             searcher.close()
     searchers.clear()
-
-
-def open_whoosh(path: Path) -> Any:
-    """The Whoosh index in ``path``, for reading, through file handles rather than mmap.
-
-    With mmap, whoosh3's compound segment copies each sub-file it opens into a ``BytesIO``
-    (``BufferFile``), for every reader: every search thread's searcher would hold a private copy
-    of the postings, terms and columns, twice while a new generation replaces the old one, and
-    freed copies stay in the heap.  Plain reads search as fast (page cache); the files stay
-    open while a searcher lives, so ``Generation`` closes its searchers when dropped.
-    """
-    return FileStorage(str(path), supports_mmap=False, readonly=True).open_index()
 
 
 _log = logging.getLogger(__name__)
