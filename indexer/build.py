@@ -34,14 +34,13 @@ from indexer.guard import (
 from indexer.lock import WriterLock
 from indexer.plain import ReadOptions, ReadReport
 from indexer.prepare import Prepared, PreparedBatch
-from indexer.whoosh_writer import Writer, codec, storage
 from search.analysis import ANALYSIS_VERSION
-from search.fields import build_schema
 from search.lifetime import end_with_parent
 from search.model import Article, ArticleError
-from search.postings import POSTINGS_DIR, PostingsBuilder, analysis_version
-from search.store import Layout
-from search.vocab import VocabularyBuilder
+from search.storage.layout import Layout
+from search.storage.postings import PostingsBuilder, analysis_version
+from search.storage.vocab import VocabularyBuilder
+from search.storage.whoosh import Writer, codec, create_whoosh, open_whoosh
 
 Progress = Callable[[int], None]
 
@@ -208,15 +207,15 @@ def _run(
         if parent is None:
             gen.dir.mkdir(parents=True)
             layout.whoosh_dir(gen.name).mkdir()
-            ix = storage(layout.whoosh_dir(gen.name)).create_index(build_schema())
+            ix = create_whoosh(layout.whoosh_dir(gen.name))
             known: dict[str, str] = {}
         else:
-            version = analysis_version(layout.generation_dir(parent) / POSTINGS_DIR)
+            version = analysis_version(layout.postings_dir(parent))
             if version != ANALYSIS_VERSION:
                 raise OutdatedAnalysis(parent, version)
             gen.dir.mkdir(parents=True)
             shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
-            ix = storage(layout.whoosh_dir(gen.name)).open_index()
+            ix = open_whoosh(layout.whoosh_dir(gen.name), writable=True)
             with ix.reader() as reader:
                 known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
         parallel = (
@@ -229,9 +228,7 @@ def _run(
             else None
         )
         writer: Writer | None = None
-        postings = PostingsBuilder(
-            layout.generation_dir(parent) / POSTINGS_DIR if parent is not None else None
-        )
+        postings = PostingsBuilder(layout.postings_dir(parent) if parent is not None else None)
         try:
             writer = Writer(ix, workers, chunked=parallel and parent is None)
             if items is None:

@@ -20,7 +20,7 @@ from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
 from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
 from search.model import ArticleError
-from search.store import IndexNotFound
+from search.storage.layout import IndexNotFound
 
 INDEX_OPTION = click.option(
     "--index",

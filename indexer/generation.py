@@ -13,14 +13,13 @@ from collections.abc import Iterator
 
 from indexer.guard import Origin
 from indexer.prepare import analyzed_document
-from indexer.whoosh_writer import storage
-from search.articles import ARTICLES_DIR, ArticlesWriter
-from search.columns import build_columns, write_columns
-from search.fields import article_from_json
 from search.model import Article
-from search.postings import POSTINGS_DIR, PostingsBuilder
-from search.store import Layout, Manifest, utc_now_iso
-from search.vocab import VOCAB_FILE, VocabularyBuilder
+from search.storage.articles import ArticlesWriter, article_from_json
+from search.storage.columns import build_columns, write_columns
+from search.storage.layout import Layout, Manifest, utc_now_iso
+from search.storage.postings import PostingsBuilder
+from search.storage.vocab import VocabularyBuilder
+from search.storage.whoosh import open_whoosh
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""
@@ -70,12 +69,12 @@ def finish(
     ``counted`` is the vocabulary of every live document when it was counted while
     indexing (a build without replaced documents); else the words are counted here.
     """
-    ix = storage(layout.whoosh_dir(gen.name)).open_index()
+    ix = open_whoosh(layout.whoosh_dir(gen.name))
     vocabulary = counted if counted is not None else VocabularyBuilder()
     with ix.reader() as reader:
         size = reader.doc_count_all()
         docs: list[tuple[str, str] | None] = [None] * size
-        texts = ArticlesWriter(gen.dir / ARTICLES_DIR, size)
+        texts = ArticlesWriter(layout.articles_dir(gen.name), size)
 
         def stored_articles() -> Iterator[tuple[int, Article]]:
             # One pass over the stored articles feeds the columns, the vocabulary and
@@ -100,8 +99,8 @@ def finish(
         count = int(reader.doc_count())
     ix.close()
     write_columns(layout.columns_dir(gen.name), columns)
-    vocabulary.write(layout.columns_dir(gen.name) / VOCAB_FILE)
-    postings.write(gen.dir / POSTINGS_DIR, docs)
+    vocabulary.write(layout.vocab_file(gen.name))
+    postings.write(layout.postings_dir(gen.name), docs)
     layout.write_manifest(
         Manifest(
             generation=gen.name,

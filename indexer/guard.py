@@ -21,7 +21,7 @@ from pathlib import Path
 from indexer.parse import iter_sources
 from indexer.plain import ReadOptions, ReadReport
 from search.model import Article, ArticleError
-from search.store import Layout
+from search.storage.layout import Layout
 
 SHRINK_WARNING = 0.5
 """A new generation under this fraction of the served one's documents is warned about."""

@@ -11,11 +11,11 @@ import numpy as np
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
 from indexer.plain import ReadOptions
-from search.articles import articles_agree
 from search.model import ArticleError, datetime_from_us
-from search.postings import POSTINGS_DIR, postings_agree
 from search.reader import open_generation
-from search.store import Layout
+from search.storage.articles import articles_agree
+from search.storage.layout import POSTINGS_DIR, Layout
+from search.storage.postings import postings_agree
 
 
 def _dir_size(path: Path) -> int:

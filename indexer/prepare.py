@@ -24,12 +24,13 @@ from search.analysis import (
     word_term,
 )
 from search.exact import EXACT_FIELD, exact_terms
-from search.fields import FIELD_KINDS, NAMES_FIELD, document
+from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.model import Article
 from search.names import name_positions
-from search.numbering import Fresh, RunNumbers
-from search.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
-from search.vocab import article_word_numbers, vocabulary_words_of
+from search.storage.numbering import Fresh, RunNumbers
+from search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
+from search.storage.vocab import article_word_numbers, vocabulary_words_of
+from search.storage.whoosh import document
 
 _EXACT_INDEX = FIELD_INDEX[EXACT_FIELD]
 _RUNS_KEPT = 4

@@ -33,7 +33,7 @@ from schema.settings import Settings
 from schema.writes import Writes
 from search.analysis import warm_up
 from search.engine import Engine
-from search.store import IndexNotFound
+from search.storage.layout import IndexNotFound
 
 log = logging.getLogger("newsearch.server")
 

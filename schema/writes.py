@@ -17,7 +17,7 @@ from indexer.build import Summary, apply_changes, build
 from indexer.feed import estimate_total
 from indexer.plain import ReadOptions
 from search.model import Article
-from search.store import IndexNotFound, Layout
+from search.storage.layout import IndexNotFound, Layout
 
 
 @dataclass(frozen=True)

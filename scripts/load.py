@@ -59,7 +59,7 @@ import httpx  # noqa: E402
 from bench.http_bench import start_server  # noqa: E402
 from indexer.parse import iter_sources  # noqa: E402
 from search.model import Article  # noqa: E402
-from search.store import Layout  # noqa: E402
+from search.storage.layout import Layout  # noqa: E402
 
 WINDOW = 60.0
 """Seconds of the "first minute" and "last minute" RSS windows (halves of shorter runs)."""

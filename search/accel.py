@@ -34,7 +34,7 @@ import numpy.typing as npt
 from whoosh import query as wq
 
 from search.lemmaquery import AnyLemma
-from search.postings import FIELDS, Postings
+from search.storage.postings import FIELDS, Postings
 from search.values import ValuesQuery
 
 Mask = npt.NDArray[np.bool_]

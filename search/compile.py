@@ -39,7 +39,6 @@ from whoosh import query as wq
 
 from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
-from search.columns import Columns
 from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
 from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
@@ -47,9 +46,10 @@ from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
 from search.names import SPELLING, query_name_keys, typed_names
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
+from search.storage.columns import Columns
+from search.storage.vocab import Vocabulary, surface
 from search.types import MatchMode, SearchWarning
 from search.values import ValuesQuery, fold
-from search.vocab import Vocabulary, surface
 
 MAX_EXPANSIONS = 256
 ADJACENCY_RUN = 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from search.columns import Columns
+from search.storage.columns import Columns
 from search.types import Facet, FacetValue
 from search.values import fold
 

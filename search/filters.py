@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from search.columns import Columns
+from search.storage.columns import Columns
 from search.types import Filters, SearchError, SearchWarning, WarningKind
 from search.values import fold
 

@@ -24,19 +24,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from search.analysis import ANALYSIS_VERSION
-from search.articles import ARTICLES_DIR, Articles, open_articles
-from search.columns import Columns, read_columns
 from search.compile import CompiledWords
-from search.fields import article_from_json
 from search.model import Article
-from search.postings import POSTINGS_DIR, Postings, analysis_version, open_postings
 from search.preload import preload
-from search.store import Layout, Manifest
-from search.vocab import VOCAB_FILE, Vocabulary
+from search.storage.articles import Articles, article_from_json, open_articles
+from search.storage.columns import Columns, read_columns
+from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
+from search.storage.postings import Postings, analysis_version, open_postings
+from search.storage.vocab import Vocabulary
+from search.storage.whoosh import open_whoosh
 
 
 @dataclass
@@ -124,7 +123,7 @@ class Generation:
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """Surface words with document frequencies (loaded on first use)."""
-        return Vocabulary(self.path / "columns" / VOCAB_FILE)
+        return Vocabulary(self.path / COLUMNS_DIR / VOCAB_FILE)
 
 
 def _release(searchers: list[Searcher], articles: Articles | None) -> None:
@@ -150,18 +149,6 @@ def _close_all(searchers: list[Searcher]) -> None:
     searchers.clear()
 
 
-def open_whoosh(path: Path) -> Any:
-    """The Whoosh index in ``path``, for reading, through file handles rather than mmap.
-
-    With mmap, whoosh3's compound segment copies each sub-file it opens into a ``BytesIO``
-    (``BufferFile``), for every reader: every search thread's searcher would hold a private copy
-    of the postings, terms and columns, twice while a new generation replaces the old one, and
-    freed copies stay in the heap.  Plain reads search as fast (page cache); the files stay
-    open while a searcher lives, so ``Generation`` closes its searchers when dropped.
-    """
-    return FileStorage(str(path), supports_mmap=False, readonly=True).open_index()
-
-
 _log = logging.getLogger(__name__)
 
 
@@ -170,7 +157,7 @@ def open_generation(layout: Layout, name: str) -> Generation:
 
     A generation analyzed by an earlier version is served, with a warning to rebuild it:
     its terms are not all those this version makes of a query (see ANALYSIS_VERSION)."""
-    version = analysis_version(layout.generation_dir(name) / POSTINGS_DIR)
+    version = analysis_version(layout.postings_dir(name))
     if version != ANALYSIS_VERSION:
         _log.warning(
             "generation %s was analyzed by %s version of newsearch (analysis %d, this one "
@@ -185,8 +172,8 @@ def open_generation(layout: Layout, name: str) -> Generation:
     try:
         columns = read_columns(layout.columns_dir(name))
         manifest = layout.manifest(name)
-        postings = open_postings(layout.generation_dir(name) / POSTINGS_DIR, columns.size)
-        articles = open_articles(layout.generation_dir(name) / ARTICLES_DIR, columns.size)
+        postings = open_postings(layout.postings_dir(name), columns.size)
+        articles = open_articles(layout.articles_dir(name), columns.size)
         with ix.reader() as r:
             if r.doc_count_all() != columns.size:
                 raise ValueError(

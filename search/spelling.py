@@ -25,8 +25,8 @@ from search.analysis import lemmas_of
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import OPERATORS, Word, leaves
 from search.querylang import Node as QueryNode
+from search.storage.vocab import Vocabulary, surface
 from search.ukru import ukrainian_or_russian
-from search.vocab import Vocabulary, surface
 
 MAX_WORDS = 4
 CANDIDATES = 4

@@ -26,7 +26,6 @@ from indexer.build import OutdatedAnalysis, apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document
-from search import postings as postings_module
 from search.analysis import (
     ANALYSIS_VERSION,
     WORD_PATTERN,
@@ -39,19 +38,19 @@ from search.analysis import (
 from search.engine import Engine
 from search.exact import EXACT_FIELD
 from search.model import Article
-from search.postings import (
+from search.reader import open_generation
+from search.storage import postings as postings_module
+from search.storage.layout import POSTINGS_DIR, Layout
+from search.storage.postings import (
     FIELD_INDEX,
     K1,
-    POSTINGS_DIR,
     B,
     Postings,
     _Keys,
     bm25_weights,
 )
-from search.reader import open_generation
-from search.store import Layout
+from search.storage.vocab import MAX_WORD, surface, vocabulary_words
 from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
-from search.vocab import MAX_WORD, surface, vocabulary_words
 from tests.corpora import write_jsonl
 
 
@@ -505,7 +504,8 @@ def test_an_index_written_by_the_previous_version_is_served(
     from whoosh.index import TOC
 
     from search.analysis import WORD_PATTERN, ApostropheFilter, Lowercase, SnowballFilter, YoFilter
-    from search.fields import NAMES_FIELD, TermsText
+    from search.fields import NAMES_FIELD
+    from search.storage.whoosh import TermsText
 
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
@@ -528,3 +528,35 @@ def test_an_index_written_by_the_previous_version_is_served(
     engine = Engine(index)
     assert engine.reader.generation().postings is None  # Whoosh alone
     assert engine.search(SearchRequest(query="election OR армії")).total > 0
+
+
+def test_an_index_pickled_with_the_previous_module_paths_is_served(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh pickles the schema's field classes by module path: generations built before the
+    Whoosh format moved to ``search/storage/whoosh.py`` name ``search.fields.TermsText``.
+    Such an index opens, is searched through both paths alike, and is updated."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    from search.storage.whoosh import TermsText
+
+    index = tmp_path / "index"
+    build([demo_copy], index, workers=1)
+    layout = Layout(index)
+    served = layout.require_current()
+    storage = FileStorage(str(layout.whoosh_dir(served)))
+    toc = TOC.read(storage, "MAIN")
+    toc_name = f"_MAIN_{toc.generation}.toc"
+    with monkeypatch.context() as patch:
+        patch.setattr(TermsText, "__module__", "search.fields")
+        storage.delete_file(toc_name)  # written anew, naming the class at its old path
+        toc.write(storage, "MAIN")
+    pickled = (layout.whoosh_dir(served) / toc_name).read_bytes()
+    assert b"csearch.fields\nTermsText\n" in pickled
+    assert b"search.storage" not in pickled
+    engine = Engine(index)
+    assert engine.reader.generation().postings is not None
+    assert _assert_same(engine, Engine(index, accelerated=False), "election OR армії")
+    shutil.copy(sorted(demo_copy.rglob("*.txt"))[0], demo_copy / "copy.txt")
+    assert update([demo_copy], index, workers=1).added == 1

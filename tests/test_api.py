@@ -286,8 +286,7 @@ def test_a_write_the_index_cannot_take_is_a_typed_error(tmp_path: Path) -> None:
 
     from indexer.build import build
     from indexer.lock import WriterLock
-    from search.postings import POSTINGS_DIR
-    from search.store import Layout
+    from search.storage.layout import POSTINGS_DIR, Layout
     from tests.conftest import DEMO
 
     build([DEMO], tmp_path / "ix", workers=1)

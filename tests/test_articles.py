@@ -16,18 +16,18 @@ from hypothesis import strategies as st
 from indexer.build import apply_changes, build
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
-from search.articles import (
-    ARTICLES_DIR,
+from search.engine import Engine
+from search.model import Article
+from search.reader import open_generation
+from search.storage.articles import (
     ArticlesWriter,
+    article_from_json,
+    article_to_json,
     decode_record,
     encode_record,
     open_articles,
 )
-from search.engine import Engine
-from search.fields import article_from_json, article_to_json
-from search.model import Article
-from search.reader import open_generation
-from search.store import Layout
+from search.storage.layout import ARTICLES_DIR, Layout
 from search.types import SearchRequest
 
 

@@ -19,7 +19,7 @@ from schema.cli import main
 from schema.writes import Writes
 from search.engine import Engine
 from search.model import Article
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO
 from tests.server import serve_process

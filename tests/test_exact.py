@@ -25,9 +25,9 @@ from search.engine import Engine
 from search.exact import EXACT_FIELD, exact_form, marked
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
-from search.postings import FIELD_INDEX, POSTINGS_DIR
 from search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
-from search.store import Layout
+from search.storage.layout import POSTINGS_DIR, Layout
+from search.storage.postings import FIELD_INDEX
 from search.types import MatchMode, SearchError, SearchRequest
 from tests.corpora import write_jsonl
 from tests.server import live_server

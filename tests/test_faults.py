@@ -43,7 +43,7 @@ from schema.app import create_app
 from schema.cli import main
 from schema.settings import Settings
 from search.engine import Engine
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 from tests.server import live_server

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from whoosh import fields
 
 from search.analysis import LANGUAGES, LEMMA_SEPARATOR, text_analyzer, text_terms
-from search.fields import NAMES_FIELD, TermsText, build_schema
+from search.fields import NAMES_FIELD
+from search.storage.whoosh import TermsText, build_schema
 
 _TERMS = st.lists(st.sampled_from(["армія", "війна", "the", "news", "ёж", "a" * 40, "x"]))
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from indexer import whoosh_writer
 from indexer.build import StrictBuildError, apply_changes, build, update
 from indexer.feed import estimate_total
 from indexer.lock import IndexLocked, WriterLock
@@ -24,7 +23,8 @@ from schema.cli import main
 from search.engine import Engine
 from search.model import Article
 from search.reader import open_generation
-from search.store import Layout
+from search.storage import whoosh as whoosh_writer
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO
 

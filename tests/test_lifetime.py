@@ -30,7 +30,7 @@ import pytest
 
 from indexer.build import build
 from search.engine import Engine
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 from tests.server import serve_popen, serve_process

@@ -16,10 +16,10 @@ from indexer.parse import iter_sources
 from indexer.prepare import analyzed_document, numbered_document, prepare, with_language
 from search.analysis import LANGUAGES, text_terms, word_term, words
 from search.model import Article
-from search.numbering import Numbered, Numbering, RunNumbers
-from search.postings import PostingsBuilder, _read_arrays
-from search.store import Layout
-from search.vocab import VOCAB_FILE, VocabularyBuilder, article_words, vocabulary_words_of
+from search.storage.layout import VOCAB_FILE, Layout
+from search.storage.numbering import Numbered, Numbering, RunNumbers
+from search.storage.postings import PostingsBuilder, _read_arrays
+from search.storage.vocab import VocabularyBuilder, article_words, vocabulary_words_of
 from tests.test_indexer import _many
 
 

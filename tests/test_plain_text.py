@@ -19,7 +19,7 @@ from indexer.plain import ReadOptions, ReadReport
 from schema.cli import main
 from search.engine import Engine
 from search.model import Article, ArticleError
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 from tests.corpora import require_shared

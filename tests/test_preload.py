@@ -14,7 +14,7 @@ from indexer.build import build
 from search.engine import Engine
 from search.model import Article
 from search.preload import preload
-from search.store import Layout
+from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.corpora import write_jsonl
 

@@ -36,11 +36,10 @@ from search.analysis import (
     words,
 )
 from search.model import Article
-from search.numbering import Numbered, RunNumbers
-from search.store import write_synced
+from search.storage.layout import write_synced
+from search.storage.numbering import Numbered, RunNumbers
 
 _WORDS = re.compile(WORD_PATTERN)
-VOCAB_FILE = "vocab.json"
 MAX_WORD = 40
 MAX_CANDIDATES = 2000
 """Fuzzy candidates looked at per word, at most."""

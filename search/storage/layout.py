@@ -7,13 +7,17 @@
       writer.lock             pid of the writer holding the lock (see indexer/lock.py)
       generations/
         g000007/
-          whoosh/             the Whoosh index (analysis, postings, stored articles)
-          columns/            numpy columns (see columns.py)
+          whoosh/             the Whoosh index (analysis, postings, stored articles; whoosh.py)
+          columns/            numpy columns (columns.py)
+            vocab.json        surface words for spelling (vocab.py)
+          postings/           per-term postings with BM25F weights (postings.py)
+          articles/           articles as records read by position (articles.py)
           manifest.json       generation, parent, built_at, documents, sources, ...
         g000006/              the previous generation, kept for rollback
 
 A generation is complete before CURRENT names it and never changes after,
-so a reader sees the old or the new index, never a partial one.
+so a reader sees the old or the new index, never a partial one.  Every name above is
+defined here; the files inside each format's folder are named by that format's module.
 """
 
 from __future__ import annotations
@@ -26,8 +30,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
+MANIFEST_FILE = "manifest.json"
+WHOOSH_DIR = "whoosh"
+COLUMNS_DIR = "columns"
+VOCAB_FILE = "vocab.json"
+"""In ``COLUMNS_DIR``."""
+POSTINGS_DIR = "postings"
+ARTICLES_DIR = "articles"
 _NAME = re.compile(r"^g(\d{6,})$")
 
 
@@ -91,6 +105,14 @@ def write_atomic(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
+def save_synced(path: Path, value: npt.NDArray[Any]) -> None:
+    """Save one array as ``.npy`` and force it to disk."""
+    with path.open("wb") as f:
+        np.save(f, value, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class Layout:
     """Paths and pointers of one index directory."""
 
@@ -110,11 +132,23 @@ class Layout:
 
     def whoosh_dir(self, name: str) -> Path:
         """The Whoosh index of generation ``name``."""
-        return self.generation_dir(name) / "whoosh"
+        return self.generation_dir(name) / WHOOSH_DIR
 
     def columns_dir(self, name: str) -> Path:
         """The numpy columns of generation ``name``."""
-        return self.generation_dir(name) / "columns"
+        return self.generation_dir(name) / COLUMNS_DIR
+
+    def vocab_file(self, name: str) -> Path:
+        """The vocabulary of generation ``name``."""
+        return self.columns_dir(name) / VOCAB_FILE
+
+    def postings_dir(self, name: str) -> Path:
+        """The postings of generation ``name``."""
+        return self.generation_dir(name) / POSTINGS_DIR
+
+    def articles_dir(self, name: str) -> Path:
+        """The article records of generation ``name``."""
+        return self.generation_dir(name) / ARTICLES_DIR
 
     def current(self) -> str | None:
         """The served generation's name, or None when nothing was built yet."""
@@ -138,7 +172,7 @@ class Layout:
         names = [
             p.name
             for p in self.generations_dir.iterdir()
-            if _NAME.match(p.name) and (p / "manifest.json").is_file()
+            if _NAME.match(p.name) and (p / MANIFEST_FILE).is_file()
         ]
         return sorted(names, key=lambda n: int(n[1:]))
 
@@ -155,13 +189,13 @@ class Layout:
 
     def manifest(self, name: str) -> Manifest:
         """The manifest of generation ``name``."""
-        data = json.loads((self.generation_dir(name) / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads((self.generation_dir(name) / MANIFEST_FILE).read_text(encoding="utf-8"))
         known = {f.name for f in fields(Manifest)}
         return Manifest(**{k: v for k, v in data.items() if k in known})
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Write the manifest last: it marks the generation complete."""
-        path = self.generation_dir(manifest.generation) / "manifest.json"
+        path = self.generation_dir(manifest.generation) / MANIFEST_FILE
         write_atomic(path, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
 
     def switch(self, name: str) -> None:

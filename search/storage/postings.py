@@ -42,13 +42,11 @@ import numpy.typing as npt
 from whoosh.util.numeric import byte_to_length
 
 from search.analysis import ANALYSIS_VERSION, LANGUAGES
-from search.columns import save_synced
 from search.exact import EXACT_FIELD
 from search.fields import FIELD_KINDS, NAMES_FIELD
-from search.numbering import Numbered
-from search.store import write_synced
+from search.storage.layout import save_synced, write_synced
+from search.storage.numbering import Numbered
 
-POSTINGS_DIR = "postings"
 B = 0.75
 K1 = 1.2
 """Whoosh's default BM25F parameters (the searcher's weighting)."""

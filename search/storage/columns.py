@@ -19,7 +19,6 @@ over these (see ``filters.py``, ``facets.py``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search.model import Article
-from search.store import write_synced
+from search.storage.layout import save_synced, write_synced
 from search.values import fold
 
 FACETS = ("language", "category", "source", "tag")
@@ -146,14 +145,6 @@ def write_columns(directory: Path, columns: Columns) -> None:
     for name in _ARRAYS:
         save_synced(directory / f"{name}.npy", getattr(columns, name))
     write_synced(directory / "values.json", json.dumps(columns.values, ensure_ascii=False))
-
-
-def save_synced(path: Path, value: npt.NDArray[Any]) -> None:
-    """Save one array as ``.npy`` and force it to disk."""
-    with path.open("wb") as f:
-        np.save(f, value, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def read_columns(directory: Path) -> Columns:
