@@ -85,7 +85,7 @@ def unknown() -> None:
     import pymorphy3
     from pymorphy3 import units
 
-    from search.analysis import _choose, _morph, stem
+    from search.analysis import _choose, morph, stem
     from tests.corpora import _root
 
     kinds = {"surname", "name", "loc_name", "org_name"}
@@ -97,12 +97,12 @@ def unknown() -> None:
                 for w in parts[parts.index("#") + 2 :]:
                     if w.isalpha() and w[:1].isupper():
                         words.add(w)
-    morph = _morph("ru")
+    ru = morph("ru")
     guesser = pymorphy3.MorphAnalyzer(lang="ru", units=[units.KnownSuffixAnalyzer()])
     gold: dict[str, set[str]] = defaultdict(set)
     for w in words:
-        parses = morph.parse(w.lower())
-        if parses and morph.word_is_known(w.lower()):
+        parses = ru.parse(w.lower())
+        if parses and ru.word_is_known(w.lower()):
             gold[parses[0].normal_form.replace("ё", "е")].add(w)
 
     def guessed(word: str) -> set[str]:

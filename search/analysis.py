@@ -122,7 +122,7 @@ def stem(language: str, word: str) -> str:
 
 
 @cache
-def _morph(language: str) -> Any:
+def morph(language: str) -> Any:
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer(lang=language)
@@ -142,7 +142,7 @@ def lemmas_of(term: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _tag_kind(tag: Any) -> tuple[bool, bool, bool]:
+def tag_kind(tag: Any) -> tuple[bool, bool, bool]:
     """(proper noun, noun, abbreviation) for a pymorphy3 tag (a few thousand tags exist;
     their grammemes are computed on each access)."""
     grammemes = tag.grammemes
@@ -160,7 +160,7 @@ def _choose(parses: list[Any], name_like: bool, abbreviation: bool) -> list[str]
     adjective лавровий); an all-caps word read as an abbreviation keeps only that reading
     (НАТО -> нато, not the vocative of the name Ната).
     """
-    kinds = [_tag_kind(p.tag) for p in parses]
+    kinds = [tag_kind(p.tag) for p in parses]
     if abbreviation and any(kind[2] for kind in kinds):
         parses = [p for p, kind in zip(parses, kinds, strict=True) if kind[2]]
         kinds = [kind for kind in kinds if kind[2]]
@@ -204,7 +204,7 @@ def lemma(language: str, word: str) -> str:
     if not lower.replace("'", "").isalpha():
         return lower
     try:
-        parses = _morph(language).parse(lower)
+        parses = morph(language).parse(lower)
     except ValueError:  # pymorphy3 calls unicodedata.name(), which fails on some scripts
         return lower
     if not parses:
@@ -479,4 +479,4 @@ def in_dictionary(language: str, word: str) -> bool:
     """Whether pymorphy3's dictionary of ``language`` (``uk`` or ``ru``) holds the lower-cased
     ``word`` as written (its guesser for unknown words is not asked): tells Ukrainian from
     Russian words that share an alphabet (``купил`` is Russian, ``заповнив`` Ukrainian)."""
-    return bool(_morph(language).word_is_known(word))
+    return bool(morph(language).word_is_known(word))

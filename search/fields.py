@@ -23,11 +23,6 @@ FIELD_KINDS = ("title", "body", "tags")
 """Query-language field names that map to per-language text fields."""
 
 
-def text_fields(kind: str) -> list[str]:
-    """All per-language fields of one kind: ``text_fields("title")`` -> title_uk, ..."""
-    return [f"{kind}_{lang}" for lang in LANGUAGES]
-
-
 def field_boosts() -> dict[str, float]:
     """Query-time boosts per field: title and tags weigh above body."""
     boosts = {"title": TITLE_BOOST, "tags": TAGS_BOOST, "body": BODY_BOOST}

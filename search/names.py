@@ -42,10 +42,10 @@ from typing import Any
 
 from search.analysis import (
     LEMMA_SEPARATOR,
-    _morph,
-    _tag_kind,
     fold,
     lemmas_of,
+    morph,
+    tag_kind,
     words,
 )
 from search.fields import NAMES_FIELD
@@ -165,10 +165,10 @@ def proper_noun(language: str, word: str) -> bool:
     if language not in ("uk", "ru") or word.isascii() or not word.isalpha():
         return False
     try:
-        parses = _morph(language).parse(word.lower())
+        parses = morph(language).parse(word.lower())
     except ValueError:
         return False
-    return any(_tag_kind(p.tag)[0] for p in parses)
+    return any(tag_kind(p.tag)[0] for p in parses)
 
 
 _NOT_IN_NAMES = frozenset({"VERB", "INFN", "GRND", "ADVB", "PRED", "PRTS", "PRTF"})
@@ -180,7 +180,7 @@ def continues_name(language: str, word: str) -> bool:
     """Whether a lowercase word may belong to the name before it: pymorphy3's best parse is
     not a verb, participle or adverb (nouns, adjectives, prepositions, conjunctions are)."""
     try:
-        parses = _morph(language).parse(word)
+        parses = morph(language).parse(word)
     except ValueError:
         return False
     return bool(parses) and parses[0].tag.POS not in _NOT_IN_NAMES
