@@ -211,7 +211,7 @@ def _entity_names(language: str, articles: Sequence[Article], data: Path | None)
     lemma key, its most frequent), capitalized names for en."""
     counts: Counter[str] = Counter()
     if language in ("uk", "ru"):
-        from tests.corpora import entity_key, entity_mentions
+        from bench.corpora import entity_key, entity_mentions
 
         forms: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         for mention in entity_mentions(language, data):
@@ -234,7 +234,7 @@ def _entity_names(language: str, articles: Sequence[Article], data: Path | None)
 
 def build_pools(articles: Sequence[Article], data: Path | None = None) -> dict[str, _Pool]:
     """Per-language sentence pools, base articles and tag vocabularies of the real corpora."""
-    from tests.corpora import true_language
+    from bench.corpora import true_language
 
     by_language: dict[str, list[Article]] = defaultdict(list)
     for article in articles:

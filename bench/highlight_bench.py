@@ -33,11 +33,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import search.highlight as new  # noqa: E402
+from bench import corpora  # noqa: E402
 from search import analysis  # noqa: E402
 from search.analysis import tokens_with_chars  # noqa: E402
 from search.highlight import MatchTerms  # noqa: E402
 from search.model import Article  # noqa: E402
-from tests import corpora  # noqa: E402
 from tests import test_highlight_equivalence as old  # noqa: E402
 
 CORPORA: dict[str, tuple[str, Callable[[], list[Article]]]] = {

@@ -43,10 +43,10 @@ EXAMPLES: list[tuple[str, str]] = [
 
 def examples() -> None:
     """Found / relevant and wrong hits of each example, on an index of the real corpora."""
+    from bench.corpora import bbc_articles, factrueval_articles, ner_uk_articles, write_jsonl
     from indexer.build import build
     from search.engine import Engine
     from search.types import SearchRequest
-    from tests.corpora import bbc_articles, factrueval_articles, ner_uk_articles, write_jsonl
 
     articles = ner_uk_articles() + factrueval_articles() + bbc_articles()
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,8 +85,8 @@ def unknown() -> None:
     import pymorphy3
     from pymorphy3 import units
 
+    from bench.corpora import _root
     from search.analysis import _choose, morph, stem
-    from tests.corpora import _root
 
     kinds = {"surname", "name", "loc_name", "org_name"}
     words: set[str] = set()

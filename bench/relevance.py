@@ -2,7 +2,7 @@
 own entity annotations (``scripts/relevance``).
 
 One index holds all three real corpora of ``../shared/data`` (bbc-news en, ner-uk uk,
-factRuEval-2016 ru), converted by ``tests/corpora.py`` as the tests do; newsearch is built with
+factRuEval-2016 ru), converted by ``bench/corpora.py`` as the tests do; newsearch is built with
 ``indexer.build.build`` and searched with ``search.engine.Engine`` (its public API, so the suite
 measures whatever the analysis does), the peers with ``bench/peers.py`` over the same JSON Lines.
 
@@ -10,7 +10,7 @@ Entities (``bench/relevance_judgments.py``; no newsearch analysis involved):
 
 * every PER/LOC/ORG mention of ner-uk (brat ``.ann``) and factRuEval (``.objects`` linking
   ``.spans``; Person, Org, Location, LocOrg) is keyed by its surface form alone: the crude
-  lemma key of ``tests/corpora.py`` (lower-cased, one case ending stripped per word) with the
+  lemma key of ``bench/corpora.py`` (lower-cased, one case ending stripped per word) with the
   last alternating vowel of each stem made a wildcard (``Київ``/``Києва``/``Киев``,
   ``Львів``/``Львова``; a surname's instrumental ``Ахметовим`` is not taken for an
   adjective).  Mentions with one key, in either corpus, are one entity, so a Russian query
@@ -218,7 +218,7 @@ def load_queries(
     data: Path | None, per_kind: int | None
 ) -> tuple[list[Article], list[Query], dict[str, int]]:
     """The corpus articles and the (sampled) judged queries, with counts for the report."""
-    from tests.corpora import all_corpus_articles
+    from bench.corpora import all_corpus_articles
 
     articles = all_corpus_articles(data)
     docs = DocTokens(articles)
@@ -339,7 +339,7 @@ def run(
     """The whole suite: judgments, indexes in a temporary folder, every system, goals; with
     ``explain``, the hits of newsearch's ``explain`` worst queries per group as ``explain``
     lines (``bench.relevance_explain``)."""
-    from tests.corpora import write_jsonl
+    from bench.corpora import write_jsonl
 
     started = time.perf_counter()
     articles, queries, counts = load_queries(data, per_kind)

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.corpora import _query_form, entity_key, entity_mentions
 from search.model import Article
-from tests.corpora import _query_form, entity_key, entity_mentions
 
 KINDS = ("base", "inflected", "latin")
 """Query kinds of the annotated (uk, ru) names; English names have the kind ``base``."""

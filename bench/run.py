@@ -206,7 +206,7 @@ class Bench:
     # -- corpora -------------------------------------------------------------
 
     def corpora(self) -> None:
-        from tests import corpora as real
+        from bench import corpora as real
 
         data = self.args.shared / "data"
         if not data.is_dir():

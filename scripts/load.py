@@ -4,7 +4,7 @@
 What it does, bounded by ``--duration`` and ``--max-requests`` (it stops by itself):
 
 1. Sources: the real corpora of ``../shared/data`` written once as JSON Lines
-   (``var/load/corpora.jsonl``, via ``tests/corpora.py``), or ``--sources`` files/folders.
+   (``var/load/corpora.jsonl``, via ``bench/corpora.py``), or ``--sources`` files/folders.
 2. Index: reuses ``--index`` (default ``var/load/index``) when its served generation was built
    from exactly these sources, else builds it with ``newsearch index build``.
 3. Starts ``newsearch serve`` as a subprocess on a free ``127.0.0.1`` port (loopback only) and
@@ -75,7 +75,7 @@ def log(message: str) -> None:
 
 def corpus_sources(work: Path) -> list[Path]:
     """The real corpora as one JSON Lines file (written once); exits 2 when they are absent."""
-    from tests.corpora import all_corpus_articles, shared_dir, write_jsonl
+    from bench.corpora import all_corpus_articles, shared_dir, write_jsonl
 
     if shared_dir() is None:
         log("the real corpora are absent (../shared/data or $NEWSEARCH_SHARED); use --sources")

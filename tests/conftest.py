@@ -32,7 +32,7 @@ def demo_engine(demo_index: Path) -> Engine:
 @pytest.fixture(scope="session")
 def corpus_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """All real corpora of ../shared/data as one JSON Lines file (skips when absent)."""
-    from tests.corpora import all_corpus_articles, require_shared, write_jsonl
+    from bench.corpora import all_corpus_articles, require_shared, write_jsonl
 
     require_shared()
     return write_jsonl(all_corpus_articles(), tmp_path_factory.mktemp("corpora") / "all.jsonl")

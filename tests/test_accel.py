@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.corpora import write_jsonl
 from indexer.build import OutdatedAnalysis, apply_changes, build, update
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
@@ -51,7 +52,6 @@ from search.storage.postings import (
 )
 from search.storage.vocab import MAX_WORD, surface, vocabulary_words
 from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
-from tests.corpora import write_jsonl
 
 
 def _page(engine: Engine, query: str, **options: Any) -> Any:

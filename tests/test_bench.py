@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpora import all_corpus_articles, require_shared
 from bench.corpus import (
     BODY_MAX_BYTES,
     BODY_MIN_BYTES,
@@ -27,7 +28,6 @@ from bench.corpus import (
 )
 from indexer.parse import iter_sources
 from search.model import Article
-from tests.corpora import all_corpus_articles, require_shared
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.corpus

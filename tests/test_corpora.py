@@ -1,4 +1,4 @@
-"""The real-corpus converters of tests/corpora.py (skipped when ../shared/data is absent)."""
+"""The real-corpus converters of bench/corpora.py (skipped when ../shared/data is absent)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench import corpora
 from search.model import Article
-from tests import corpora
 
 EXPECTED_COUNTS = {
     "bbc": {"business": 500, "entertainment": 365, "politics": 397, "sport": 500, "tech": 333},

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.corpora import write_jsonl
 from indexer.build import OutdatedAnalysis, build, update
 from indexer.prepare import analyzed_document, prepare, run_numbers
 from schema.app import create_app
@@ -29,7 +30,6 @@ from search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse
 from search.storage.layout import POSTINGS_DIR, Layout
 from search.storage.postings import FIELD_INDEX
 from search.types import MatchMode, SearchError, SearchRequest
-from tests.corpora import write_jsonl
 from tests.server import live_server
 from tests.test_api import Client
 

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.corpora import write_jsonl
 from indexer.build import build, update
 from search.engine import Engine
 from search.model import Article
 from search.types import MAX_FIRST, Filters, SearchRequest
 from search.values import fold
-from tests.corpora import write_jsonl
 from tests.test_api import Client
 
 CATEGORIES = ["Politics", "politics", "Arts, Culture", "Straße", "Economy"]

@@ -205,7 +205,7 @@ def _corpus_matches(language: str, text: str, rng: random.Random) -> list[MatchT
 @pytest.mark.corpus
 @pytest.mark.parametrize("corpus", ["bbc", "ner-uk", "factrueval"])
 def test_same_as_reference_on_real_articles(corpus: str) -> None:
-    from tests import corpora
+    from bench import corpora
 
     corpora.require_shared()
     articles, language = {

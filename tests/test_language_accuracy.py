@@ -3,7 +3,7 @@
 Every article of bbc-news (en), ner-uk (uk) and factRuEval-2016 (ru) goes through
 ``detect_language(title, body)`` exactly as the indexer calls it (``language`` is empty in the
 converted articles), and again with its title alone, a short-text test.  The title is the
-converted article's title (``tests/corpora.py``): line 1 for bbc-news, the first sentence of the
+converted article's title (``bench/corpora.py``): line 1 for bbc-news, the first sentence of the
 first line for ner-uk and factRuEval.  Measured, title + body: 1.0000 for all three (2095/2095,
 560/560, 254/254), ~0.4 ms per article; titles alone: en 0.9962 (2087/2095), uk 1.0000,
 ru 0.9961 (253/254; ``Corus Chess Tournament 2006`` is English).  The floors are 0.98 for
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from bench import corpora
 from indexer.language import detect_language
-from tests import corpora
 
 pytestmark = pytest.mark.corpus
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import corpora
 from indexer.parse import iter_sources
 from search.analysis import lemma, words
 from search.model import Article
-from tests import corpora
 from tests.conftest import DEMO
 
 # Computes the lemmas with the C reader hidden: pymorphy3 falls back to dawg_python.

@@ -16,6 +16,7 @@ import pytest
 from whoosh import matching
 from whoosh import query as wq
 
+from bench.corpora import write_jsonl
 from indexer.build import build
 from search.analysis import lemmas_of, word_term
 from search.engine import Engine
@@ -23,7 +24,6 @@ from search.lemmaquery import AnyLemma
 from search.model import Article
 from search.spelling import known
 from search.types import SearchError, SearchRequest
-from tests.corpora import write_jsonl
 
 
 def lemmas(language: str, word: str) -> set[str]:

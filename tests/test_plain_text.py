@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.corpora import require_shared
 from indexer.build import build
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
@@ -22,7 +23,6 @@ from search.model import Article, ArticleError
 from search.storage.layout import Layout
 from search.types import SearchRequest
 from tests.conftest import DEMO, REPO
-from tests.corpora import require_shared
 
 STORY = "Storm closes Lviv airport\n\nFlights were cancelled on Monday as the storm hit.\n"
 MTIME = 1_700_000_000  # 2023-11-14T22:13:20Z

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpora import write_jsonl
 from indexer.build import build
 from search.engine import Engine
 from search.model import Article
 from search.preload import preload
 from search.storage.layout import Layout
 from search.types import SearchRequest
-from tests.corpora import write_jsonl
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads RssFile from /proc/self/status (Linux)"

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query as wq
 
+from bench.corpora import write_jsonl
 from indexer.build import build
 from search import compile as compile_module
 from search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
@@ -24,7 +25,6 @@ from search.exact import EXACT_FIELD
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
 from search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
-from tests.corpora import write_jsonl
 
 EXAMPLES = 400
 """Examples per property (each runs a real search on the demo index)."""

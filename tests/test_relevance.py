@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import relevance
+from bench.corpora import all_corpus_articles, entity_key, require_shared
 from bench.peers import tantivy_version
 from bench.relevance_explain import in_context
 from bench.relevance_judgments import (
@@ -23,7 +24,6 @@ from bench.relevance_judgments import (
     sample,
     title_queries,
 )
-from tests.corpora import all_corpus_articles, entity_key, require_shared
 
 TANTIVY = tantivy_version() is not None
 """tantivy comes with the ``bench`` extra; without it the suite runs with FTS5 alone."""

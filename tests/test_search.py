@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.corpora import all_corpus_articles, entity_judgments, write_jsonl
 from indexer.build import build
 from indexer.parse import iter_sources
 from search.analysis import field_language, lemmas_of, terms, tokens_with_chars, words
@@ -41,7 +42,6 @@ from search.types import (
     Sort,
 )
 from tests.conftest import DEMO
-from tests.corpora import all_corpus_articles, entity_judgments, write_jsonl
 from tests.test_fuzz_inputs import FILTERS, TIME_ZONES
 
 ZONES = ("Europe/Kyiv", "UTC", "America/New_York")
