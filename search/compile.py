@@ -211,7 +211,15 @@ class _Compiler:
         if frequency is None:
             return None
         text = " ".join(w.text for w in run)
-        key = (run[0].field, "\x00" + text)  # never a word's key: words hold no NUL
+        # The names field as each word's own clause has it: a name in another script is
+        # searched only in ANY_SCRIPT, for plain words, with the keys of words that are names.
+        names = (
+            self.mode is MatchMode.ANY_SCRIPT
+            and run[0].field is None
+            and not any(any(self.exact_words(w)) for w in run)
+        )
+        # Never a word's key (words hold no NUL); without names also _OWN_SCRIPT.
+        key = (run[0].field, "\x00" + ("" if names else _OWN_SCRIPT) + text)
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
             analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
@@ -220,9 +228,14 @@ class _Compiler:
                 for lang, ts in analyses
                 for name in SEARCHED_FIELDS[run[0].field, lang]
             ]
-            if run[0].field is None:
+            if names:
                 # The name keys side by side in the names field: a name in another script.
-                keys = query_name_keys(text, word_analyses(text))
+                # Only words whose own clauses hold their keys (typed_names), so that the
+                # phrase matches no document ``joined`` does not (see adjacency_bonus).
+                every = word_analyses(text)
+                keys = query_name_keys(text, every)
+                if self.key_frequency is not None:
+                    keys = typed_names(text, every, keys, self.key_frequency)
                 coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
                 if len(coarse) >= 2 and all(coarse):
                     found.append((NAMES_FIELD, coarse))

@@ -190,8 +190,12 @@ def match_spans(text: str, language: str, match: MatchTerms) -> list[Span]:
     for t in filter(_AMBIGUOUS, unique):  # the filter runs in C: most words are not
         if not wanted.isdisjoint(t.split(LEMMA_SEPARATOR)):
             hit.add(t)
-    # Exact words are marked by their form (``exact.marked``), looked at only when asked.
-    forms = [marked(w) for w in parts[1::2]] if any(EXACT_MARK in w for w in wanted) else []
+    # Exact words are marked by their form (``exact.marked``), looked at only when asked:
+    # by a single term, or by any word of a phrase (``"у =Львові"``: its second word).
+    exact_asked = any(EXACT_MARK in w for w in singles) or any(
+        EXACT_MARK in t for phrase in match.phrases for t in phrase
+    )
+    forms = [marked(w) for w in parts[1::2]] if exact_asked else []
     exact_hit = {i for i, form in enumerate(forms) if form in wanted}
     named = _named(lang, parts, terms_, match.names) if match.names else []
     if not prefixes and not hit and not named and not exact_hit:

@@ -49,7 +49,7 @@ from search.analysis import (
     words,
 )
 from search.fields import NAMES_FIELD
-from search.places import place_key
+from search.places import PLACE_KEY_PREFIX, place_key
 from search.ukru import ukrainian_or_russian
 
 CONTINUED = 6
@@ -252,11 +252,19 @@ def name_positions(
             name_like = bool(keys) and (
                 abbreviation
                 or proper_noun(language, word)
+                or PLACE_KEY_PREFIX in keys
                 or (known is not None and not known.isdisjoint(keys.split(LEMMA_SEPARATOR)))
                 or (language in ("uk", "ru") and not start)
             )
         else:
-            name_like = not start or abbreviation or proper_noun(language, word)
+            # A country is a name at a sentence's start too (pymorphy3's Ukrainian
+            # dictionary marks no country as a proper noun: Німеччина допомогла).
+            name_like = (
+                not start
+                or abbreviation
+                or proper_noun(language, word)
+                or PLACE_KEY_PREFIX in term_keys(language, word, term)
+            )
             keys = term_keys(language, word, term) if name_like else ""
         if name_like:
             found[i] = keys

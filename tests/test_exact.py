@@ -298,6 +298,12 @@ def test_highlight_of_a_phrase_with_an_exact_word() -> None:
     ]
 
 
+def test_highlight_of_a_phrase_whose_exact_word_is_not_its_first() -> None:
+    text = "Ми у Львові та у Львова."
+    match = MatchTerms(terms=frozenset(), phrases=(("у", marked("Львові")),))
+    assert [text[s.start : s.end] for s in match_spans(text, "uk", match)] == ["у Львові"]
+
+
 def test_did_you_mean_keeps_the_equals(exact_index: Path) -> None:
     page = Engine(exact_index).search(SearchRequest(query="=Львва театр"))
     assert page.total == 0

@@ -22,7 +22,7 @@ from search.engine import Engine
 from search.highlight import MatchTerms, match_spans
 from search.model import Article
 from search.names import SPELLING, name_key, query_name_keys, spelling_key, typed_names
-from search.types import SearchError, SearchRequest
+from search.types import MatchMode, SearchError, SearchRequest
 from tests.test_names import index_of
 
 
@@ -362,3 +362,34 @@ def test_a_lower_case_word_is_read_as_a_name_in_its_own_language_only(
     keys = query_name_keys(word, analyses)
     kept = typed_names(word, analyses, keys, lambda field, key: 0 if field == "names" else 10)
     assert bool(kept[0]) is name, kept
+
+
+_BONUS = [
+    ("en1", "en", "Nova Poshta", "The company Nova Poshta delivered parcels."),
+    ("uk9", "uk", "Нова", "Нова влада у столиці."),
+    ("uk1", "uk", "Новини", "Президент Володимир Зеленський виступив."),
+    ("en2", "en", "Talk", "Volodymyr spoke. Later, Zelensky left."),
+    *((f"u{i}", "uk", "Село", f"Сьогодні пошта працювала {i} годин, і пошта закрилась.")
+      for i in range(12)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@pytest.mark.parametrize(
+    ("query", "mode", "found"),
+    [
+        # пошта typed in lower case is no name (the archive writes it lower case), so the
+        # side-by-side bonus may not bring in en1 through the names field either.
+        ("Нова пошта", MatchMode.ANY_SCRIPT, set()),
+        ("Нова пошта", MatchMode.FORMS, set()),
+        # FORMS searches no other script, in the words' clauses or in the bonus.
+        ("Volodymyr Zelensky", MatchMode.FORMS, {"en2"}),
+        ("Volodymyr Zelensky", MatchMode.ANY_SCRIPT, {"en2", "uk1"}),
+    ],
+)
+def test_the_side_by_side_bonus_adds_no_document_the_words_do_not_match(
+    tmp_path: Path, accelerated: bool, query: str, mode: MatchMode, found: set[str]
+) -> None:
+    engine = Engine(index_of(tmp_path, _BONUS), accelerated=accelerated)
+    page = engine.search(SearchRequest(query=query, match=mode, highlight=False, first=50))
+    assert {hit.article.id for hit in page.hits} == found

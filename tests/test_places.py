@@ -90,3 +90,23 @@ def test_highlights_mark_the_country_as_each_text_spells_it(places_index: Path) 
         if hit.highlights is not None
     }
     assert marked == {"en1": {"Germany"}, "uk1": {"Німеччини"}, "ru1": {"Германию"}}
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_country_that_starts_a_sentence_or_a_title_is_found_in_every_language(
+    tmp_path: Path, accelerated: bool
+) -> None:
+    """Ukrainian country names are no proper nouns to pymorphy3, and a capitalized word at a
+    sentence's or title's start is a name only when it is one: a country is, there too."""
+    index = index_of(
+        tmp_path,
+        [
+            ("a", "uk", "Німеччина допомогла Україні", "Допомогу надали вчора."),
+            ("b", "uk", "Новини", "Німеччина допомогла."),
+            ("c", "uk", "Новини", "Вчора Німеччина допомогла."),
+            ("d", "en", "News", "Germany helped. It did so yesterday."),
+        ],
+    )
+    engine = Engine(index, accelerated=accelerated)
+    assert set(_ranked(engine, "Germany")) == {"a", "b", "c", "d"}
+    assert set(_ranked(engine, "Германия")) == {"a", "b", "c", "d"}
