@@ -44,7 +44,7 @@ from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
-from search.names import SPELLING, query_name_keys, typed_names
+from search.names import coarse_keys, query_name_keys, spelled_keys, typed_names
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.storage.columns import Columns
 from search.storage.vocab import Vocabulary, surface
@@ -102,7 +102,7 @@ class Compiled:
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
 ExactDocs = Callable[[str], npt.NDArray[Any]]
-"""The documents (sorted numbers) whose exact field holds a term (``exact.py``)."""
+"""The numbers of the documents whose exact field holds a term, in any order (``exact.py``)."""
 Frequency = Callable[[str, str], int]
 """How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
@@ -222,7 +222,8 @@ class _Compiler:
         key = (run[0].field, "\x00" + ("" if names else _OWN_SCRIPT) + text)
         known = self.memo.get(key) if self.memo is not None else None
         if known is None:
-            analyses = tuple((lang, ts) for lang, ts in word_analyses(text) if len(ts) >= 2)
+            every = word_analyses(text)
+            analyses = tuple((lang, ts) for lang, ts in every if len(ts) >= 2)
             found = [  # (field, the lemmas of each word)
                 (name, tuple(tuple(lemmas_of(t)) for t in ts))
                 for lang, ts in analyses
@@ -232,11 +233,7 @@ class _Compiler:
                 # The name keys side by side in the names field: a name in another script.
                 # Only words whose own clauses hold their keys (typed_names), so that the
                 # phrase matches no document ``joined`` does not (see adjacency_bonus).
-                every = word_analyses(text)
-                keys = query_name_keys(text, every)
-                if self.key_frequency is not None:
-                    keys = typed_names(text, every, keys, self.key_frequency)
-                coarse = tuple(tuple(k for k in w if not k.startswith(SPELLING)) for w in keys)
+                coarse = tuple(map(coarse_keys, self.name_keys(text, every)))
                 if len(coarse) >= 2 and all(coarse):
                     found.append((NAMES_FIELD, coarse))
             found = [  # where some word is rare enough
@@ -324,9 +321,7 @@ class _Compiler:
         if known is None:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
-            keys = query_name_keys(node.text, analyses) if names else ()
-            if keys and self.key_frequency is not None:
-                keys = typed_names(node.text, analyses, keys, self.key_frequency)
+            keys = self.name_keys(node.text, analyses) if names else ()
             query = self._text_query(node.field, analyses, keys, node.text.isascii())
             known = (query, analyses, keys)
             if self.memo is not None:
@@ -339,10 +334,18 @@ class _Compiler:
             self.mark(node, analyses, exact)
             for word_keys in keys:
                 # A word's spelling keys mark nothing its name keys do not mark already.
-                self.names.update(k for k in word_keys if k[:1] != SPELLING)
+                self.names.update(coarse_keys(word_keys))
         if required is None or query is None:
             return query
         return _NONE if required is _NONE else wq.Require(query, required)
+
+    def name_keys(self, text: str, analyses: Analyses) -> Lemmas:
+        """The name keys of each word of a query word or phrase, those of a word that is no
+        name emptied (``names.typed_names``, when the key frequencies are known)."""
+        keys = query_name_keys(text, analyses)
+        if keys and self.key_frequency is not None:
+            keys = typed_names(text, analyses, keys, self.key_frequency)
+        return keys
 
     def mark(self, node: Word | Phrase, analyses: Analyses, exact: tuple[bool, ...]) -> None:
         """What the highlighter marks for a word or phrase: its lemmas, and for an exact
@@ -373,12 +376,10 @@ class _Compiler:
             # lower boost, so that a name in another script finds an article and matches in
             # the query's own script keep ranking first (they add their names match too).
             # Its spelling keys add theirs: a name spelled as typed ranks above a shared key.
-            found.append(
-                (NAMES_FIELD, tuple(tuple(k for k in w if k[:1] != SPELLING) for w in keys))
-            )
+            found.append((NAMES_FIELD, tuple(map(coarse_keys, keys))))
             # A phrase's words get none: a second phrase in the names field would double the
             # cost of its span matching, and its words side by side are evidence enough.
-            spelling = tuple(tuple(k for k in w if k[:1] == SPELLING) for w in keys)
+            spelling = tuple(map(spelled_keys, keys))
             if len(spelling) == 1 and all(spelling):
                 spelled.append((NAMES_FIELD, spelling))
         if not found:
@@ -487,21 +488,20 @@ def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
     runs: list[list[Word]] = []
     current: list[Word] = []
     for child in (*children, None):
-        plain = isinstance(child, Word) and child.field in _KINDS
-        capital = plain and isinstance(child, Word) and child.text[:1].isupper()
+        word = child if isinstance(child, Word) and child.field in _KINDS else None
+        capital = word is not None and word.text[:1].isupper()
         if (
-            plain
-            and isinstance(child, Word)
+            word is not None
             and current
-            and child.field == current[0].field
+            and word.field == current[0].field
             and len(current) < ADJACENCY_RUN
             and (capital or not current[0].text.isascii())
         ):
-            current.append(child)
+            current.append(word)
             continue
         if len(current) >= 2:
             runs.append(current)
-        current = [child] if capital and isinstance(child, Word) else []
+        current = [word] if capital and word is not None else []
     return runs
 
 

@@ -123,6 +123,16 @@ def spelling_key(language: str, word: str) -> str:
     return SPELLING + text if text else ""
 
 
+def coarse_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A word's name keys (and place keys) without its spelling keys."""
+    return tuple(k for k in keys if k[:1] != SPELLING)
+
+
+def spelled_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A word's spelling keys alone."""
+    return tuple(k for k in keys if k[:1] == SPELLING)
+
+
 @lru_cache(maxsize=262_144)
 def name_key(language: str, word: str) -> str:
     """The name key of one word or lemma ('' when it has no Latin or Cyrillic letter)."""
@@ -208,15 +218,16 @@ def name_positions(
 
     A word is name-like when it is capitalized and either not at a sentence start (a period
     after a one-letter word, an initial or ``м.``, ends none), all in capitals (an
-    abbreviation: ``ПАТ``) or read as a proper noun by pymorphy3 (Зеленський at a sentence
-    start).  In Ukrainian and Russian, which capitalize only a name's first word, the up to
+    abbreviation: ``ПАТ``), read as a proper noun by pymorphy3 (Зеленський at a sentence
+    start) or a country (a place key, ``places.py``: Німеччина at a sentence start).  In
+    Ukrainian and Russian, which capitalize only a name's first word, the up to
     CONTINUED lowercase words that follow a name with only spaces between are part of it, up
     to a verb, participle or adverb (``continues_name``); so is a capitalized word that starts
     a sentence, and the lowercase words after it, when a name follows them so
     (``Господарський суд Дніпропетровської області``, ``Приморський районний суд м. Одеси``).
     In a title (``title``), where English capitalizes every word, a capitalized word counts
-    when it is a proper noun, when its key is among ``known`` (the body's name keys), or, in
-    Ukrainian and Russian titles, when it is not at the title's start.
+    when it is a proper noun or a country, when its key is among ``known`` (the body's name
+    keys), or, in Ukrainian and Russian titles, when it is not at the title's start.
     """
     found = [""] * len(terms)
     follows = 0  # lowercase words that may still continue the last name (Мировой суд)
@@ -366,5 +377,5 @@ def _typed_as_name(
     )
     if own == 0:
         return True
-    named = max((frequency(NAMES_FIELD, k) for k in keys if k.startswith(SPELLING)), default=0)
+    named = max((frequency(NAMES_FIELD, k) for k in spelled_keys(keys)), default=0)
     return named >= NAME_SHARE * own

@@ -15,6 +15,7 @@ import pytest
 from search.engine import Engine
 from search.places import place_key
 from search.types import SearchRequest
+from tests.test_name_scripts import _ranked
 from tests.test_names import index_of
 
 
@@ -52,11 +53,6 @@ _ARTICLES = [
 @pytest.fixture(scope="module")
 def places_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return index_of(tmp_path_factory.mktemp("places"), _ARTICLES)
-
-
-def _ranked(engine: Engine, query: str) -> list[str]:
-    page = engine.search(SearchRequest(query=query, highlight=False, first=50))
-    return [hit.article.id for hit in page.hits]
 
 
 @pytest.mark.parametrize("accelerated", [True, False])
