@@ -151,9 +151,7 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
         article.tags,
     )
     if held:  # each form once: a document holds it or not (exact.py)
-        held_numbers = array("i", map(run.terms.number, held))
-        ones = array("H", (1,)) * len(held)
-        stats.append((_EXACT_INDEX, held_numbers.tobytes(), ones.tobytes(), len(held)))
+        stats.append(_field_stats(EXACT_FIELD, Counter(map(run.terms.number, held))))
     return NumberedDocument(doc, stats, surface)
 
 
