@@ -40,7 +40,7 @@ from whoosh import query as wq
 from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
 from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
-from search.fields import BODY_BOOST, NAMES_FIELD, field_boosts
+from search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
 from search.lemmaquery import AnyLemma
@@ -64,10 +64,9 @@ LATIN_SPELLING_BOOST = BODY_BOOST
 """The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
-_KINDS = {None: ("title", "body", "tags"), "title": ("title",), "body": ("body",), "tag": ("tags",)}
 SEARCHED_FIELDS = {
     (field, lang): tuple(f"{kind}_{lang}" for kind in kinds)
-    for field, kinds in _KINDS.items()
+    for field, kinds in QUERY_KINDS.items()
     for lang in LANGUAGES
 }
 """The Whoosh fields a word of a query field (None: any) is looked up in, per language."""
@@ -441,7 +440,7 @@ class _Compiler:
         for lang, term in chosen:
             if positive:
                 self.marks[lang].terms.add(term)
-            for kind in _KINDS[node.field]:
+            for kind in QUERY_KINDS[node.field]:
                 name = f"{kind}_{lang}"
                 clauses.append(wq.Term(name, term, boost=_BOOSTS[name]))
         if not clauses:
@@ -488,7 +487,7 @@ def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
     runs: list[list[Word]] = []
     current: list[Word] = []
     for child in (*children, None):
-        word = child if isinstance(child, Word) and child.field in _KINDS else None
+        word = child if isinstance(child, Word) and child.field in QUERY_KINDS else None
         capital = word is not None and word.text[:1].isupper()
         if (
             word is not None

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from search.analysis import normalize_apostrophes, words
+from search.fields import QUERY_KINDS
 
 EXACT_FIELD = "exact"
 EXACT_MARK = "\x1d"
@@ -39,13 +40,6 @@ EXACT_MARK = "\x1d"
 contains it): ``MatchTerms`` holds ``EXACT_MARK + exact_form(word)`` for an exact word."""
 KIND_PREFIX = {"title": "t:", "body": "b:", "tags": "g:"}
 """The prefix of an exact term per part of the article."""
-QUERY_KINDS: dict[str | None, tuple[str, ...]] = {
-    None: ("title", "body", "tags"),
-    "title": ("title",),
-    "body": ("body",),
-    "tag": ("tags",),
-}
-"""The article parts a query field (None: any) looks in."""
 
 
 @lru_cache(maxsize=262_144)

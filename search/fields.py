@@ -21,6 +21,13 @@ NAMES_FIELD = "names"
 
 FIELD_KINDS = ("title", "body", "tags")
 """Query-language field names that map to per-language text fields."""
+QUERY_KINDS: dict[str | None, tuple[str, ...]] = {
+    None: ("title", "body", "tags"),
+    "title": ("title",),
+    "body": ("body",),
+    "tag": ("tags",),
+}
+"""The article parts (FIELD_KINDS) a query-language field looks in (None: a plain word)."""
 
 
 def field_boosts() -> dict[str, float]:
