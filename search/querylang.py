@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from search.analysis import WORD_PATTERN
+from search.analysis import words as split_text
 from search.types import SearchWarning, WarningKind
 
 FIELD_ORDER = ("title", "body", "tag", "category", "source", "language")
@@ -264,7 +264,6 @@ def _as_words(word: str, pos: int, following: str, notes: list[SearchWarning]) -
 
 _KEYWORDS = frozenset({"category", "source", "language"})
 _WORD_START = re.compile(r"\w")
-_WORD = re.compile(WORD_PATTERN)
 _EXACT_HINT = "write =word (=Львова) to match that form of the word only"
 
 
@@ -329,7 +328,7 @@ def phrase_exact(text: str, pos: int, every: bool) -> tuple[bool, ...]:
         marked = piece.group().startswith("=")
         if marked:
             _check_exact(piece.group(), pos + 1 + piece.start())
-        flags += [every or marked] * len(_WORD.findall(piece.group()))
+        flags += [every or marked] * len(split_text(piece.group()))
     return tuple(flags) if any(flags) else ()
 
 
