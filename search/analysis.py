@@ -53,8 +53,8 @@ LEMMA_SEPARATOR = "\x1e"
 ANALYSIS_VERSION = 4
 """Changes whenever a word's terms change.  A generation records the version it was analyzed
 with; one analyzed otherwise is served with a warning to rebuild it (see reader), and writes
-to it are refused (indexer.build.OutdatedAnalysis).  Version 4 added the ``exact`` field
-(``exact.py``)."""
+to it are refused (indexer.build.OutdatedAnalysis).  It also covers the fields made from
+the terms (the names field's keys, the ``exact`` field of ``exact.py``)."""
 
 
 def field_language(language: str) -> str:
