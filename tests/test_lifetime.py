@@ -44,14 +44,15 @@ INFO = {"query": "{ indexInfo { documents } }"}
 # --------------------------------------------------------------------------- /proc
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, parent pid, start time) of ``pid`` from /proc, or None when it is gone."""
+def _stat(pid: int) -> tuple[str, int, int, int] | None:
+    """(state, parent pid, start time, process group) of ``pid`` from /proc, or None when
+    it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return fields[0], int(fields[1]), int(fields[19])
+    return fields[0], int(fields[1]), int(fields[19]), int(fields[2])
 
 
 def descendants(root: int) -> dict[int, int]:
@@ -59,7 +60,7 @@ def descendants(root: int) -> dict[int, int]:
     children: dict[int, list[tuple[int, int]]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-            state, ppid, start = stat
+            state, ppid, start, _ = stat
             if state != "Z":
                 children.setdefault(ppid, []).append((int(entry.name), start))
     found: dict[int, int] = {}
@@ -68,6 +69,19 @@ def descendants(root: int) -> dict[int, int]:
         for pid, start in children.get(todo.pop(), []):
             found[pid] = start
             todo.append(pid)
+    return found
+
+
+def group(pgid: int) -> dict[int, int]:
+    """Every live process of process group ``pgid``, also those whose parent has died:
+    pid -> start time.  A child forked just before its parent's ``kill -9`` is in no earlier
+    look at the parent's descendants but still holds what the parent gave it."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            state, _, start, pgrp = stat
+            if state != "Z" and pgrp == pgid and int(entry.name) != pgid:
+                found[int(entry.name)] = start
     return found
 
 
@@ -228,7 +242,9 @@ def test_kill_9_of_a_starting_serve_ends_its_workers(demo_index: Path) -> None:
             family.update(descendants(proc.pid))
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+            family.update(group(proc.pid))
             assert survivors(family) == {}, (delay, family)
+            assert group(proc.pid) == {}, delay
             assert refuses(port), delay
 
 
