@@ -4,10 +4,9 @@
 of its logic): it re-analyzed the whole text through the language's Whoosh analyzer
 (``tokens_with_chars``) and walked every token.  The copy lives only here, as the oracle.
 Compared: the spans (marked titles and fragments are made from them by unchanged code), on
-arbitrary text (Cyrillic, Latin,
-apostrophe variants, stress marks, markup, emoji, combining marks) with match terms drawn from
-the text's own words, and on every article of the real corpora (skipped when
-``../shared/data`` is absent).
+arbitrary text (Cyrillic, Latin, apostrophe variants, stress marks, markup, emoji, combining
+marks) with match terms drawn from the text's own words, and on every article of the real
+corpora (skipped when ``../shared/data`` is absent).
 """
 
 from __future__ import annotations
