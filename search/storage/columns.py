@@ -102,15 +102,20 @@ class _Interner:
         return list(self.ids)
 
 
-def build_columns(size: int, docs: Iterable[tuple[int, Article]]) -> Columns:
-    """Columns for ``size`` document numbers from (docnum, article) pairs of live documents."""
+def build_columns(
+    size: int,
+    docs: Iterable[tuple[int, Article]],
+    value_fields: tuple[ValueField, ...] = VALUE_FIELDS,
+) -> Columns:
+    """Columns for ``size`` document numbers from (docnum, article) pairs of live documents,
+    with a column per entry of ``value_fields``."""
     published = np.zeros(size, dtype=np.int64)
     offsets = np.zeros(size, dtype=np.int32)
     live = np.zeros(size, dtype=np.bool_)
-    single = [f for f in VALUE_FIELDS if not f.many]
-    many = [f for f in VALUE_FIELDS if f.many]
+    single = [f for f in value_fields if not f.many]
+    many = [f for f in value_fields if f.many]
     ids = {f.name: np.full(size, -1, dtype=np.int32) for f in single}
-    interners = {f.name: _Interner() for f in VALUE_FIELDS}
+    interners = {f.name: _Interner() for f in value_fields}
     lists: dict[str, list[list[int]]] = {f.name: [[] for _ in range(size)] for f in many}
     for docnum, article in docs:
         published[docnum] = article.published_us
@@ -136,15 +141,15 @@ def build_columns(size: int, docs: Iterable[tuple[int, Article]]) -> Columns:
         live=live,
         ids=ids,
         ptr=ptrs,
-        values={f.name: interners[f.name].table() for f in VALUE_FIELDS},
+        values={f.name: interners[f.name].table() for f in value_fields},
     )
 
 
-def _files(field: ValueField) -> tuple[str, str | None]:
+def _files(name: str, many: bool) -> tuple[str, str | None]:
     """The files of a value field's ids and (``many``) row pointers."""
-    if field.many:
-        return f"{field.name}_ids", f"{field.name}_ptr"
-    return field.name, None
+    if many:
+        return f"{name}_ids", f"{name}_ptr"
+    return name, None
 
 
 def write_columns(directory: Path, columns: Columns) -> None:
@@ -152,16 +157,17 @@ def write_columns(directory: Path, columns: Columns) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name in _DATES:
         save_synced(directory / f"{name}.npy", getattr(columns, name))
-    for field in VALUE_FIELDS:
-        ids, ptr = _files(field)
-        save_synced(directory / f"{ids}.npy", columns.ids[field.name])
-        if ptr is not None:
-            save_synced(directory / f"{ptr}.npy", columns.ptr[field.name])
+    for name, ids in columns.ids.items():
+        ids_file, ptr_file = _files(name, name in columns.ptr)
+        save_synced(directory / f"{ids_file}.npy", ids)
+        if ptr_file is not None:
+            save_synced(directory / f"{ptr_file}.npy", columns.ptr[name])
     write_synced(directory / "values.json", json.dumps(columns.values, ensure_ascii=False))
 
 
-def read_columns(directory: Path) -> Columns:
-    """Load a generation's columns, memory-mapped (cheap to open, shared between workers)."""
+def read_columns(directory: Path, value_fields: tuple[ValueField, ...] = VALUE_FIELDS) -> Columns:
+    """Load a generation's columns (those of ``value_fields``), memory-mapped (cheap to
+    open, shared between workers)."""
 
     def load(name: str) -> Any:
         return np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
@@ -169,15 +175,21 @@ def read_columns(directory: Path) -> Columns:
     dates = {name: load(name) for name in _DATES}
     ids: dict[str, Any] = {}
     ptrs: dict[str, Any] = {}
-    for field in VALUE_FIELDS:
-        ids_file, ptr_file = _files(field)
+    for field in value_fields:
+        ids_file, ptr_file = _files(field.name, field.many)
+        if not (directory / f"{ids_file}.npy").exists():
+            raise ValueError(
+                f"{directory / ids_file}.npy is missing: this generation has no {field.name} "
+                "column (built before that facet was added): rebuild it with `newsearch index "
+                "build SRC... --index DIR`"
+            )
         ids[field.name] = load(ids_file)
         if ptr_file is not None:
             ptrs[field.name] = load(ptr_file)
     with (directory / "values.json").open(encoding="utf-8") as f:
         values = json.load(f)
     size = dates["published_us"].shape[0]
-    singles = [ids[f.name] for f in VALUE_FIELDS if not f.many]
+    singles = [ids[f.name] for f in value_fields if not f.many]
     if any(p.shape[0] != size + 1 for p in ptrs.values()) or any(
         a.shape[0] != size for a in (dates["offset_s"], dates["live"], *singles)
     ):
