@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -117,15 +118,17 @@ def build_columns(
     ids = {f.name: np.full(size, -1, dtype=np.int32) for f in single}
     interners = {f.name: _Interner() for f in value_fields}
     lists: dict[str, list[list[int]]] = {f.name: [[] for _ in range(size)] for f in many}
+    # Per field: how to read it from an article, its interner and where its ids go.
+    one = [(attrgetter(f.attribute), interners[f.name], ids[f.name]) for f in single]
+    several = [(attrgetter(f.attribute), interners[f.name], lists[f.name]) for f in many]
     for docnum, article in docs:
         published[docnum] = article.published_us
         offsets[docnum] = article.utc_offset_seconds
         live[docnum] = True
-        for f in single:
-            ids[f.name][docnum] = interners[f.name](getattr(article, f.attribute))
-        for f in many:
-            intern = interners[f.name]
-            lists[f.name][docnum] = [intern(v) for v in getattr(article, f.attribute)]
+        for get, intern, column in one:
+            column[docnum] = intern(get(article))
+        for get, intern, rows in several:
+            rows[docnum] = [intern(v) for v in get(article)]
     ptrs: dict[str, npt.NDArray[np.int64]] = {}
     for f in many:
         rows = lists[f.name]
