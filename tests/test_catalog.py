@@ -143,11 +143,11 @@ def test_a_new_entry_is_a_column_filter_and_facet(demo_engine: Engine, tmp_path:
 
 
 def test_a_generation_without_a_fields_column_says_to_rebuild(
-    demo_index: Path, tmp_path: Path
+    demo_engine: Engine, tmp_path: Path
 ) -> None:
     """A generation built before an entry was added has no column for it: refused with the
     file and the fix, rather than served without the facet."""
-    articles = _articles(Engine(demo_index))
+    articles = _articles(demo_engine)
     write_columns(tmp_path, build_columns(len(articles), enumerate(articles)))
     with pytest.raises(ValueError, match=r"publisher\.npy is missing.*newsearch index build"):
         read_columns(tmp_path, (*VALUE_FIELDS, PUBLISHER))
