@@ -19,6 +19,7 @@ from indexer.guard import EmptyBuildError, MissingSourcesError
 from indexer.lock import IndexLocked
 from indexer.maintenance import index_stats, rollback, verify
 from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
+from search.catalog import STATS_FIELDS
 from search.model import ArticleError
 from search.storage.layout import IndexNotFound
 
@@ -215,7 +216,7 @@ def stats_cmd(index_dir: Path, as_json: bool) -> None:
     click.echo(f"documents  {stats['documents']}")
     click.echo(f"dates      {stats['date_from']} .. {stats['date_to']}")
     click.echo(f"size       {stats['size_bytes'] / 1e6:.1f} MB")
-    for facet in ("language", "category", "source"):
+    for facet in (f.name for f in STATS_FIELDS):
         counts: Counter[str] = Counter(stats[facet])
         click.echo(f"{facet}:")
         for value, count in counts.most_common():

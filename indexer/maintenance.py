@@ -11,6 +11,7 @@ import numpy as np
 from indexer.lock import WriterLock
 from indexer.parse import iter_sources
 from indexer.plain import ReadOptions
+from search.catalog import STATS_FIELDS, VALUE_FIELDS, ValueField
 from search.model import ArticleError, datetime_from_us
 from search.reader import open_generation
 from search.storage.articles import articles_agree
@@ -23,7 +24,8 @@ def _dir_size(path: Path) -> int:
 
 
 def index_stats(index_dir: Path) -> dict[str, Any]:
-    """Counts per language, category and source, date range and size of the served generation."""
+    """Counts per value of each ``catalog.STATS_FIELDS`` field (language, category, source),
+    date range and size of the served generation."""
     layout = Layout(index_dir)
     with open_generation(layout, layout.require_current()) as gen:
         return _stats(gen)
@@ -38,9 +40,11 @@ def _stats(gen: Any) -> dict[str, Any]:
         "documents": int(live.sum()),
         "size_bytes": _dir_size(gen.path),
     }
-    for facet in ("language", "category", "source"):
-        ids = np.asarray(getattr(cols, facet))[live]
-        counts = np.bincount(ids, minlength=len(cols.values[facet]))
+    for field in STATS_FIELDS:
+        facet = field.name
+        ids = np.asarray(cols.ids[facet])
+        rows = live[cols.owners[facet]] if field.many else live
+        counts = np.bincount(ids[rows], minlength=len(cols.values[facet]))
         stats[facet] = {cols.values[facet][i]: int(c) for i, c in enumerate(counts) if c}
     if stats["documents"]:
         published = np.asarray(cols.published_us)[live]
@@ -124,13 +128,18 @@ def _columns_agree(gen: Any, docnums: list[int]) -> bool:
         if (
             not cols.live[docnum]
             or int(cols.published_us[docnum]) != article.published_us
-            or cols.values["language"][cols.language[docnum]] != article.language
-            or cols.values["category"][cols.category[docnum]] != article.category
-            or cols.values["source"][cols.source[docnum]] != article.source
-            or cols.tags_of(docnum) != list(article.tags)
+            or any(
+                cols.values_of(f.name, docnum) != _values(f, getattr(article, f.attribute))
+                for f in VALUE_FIELDS
+            )
         ):
             return False
     return int(np.asarray(cols.live).sum()) == len(docnums)
+
+
+def _values(field: ValueField, held: Any) -> list[str]:
+    """An article's values of ``field`` as its column lists them."""
+    return list(held) if field.many else [held]
 
 
 def rollback(index_dir: Path) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
 from schema.dates import DateOrDateTime
 from search import types as st
+from search.catalog import VALUE_FIELDS, VALUE_FILTERS
 from search.engine import IndexInfo as EngineIndexInfo
 from search.engine import Suggestions as EngineSuggestions
 from search.highlight import Fragment, Span
@@ -40,12 +41,14 @@ class DateInterval(Enum):
     YEAR = "year"
 
 
-@strawberry.enum(description="A facet that can be counted.")
-class FacetField(Enum):
-    TAG = "tag"
-    LANGUAGE = "language"
-    CATEGORY = "category"
-    SOURCE = "source"
+if TYPE_CHECKING:
+    FacetField = Enum
+else:
+    FacetField = strawberry.enum(
+        Enum("FacetField", [(f.graphql_name, f.name) for f in VALUE_FIELDS], module=__name__),
+        description="A facet that can be counted.",
+    )
+"""A member per ``catalog.VALUE_FIELDS`` entry (``TAG = "tag"``), in table order."""
 
 
 @strawberry.enum(description="What kind of expected error a request ran into.")
@@ -388,10 +391,32 @@ class IndexInfo:
         )
 
 
+_T = TypeVar("_T")
+
+
+def _value_filters(cls: type[_T]) -> type[_T]:
+    """``cls`` with a ``[String!]`` field per ``catalog.VALUE_FILTERS`` entry (``categories``),
+    in table order, before its ``exclude_ids``."""
+    before = cls.__annotations__
+    annotations: dict[str, object] = {}
+    for name, annotation in before.items():
+        if name == "exclude_ids":
+            for _, flt in VALUE_FILTERS:
+                annotations[flt.attribute] = "list[str] | None"
+                field = strawberry.field(
+                    name=flt.argument, default=None, description=flt.description
+                )
+                setattr(cls, flt.attribute, field)
+        annotations[name] = annotation
+    cls.__annotations__ = annotations
+    return cls
+
+
 @strawberry.input(
     description="Filters; all given ones must hold. Dates are inclusive; languages, "
     "categories, sources and tags match whole values, ignoring case and extra spaces."
 )
+@_value_filters
 class SearchFilter:
     published_from: DateOrDateTime | None = strawberry.field(
         default=None,
@@ -403,19 +428,6 @@ class SearchFilter:
         description="Published at or before this instant, or on or before this day "
         "(2005-03-31: to its last instant in facets.timeZone, inclusive).",
     )
-    tags_any: list[str] | None = strawberry.field(
-        default=None, description="At least one of these tags (case and spacing aside)."
-    )
-    tags_all: list[str] | None = strawberry.field(default=None, description="All of these tags.")
-    languages: list[str] | None = strawberry.field(
-        default=None, description="Any of these ISO 639-1 codes."
-    )
-    categories: list[str] | None = strawberry.field(
-        default=None, description="Any of these categories (case and spacing aside)."
-    )
-    sources: list[str] | None = strawberry.field(
-        default=None, description="Any of these sources (case and spacing aside)."
-    )
     exclude_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Leave these articles out."
     )
@@ -425,12 +437,10 @@ class SearchFilter:
         return st.Filters(
             published_from=self.published_from,
             published_to=self.published_to,
-            tags_any=tuple(self.tags_any or ()),
-            tags_all=tuple(self.tags_all or ()),
-            languages=tuple(self.languages or ()),
-            categories=tuple(self.categories or ()),
-            sources=tuple(self.sources or ()),
             exclude_ids=tuple(str(i) for i in self.exclude_ids or ()),
+            **{
+                flt.attribute: tuple(getattr(self, flt.attribute) or ()) for _, flt in VALUE_FILTERS
+            },
         )
 
 

@@ -39,6 +39,7 @@ from whoosh import query as wq
 
 from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
+from search.catalog import VALUE_QUERY_FIELDS
 from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
 from search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
@@ -169,7 +170,7 @@ class _Compiler:
             if inner is _ALL:
                 return _NONE
             return wq.Not(inner)
-        if node.field in ("category", "source", "language"):
+        if node.field in VALUE_QUERY_FIELDS:
             return self.keyword(node)
         if isinstance(node, Prefix | Fuzzy):
             return self.expanded(node, positive)
@@ -271,7 +272,7 @@ class _Compiler:
                 )
             )
             return _NONE
-        column = getattr(cols, node.field)
+        column = cols.ids[node.field]
         matched = value_mask(column, ids) & np.asarray(cols.live)
         docnums = np.flatnonzero(matched)
         if not docnums.size:

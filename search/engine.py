@@ -24,6 +24,7 @@ from whoosh import query as wq
 
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
+from search.catalog import BY_NAME
 from search.compile import Compiled, Present, compile_query
 from search.exact import EXACT_FIELD
 from search.facets import facet
@@ -134,7 +135,7 @@ class Engine:
         offset = decode_cursor(req.after, key) if req.after else 0
         searcher = gen.searcher()
         masks = build_masks(
-            gen.columns, gen.tag_doc, req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
+            gen.columns, req.filters, tz, self._docnums(gen, req.filters.exclude_ids)
         )
         compiled: Compiled | None = None
         scores: npt.NDArray[np.float64] | None = None
@@ -255,7 +256,7 @@ class Engine:
         cols = gen.columns
         live = np.asarray(cols.live)
         tag_counts = np.bincount(
-            np.asarray(cols.tag_ids)[live[gen.tag_doc]], minlength=len(cols.values["tag"])
+            np.asarray(cols.ids["tag"])[live[cols.owners["tag"]]], minlength=len(cols.values["tag"])
         )
         tags = [
             (value, int(tag_counts[i]))
@@ -287,7 +288,9 @@ class Engine:
         gen = self.reader.generation()
         cols = gen.columns
         live = np.asarray(cols.live)
-        langs = np.bincount(np.asarray(cols.language)[live], minlength=len(cols.values["language"]))
+        langs = np.bincount(
+            np.asarray(cols.ids["language"])[live], minlength=len(cols.values["language"])
+        )
         published = np.asarray(cols.published_us)[live]
         return IndexInfo(
             documents=int(np.count_nonzero(live)),
@@ -380,20 +383,13 @@ class Engine:
     def _facets(
         gen: Generation, matched: Mask, masks: FilterMasks, req: SearchRequest
     ) -> tuple[Facet, ...]:
-        selected = {
-            "tag": req.filters.tags_any + req.filters.tags_all,
-            "language": req.filters.languages,
-            "category": req.filters.categories,
-            "source": req.filters.sources,
-        }
         return tuple(
             facet(
                 gen.columns,
-                gen.tag_doc,
                 name,
                 matched & masks.without(name),
                 req.facet_size,
-                selected[name],
+                tuple(v for flt in BY_NAME[name].filters for v in req.filters.wanted(flt)),
             )
             for name in req.facets
         )

@@ -14,24 +14,19 @@ from search.storage.columns import Columns
 from search.types import Facet, FacetValue
 from search.values import fold
 
-_COLUMN = {"language": "language", "category": "category", "source": "source"}
 
-
-def counts(
-    cols: Columns, tag_doc: npt.NDArray[np.int64], facet: str, mask: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.int64]:
-    """Hits per value id of ``facet`` among documents in ``mask``."""
+def counts(cols: Columns, facet: str, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Hits per value id of ``facet`` (a ``catalog.VALUE_FIELDS`` name) among documents in
+    ``mask``."""
     size = len(cols.values[facet])
-    if facet == "tag":
-        tag_ids = np.asarray(cols.tag_ids)
-        return np.bincount(tag_ids[mask[tag_doc]], minlength=size).astype(np.int64)
-    column = np.asarray(getattr(cols, _COLUMN[facet]))
-    return np.bincount(column[mask], minlength=size).astype(np.int64)
+    ids = np.asarray(cols.ids[facet])
+    owners = cols.owners.get(facet)
+    selected = mask[owners] if owners is not None else mask
+    return np.bincount(ids[selected], minlength=size).astype(np.int64)
 
 
 def facet(
     cols: Columns,
-    tag_doc: npt.NDArray[np.int64],
     name: str,
     mask: npt.NDArray[np.bool_],
     size: int,
@@ -43,7 +38,7 @@ def facet(
     selected when a filter value equals it after ``fold`` (shown in the archive's spelling,
     or as typed when the archive has no such value).
     """
-    per_value = counts(cols, tag_doc, name, mask)
+    per_value = counts(cols, name, mask)
     table = cols.values[name]
     nonzero = np.flatnonzero(per_value)
     distinct = int(nonzero.size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from search.analysis import LANGUAGES
+from search.catalog import VALUE_FIELDS
 
 TITLE_BOOST = 3.0
 TAGS_BOOST = 2.0
@@ -22,12 +23,13 @@ NAMES_FIELD = "names"
 FIELD_KINDS = ("title", "body", "tags")
 """Query-language field names that map to per-language text fields."""
 QUERY_KINDS: dict[str | None, tuple[str, ...]] = {
-    None: ("title", "body", "tags"),
+    None: FIELD_KINDS,
     "title": ("title",),
     "body": ("body",),
-    "tag": ("tags",),
+    **{f.name: (f.attribute,) for f in VALUE_FIELDS if f.query == "words"},  # tag: tags
 }
-"""The article parts (FIELD_KINDS) a query-language field looks in (None: a plain word)."""
+"""The article parts (FIELD_KINDS) a query-language field looks in (None: a plain word); a
+value field searched by its words (``catalog``) looks in the part named as its attribute."""
 
 
 def field_boosts() -> dict[str, float]:

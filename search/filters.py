@@ -1,7 +1,7 @@
 """Filters as boolean masks over document numbers, computed from the numpy columns.
 
-Values (languages, categories, sources, tags) match by ``values.fold``: case and
-spacing aside.
+Value filters are those of ``catalog.VALUE_FIELDS`` (languages, categories, sources,
+tagsAny, tagsAll); values match by ``values.fold``: case and spacing aside.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from search.catalog import BY_NAME, VALUE_FIELDS, VALUE_FILTERS, ValueField
 from search.storage.columns import Columns
 from search.types import Filters, SearchError, SearchWarning, WarningKind
 from search.values import fold
@@ -55,26 +56,16 @@ def matching_ids(cols: Columns, facet: str, wanted: tuple[str, ...]) -> npt.NDAr
     return np.asarray([i for v in wanted for i in folded.get(fold(v), ())], dtype=np.int32)
 
 
-FILTER_NAMES = {
-    "languages": "language",
-    "categories": "category",
-    "sources": "source",
-    "tagsAny": "tag",
-    "tagsAll": "tag",
-}
-"""The value filters, by their GraphQL names, and the facet each one's values are of."""
-_ATTRIBUTES = {"tagsAny": "tags_any", "tagsAll": "tags_all"}
-
-
 def unknown_value(
     cols: Columns, facet: str, subject: str, value: str, position: int | None = None
 ) -> SearchWarning:
     """The warning for ``value`` of ``facet``, which no archive value equals after ``fold``:
     ``subject`` names where it was asked for (``languages: "english"``, ``category:x``).
-    For a language the hint gives the codes in use; otherwise up to three close values."""
-    if facet == "language":
-        codes = ", ".join(sorted(cols.values["language"]))
-        hint = f"use ISO 639-1 codes such as en; this archive has {codes}"
+    The hint is the field's ``unknown_hint`` with the values in use (language: the codes),
+    otherwise up to three close values."""
+    template = BY_NAME[facet].unknown_hint
+    if template is not None:
+        hint = template.format(values=", ".join(sorted(cols.values[facet])))
     else:
         folded = cols.folded[facet]
         close = difflib.get_close_matches(fold(value), list(folded), n=3, cutoff=0.75)
@@ -94,11 +85,10 @@ def unknown_value(
 def filter_warnings(cols: Columns, filters: Filters) -> tuple[SearchWarning, ...]:
     """A warning for each value filter value that no archive value equals (once each)."""
     found = []
-    for name, facet in FILTER_NAMES.items():
-        wanted = getattr(filters, _ATTRIBUTES.get(name, name))
-        for value in dict.fromkeys(wanted):
-            if fold(value) not in cols.folded[facet]:
-                found.append(unknown_value(cols, facet, f'{name}: "{value}"', value))
+    for field, flt in VALUE_FILTERS:
+        for value in dict.fromkeys(filters.wanted(flt)):
+            if fold(value) not in cols.folded[field.name]:
+                found.append(unknown_value(cols, field.name, f'{flt.argument}: "{value}"', value))
     return tuple(found)
 
 
@@ -107,22 +97,22 @@ def value_mask(column: npt.NDArray[np.int32], ids: npt.NDArray[np.int32]) -> Mas
     return np.isin(np.asarray(column), ids)
 
 
-def tags_mask(
-    cols: Columns, tag_doc: npt.NDArray[np.int64], wanted: tuple[str, ...], all_of: bool
-) -> Mask:
-    """Documents with any (or all) of ``wanted`` tags."""
-    tag_ids = np.asarray(cols.tag_ids)
+def field_mask(cols: Columns, field: ValueField, wanted: tuple[str, ...], all_of: bool) -> Mask:
+    """Documents with any (or all) of the ``wanted`` values of ``field``."""
+    column = np.asarray(cols.ids[field.name])
 
     def having(ids: npt.NDArray[np.int32]) -> Mask:
+        if not field.many:
+            return value_mask(column, ids)
         found = np.zeros(cols.size, dtype=np.bool_)
-        found[tag_doc[np.isin(tag_ids, ids)]] = True
+        found[cols.owners[field.name][np.isin(column, ids)]] = True
         return found
 
     if not all_of:
-        return having(matching_ids(cols, "tag", wanted))
+        return having(matching_ids(cols, field.name, wanted))
     result = np.ones(cols.size, dtype=np.bool_)
-    for tag in wanted:
-        result &= having(matching_ids(cols, "tag", (tag,)))
+    for value in wanted:
+        result &= having(matching_ids(cols, field.name, (value,)))
     return result
 
 
@@ -153,7 +143,6 @@ class FilterMasks:
 
 def build_masks(
     cols: Columns,
-    tag_doc: npt.NDArray[np.int64],
     filters: Filters,
     tz: ZoneInfo,
     docnums_of: dict[str, int],
@@ -174,20 +163,11 @@ def build_masks(
         if docnum is not None:
             base[docnum] = False
     facets: dict[str, Mask] = {}
-    for facet, wanted in (
-        ("language", filters.languages),
-        ("category", filters.categories),
-        ("source", filters.sources),
-    ):
-        if wanted:
-            column = getattr(cols, facet)
-            facets[facet] = value_mask(column, matching_ids(cols, facet, wanted))
-    tag_mask: Mask | None = None
-    if filters.tags_any:
-        tag_mask = tags_mask(cols, tag_doc, filters.tags_any, all_of=False)
-    if filters.tags_all:
-        both = tags_mask(cols, tag_doc, filters.tags_all, all_of=True)
-        tag_mask = both if tag_mask is None else tag_mask & both
-    if tag_mask is not None:
-        facets["tag"] = tag_mask
+    for field in VALUE_FIELDS:
+        for flt in field.filters:
+            wanted = filters.wanted(flt)
+            if wanted:
+                mask = field_mask(cols, field, wanted, flt.all_of)
+                found = facets.get(field.name)
+                facets[field.name] = mask if found is None else found & mask
     return FilterMasks(base=base, facets=facets, warnings=filter_warnings(cols, filters))

@@ -16,7 +16,7 @@ parenthesis, a non-word character, a prefix ``=mobil*`` or a fuzzy word ``=word~
 before a field name ``=title:x`` or after ``category:``/``source:``/``language:``)
 is a ``QuerySyntaxError``.
 
-FIELD is one of title, body, tag, category, source, language.  A word with a
+FIELD is one of FIELD_ORDER: title, body, tag, category, source, language.  A word with a
 ``name:`` prefix that is not a field (``Yukos:court``) is searched as its words
 (``Yukos court``, grouped), and so is a pasted link (``http://bbc.co.uk``: ``bbc co
 uk``); ``parse`` says so in its warnings.  Every mistake raises
@@ -29,9 +29,13 @@ import re
 from dataclasses import dataclass
 
 from search.analysis import words as split_text
+from search.catalog import VALUE_QUERY_FIELDS
+from search.fields import QUERY_KINDS
 from search.types import SearchWarning, WarningKind
 
-FIELD_ORDER = ("title", "body", "tag", "category", "source", "language")
+FIELD_ORDER = (*(f for f in QUERY_KINDS if f is not None), *VALUE_QUERY_FIELDS)
+"""The query language's fields: those searching text (``fields.QUERY_KINDS``: title, body,
+tag), then those matching whole values (``catalog.VALUE_QUERY_FIELDS``)."""
 FIELDS = frozenset(FIELD_ORDER)
 OPERATORS = frozenset({"OR", "AND", "NOT"})
 """Words read as operators when written in capitals (``energy OR grid``)."""
@@ -179,7 +183,7 @@ def _tokens(text: str, notes: list[SearchWarning]) -> list[_Tok]:
                 name = field.lower()
                 value_pos = i + len(field) + 1
                 if rest.startswith("="):
-                    if name in _KEYWORDS:
+                    if name in VALUE_QUERY_FIELDS:
                         raise QuerySyntaxError(
                             value_pos,
                             f"= does not apply to {name}:",
@@ -262,7 +266,6 @@ def _as_words(word: str, pos: int, following: str, notes: list[SearchWarning]) -
     return _Tok("WORDS", word, pos, parts=parts)
 
 
-_KEYWORDS = frozenset({"category", "source", "language"})
 _WORD_START = re.compile(r"\w")
 _EXACT_HINT = "write =word (=Львова) to match that form of the word only"
 

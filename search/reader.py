@@ -22,8 +22,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from whoosh.searching import Searcher
 
 from search.analysis import ANALYSIS_VERSION
@@ -114,11 +112,6 @@ class Generation:
     def documents(self) -> int:
         """Live documents."""
         return self.manifest.documents
-
-    @cached_property
-    def tag_doc(self) -> npt.NDArray[np.int64]:
-        """For each entry of the tag CSR, its document (computed once per generation)."""
-        return self.columns.tag_doc_index()
 
     @cached_property
     def vocabulary(self) -> Vocabulary:

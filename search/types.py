@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+from search.catalog import FACET_NAMES as FACET_NAMES  # re-exported: requests name facets
+from search.catalog import ValueFilter
 from search.highlight import Fragment, Span
 from search.model import Article
 
-FACET_NAMES = ("tag", "language", "category", "source")
 MAX_FIRST = 100
 
 
@@ -49,7 +50,8 @@ class Filters:
     ``published_from``/``published_to`` are inclusive bounds.  A ``datetime`` is an
     instant (a naive one is read in the request's time zone); a ``date`` is that whole
     day in the request's time zone: from its first instant, to its last (the next local
-    midnight, exclusive: 23 or 25 hours on a DST change).
+    midnight, exclusive: 23 or 25 hours on a DST change).  The value filters are those of
+    ``catalog.VALUE_FIELDS`` (an attribute per ``ValueFilter``).
     """
 
     published_from: datetime | date | None = None
@@ -60,6 +62,11 @@ class Filters:
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     exclude_ids: tuple[str, ...] = ()
+
+    def wanted(self, flt: ValueFilter) -> tuple[str, ...]:
+        """The values asked for by the value filter ``flt``."""
+        found: tuple[str, ...] = getattr(self, flt.attribute)
+        return found
 
 
 @dataclass(frozen=True)

@@ -183,3 +183,23 @@ def test_graphql_filters_ignore_case(valued_index: Path) -> None:
     assert result.data["search"]["totalCount"] == len(expected) > 0
     selected = [v for v in result.data["search"]["facets"][0]["values"] if v["selected"]]
     assert {v["value"] for v in selected} == {"BBC News", "bbc  news"}
+
+
+def test_graphql_query_clause_and_filter_find_the_archive_spelling(valued_index: Path) -> None:
+    """``category:POLITICS`` in the query and ``categories: ["politics"]`` as a filter are one
+    rule (``values.fold``): both find ``Politics`` and ``politics``, and the facet shows the
+    archive's two spellings."""
+    client = Client(valued_index)
+    document = """query($q: String!, $filter: SearchFilter) {
+      search(query: $q, filter: $filter, facets: {fields: [CATEGORY]}) {
+        ... on ArticleConnection { totalCount facets { values { value count } } } } }"""
+    expected = {a.id for a in ARTICLES if fold(a.category) == "politics"}
+    found = []
+    for query, filters in (("category:POLITICS", None), ("", {"categories": ["politics"]})):
+        result = client.execute(document, {"q": query, "filter": filters})
+        assert result.errors is None
+        found.append(result.data["search"])
+    by_query, by_filter = found
+    assert by_query["totalCount"] == by_filter["totalCount"] == len(expected) > 0
+    shown = {v["value"] for v in by_query["facets"][0]["values"]}
+    assert shown == {"Politics", "politics"}
