@@ -1,4 +1,7 @@
-"""The Whoosh segment format of a generation (its ``whoosh/`` folder): the schema and how an
+"""The Whoosh door: the only way into Whoosh for ``search/``, ``indexer/`` and ``schema/``
+(with its siblings ``whoosh_*.py``; a test keeps every other module from importing it).
+
+The Whoosh segment format of a generation (its ``whoosh/`` folder): the schema and how an
 Article maps onto it, the storage both sides open it through, and the writer of a build (in
 chunks when parallel).
 
@@ -41,6 +44,28 @@ from search.fields import NAMES_FIELD
 from search.lifetime import end_with_parent
 from search.model import Article
 from search.storage.articles import article_to_json
+from search.storage.whoosh_query import (
+    AnyLemma,
+    Searcher,
+    ValuesQuery,
+    to_whoosh,
+    whoosh_matches,
+)
+
+__all__ = [
+    "AnyLemma",
+    "Searcher",
+    "TermsText",
+    "ValuesQuery",
+    "Writer",
+    "build_schema",
+    "codec",
+    "create_whoosh",
+    "document",
+    "open_whoosh",
+    "to_whoosh",
+    "whoosh_matches",
+]
 
 _SINGLE_POSITIONS = 4096
 
