@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.searching import Searcher
 
 from search.analysis import ANALYSIS_VERSION
 from search.compile import CompiledWords
@@ -35,7 +34,7 @@ from search.storage.columns import Columns, read_columns
 from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
 from search.storage.postings import Postings, analysis_version, open_postings
 from search.storage.vocab import Vocabulary
-from search.storage.whoosh import open_whoosh
+from search.storage.whoosh import Searcher, open_whoosh
 
 
 @dataclass

@@ -30,6 +30,9 @@ from whoosh import fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, _run_subwriter
+from whoosh.spelling import ListCorrector
+from whoosh.support.levenshtein import damerau_levenshtein
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter
 
 from search.analysis import (
@@ -54,13 +57,16 @@ from search.storage.whoosh_query import (
 
 __all__ = [
     "AnyLemma",
+    "ListCorrector",
     "Searcher",
     "TermsText",
     "ValuesQuery",
     "Writer",
     "build_schema",
+    "byte_to_length",
     "codec",
     "create_whoosh",
+    "damerau_levenshtein",
     "document",
     "open_whoosh",
     "to_whoosh",
