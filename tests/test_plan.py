@@ -25,8 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("search", "indexer", "schema")
 DOOR = "search/storage/whoosh.py"
 SIBLINGS = "search/storage/whoosh_*.py"
-NOT_YET = {"search/analysis.py"}
-"""Modules still importing Whoosh for their own reasons (the analyzers' pipeline parts)."""
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -47,7 +45,7 @@ def test_only_the_door_imports_whoosh() -> None:
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
             relative = path.relative_to(REPO)
-            if relative.as_posix() in {DOOR, *NOT_YET} or relative.match(SIBLINGS):
+            if relative.as_posix() == DOOR or relative.match(SIBLINGS):
                 continue
             modules = _imported_modules(path)
             if any(m == "whoosh" or m.startswith("whoosh.") for m in modules):
