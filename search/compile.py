@@ -546,7 +546,7 @@ def compile_query(
     exact_docs: ExactDocs | None = None,
     key_frequency: Frequency | None = None,
 ) -> Compiled:
-    """The Whoosh query for ``node`` and the highlight marks per language.
+    """The query plan for ``node`` and the highlight marks per language.
 
     ``columns`` (the generation's) answer ``category:``/``source:``/``language:``
     clauses, by the filters' rule.
