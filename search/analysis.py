@@ -1,6 +1,7 @@
 """Per-language analyzers, defined once and used at index time and at query time.
 
-Each analyzer is a Whoosh pipeline of small parts (tokenizer | filters)::
+Each analyzer is a pipeline of small parts (tokenizer | filters), our own types shaped like
+Whoosh's (the Whoosh schema holds them through an adapter in ``storage/whoosh.py``)::
 
     uk:    words | apostrophes | Ukrainian lemmas (pymorphy3) | one token per lemma
     ru:    words | apostrophes | ё->е | Russian lemmas (pymorphy3) | one token per lemma
@@ -15,12 +16,17 @@ numbering keyed by a word's term keeps one string per word; the last filter
 position (phrases still work), and ``lemmas_of`` splits it where terms are looked up.
 The lemma filters see the word's case (a capitalized word is name-like).
 
-The lemma and stem filters are marked ``is_morph`` so that Whoosh's spelling
-support can index the unstemmed forms beside them (used by did-you-mean).
+The lemma and stem filters are marked ``is_morph`` (Whoosh's name for filters that change a
+word's form).
 Per-token results are cached: news vocabulary is Zipf-distributed, so a small
 cache answers most tokens.  Every filter here acts on one token alone and says so
 with a ``word`` method; ``word_term`` composes those for a single word, without
 the pipeline's Token and generator per filter (a quarter of analyzing a new word).
+
+Whoosh pickles each field's analyzer into an index by class path: generations built before
+these types were our own hold Whoosh's ``CompositeAnalyzer`` and ``RegexTokenizer`` around
+the filters below, which unpickle into these classes (their state is their ``__dict__``) and
+act on Whoosh's tokens alike (they read and set only ``text`` and ``stopped``).
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
-from whoosh.analysis import Analyzer, Filter, RegexTokenizer, Token, Tokenizer
+from search.pipeline import Filter, Filters, Pipeline, RegexTokenizer, Tokenizer, Tokens
+
+__all__ = ["Pipeline", "RegexTokenizer", "Tokens"]
 
 LANGUAGES: tuple[str, ...] = ("uk", "ru", "en", "other")
 """Languages with their own fields; any other detected language is analyzed as ``other``."""
@@ -74,7 +82,7 @@ class WordFilter(Filter):
         """The token text this filter makes of ``text``."""
         raise NotImplementedError
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+    def __call__(self, tokens: Tokens) -> Tokens:
         word = self.word
         for t in tokens:
             if not t.stopped:
@@ -269,7 +277,7 @@ class SplitLemmas(Filter):
     def __hash__(self) -> int:
         return hash("split-lemmas")
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+    def __call__(self, tokens: Tokens) -> Tokens:
         for t in tokens:
             if t.stopped or LEMMA_SEPARATOR not in t.text:
                 yield t
@@ -306,42 +314,58 @@ class TagsTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash("tags")
 
-    def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        *,
+        positions: bool = False,
+        chars: bool = False,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        **kwargs: object,
+    ) -> Tokens:
+        # Positions and characters count from the first tag (start_pos/start_char unused).
         pos = 0
         char = 0
-        kwargs.pop("start_pos", None)
-        kwargs.pop("start_char", None)
         for part in value.split(TAG_SEPARATOR):
             last = pos - 1
-            for t in self.words(part, start_pos=pos, start_char=char, **kwargs):
-                last = t.pos if kwargs.get("positions") else last + 1
+            words = self.words(
+                part,
+                positions=positions,
+                chars=chars,
+                start_pos=pos,
+                start_char=char,
+                tokenize=tokenize,
+                **kwargs,
+            )
+            for t in words:
+                last = t.pos if positions else last + 1
                 yield t
             pos = last + 1 + TAG_POSITION_GAP
             char += len(part) + len(TAG_SEPARATOR)
 
 
-def _filters(language: str) -> Any:
+def _filters(language: str) -> Filters:
     if language in ("uk", "ru"):
         # The lemma filter lower-cases (and folds ё) itself: it looks at the case first.
         return ApostropheFilter() | LemmaFilter(language) | SplitLemmas()
-    chain: Any = ApostropheFilter() | Lowercase()
+    chain = ApostropheFilter() | Lowercase()
     if language == "en":
         return chain | SnowballFilter("english")
     return chain | FoldFilter()
 
 
 @cache
-def text_analyzer(language: str) -> Analyzer:
+def text_analyzer(language: str) -> Pipeline:
     """The analyzer for titles and bodies in ``language`` (one of LANGUAGES)."""
-    result: Analyzer = RegexTokenizer(WORD_PATTERN) | _filters(language)
-    return result
+    return RegexTokenizer(WORD_PATTERN) | _filters(language)
 
 
 @cache
-def tags_analyzer(language: str) -> Analyzer:
+def tags_analyzer(language: str) -> Pipeline:
     """The analyzer for an article's tags searched as text, in its language."""
-    result: Analyzer = TagsTokenizer() | _filters(language)
-    return result
+    return TagsTokenizer() | _filters(language)
 
 
 def warm_up() -> None:
@@ -403,7 +427,7 @@ def _word_steps(language: str) -> tuple[Callable[[str], str], ...]:
     """The filters of ``text_analyzer(language)`` as functions of one word (up to the
     position term: ``SplitLemmas`` is left to the callers)."""
     steps = []
-    for item in text_analyzer(language).items[1:]:
+    for item in text_analyzer(language).filters:
         if isinstance(item, SplitLemmas):
             continue
         if not isinstance(item, WordFilter):

@@ -1,10 +1,10 @@
-"""From the query syntax tree to a Whoosh query over the per-language fields.
+"""From the query syntax tree to a query plan (``plan.py``) over the per-language fields.
 
 Each word is analyzed by every language's analyzer and matched against that
 language's title, body and tags fields (``армії`` -> ``title_uk:армія``, ``армии`` ->
 ``title_ru:армия``, ...), so an inflected word finds its lemma or stem in the
 language it belongs to.  An ambiguous word matches any of its lemmas and is scored by
-the best (``AnyLemma``: ``Києві`` -> ``title_uk:київ`` or ``title_uk:кий``), a phrase
+the best (``BestOf``: ``Києві`` -> ``title_uk:київ`` or ``title_uk:кий``), a phrase
 with ambiguous words any of its readings (at most MAX_READINGS).  Prefixes and fuzzy
 words are expanded against the generation's vocabulary of surface words (``mobilization``, where
 ``body_en`` holds only the stem ``mobil``; see ``vocab.py``), bounded to the
@@ -15,13 +15,11 @@ An exact word (``=Львова``, or every word under ``MatchMode.EXACT``) is it
 clause required to hold the form typed in the ``exact`` field (``exact.py``); it and
 every word under ``MatchMode.FORMS`` leave out the names field (no other script).
 
-Boolean structure is simplified here rather than by Whoosh's ``normalize``,
-which turns ``And([Every(), x])`` into ``Every()`` and drops a NullQuery from
-an ``And`` (so ``energy zzzz*`` would match every ``energy`` document).  The
-rest of what ``normalize`` does (nested Ands or Ors flattened, repeated clauses
-dropped, one clause standing alone) is done as the tree is built: the tree is
-then one ``normalize`` leaves as it is, without a second walk over it (a sixth of
-compiling a query).
+Boolean structure is simplified as the plan is built: ``Every``/``Nothing`` inside an
+``AllOf``/``AnyOf`` are resolved (an ``AllOf`` with ``Nothing`` is ``Nothing``, so
+``energy zzzz*`` matches nothing), nested ``AllOf``s or ``AnyOf``s are flattened, repeated
+clauses dropped and one clause stands alone: as Whoosh's ``normalize`` would leave the
+plan's Whoosh translation (a test checks it), without a second walk over it.
 """
 
 from __future__ import annotations
@@ -31,12 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import islice, product
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh import query as wq
 
+from search import plan
 from search.analysis import LANGUAGES, lemmas_of, terms
 from search.analysis import words as split_text
 from search.catalog import VALUE_QUERY_FIELDS
@@ -44,13 +41,13 @@ from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
 from search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
 from search.filters import matching_ids, unknown_value, value_mask
 from search.highlight import MatchTerms
-from search.lemmaquery import AnyLemma
 from search.names import coarse_keys, query_name_keys, spelled_keys, typed_names
+from search.plan import EVERY, NOTHING, Plan
 from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
 from search.storage.columns import Columns
 from search.storage.vocab import Vocabulary, surface
 from search.types import MatchMode, SearchWarning
-from search.values import ValuesQuery, fold
+from search.values import fold
 
 MAX_EXPANSIONS = 256
 ADJACENCY_RUN = 4
@@ -70,11 +67,11 @@ SEARCHED_FIELDS = {
     for field, kinds in QUERY_KINDS.items()
     for lang in LANGUAGES
 }
-"""The Whoosh fields a word of a query field (None: any) is looked up in, per language."""
+"""The text fields a word of a query field (None: any) is looked up in, per language."""
 _BOOSTS = field_boosts()
-_ALL: Any = wq.Every()
-"""Matches every document: what ``-nothing`` means (never inside a normalized tree)."""
-_NONE: Any = wq.NullQuery
+_ALL = EVERY
+"""Matches every document: what ``-nothing`` means (never inside a simplified plan)."""
+_NONE = NOTHING
 """Matches no document: a prefix or fuzzy word that expands to nothing."""
 MAX_READINGS = 16
 """Readings of a phrase with ambiguous words (one lemma per word) searched, at most."""
@@ -91,24 +88,24 @@ class _Marks:
 
 @dataclass(frozen=True)
 class Compiled:
-    """A Whoosh query, per language what the highlighter should mark, and warnings for
+    """A query plan, per language what the highlighter should mark, and warnings for
     ``category:``/``source:``/``language:`` values no article has."""
 
-    query: Any
+    query: Plan
     marks: dict[str, MatchTerms]
     warnings: tuple[SearchWarning, ...] = ()
 
 
 Present = Callable[[str, str], bool]
 """Whether a (text field, term) pair occurs in some live document."""
-ExactDocs = Callable[[str], npt.NDArray[Any]]
+ExactDocs = Callable[[str], npt.NDArray[np.int32]]
 """The numbers of the documents whose exact field holds a term, in any order (``exact.py``)."""
 Frequency = Callable[[str, str], int]
 """How many documents hold a (text field, term) pair (Whoosh's ``doc_frequency``)."""
 
 Analyses = tuple[tuple[str, tuple[str, ...]], ...]
 """What each language's analyzer makes of a query word or phrase: (language, terms)."""
-CompiledWords = dict[tuple[str | None, str], tuple[Any, Analyses, Lemmas]]
+CompiledWords = dict[tuple[str | None, str], tuple[Plan | None, Analyses, Lemmas]]
 """Compiled words of one generation: (query field, text) -> (query, analyses, name keys)."""
 WORD_MEMO_SIZE = 20_000
 """Words a memo holds before it is emptied (a crude bound: the hot words come back)."""
@@ -141,8 +138,8 @@ class _Compiler:
         self.present = present
         self.memo = memo
 
-    def node(self, node: Node, positive: bool = True) -> Any:
-        """The Whoosh query of ``node``: None when it has no searchable words (ignored),
+    def node(self, node: Node, positive: bool = True) -> Plan | None:
+        """The plan of ``node``: None when it has no searchable words (ignored),
         ``_ALL``/``_NONE`` when it matches every/no document."""
         if isinstance(node, And):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
@@ -151,7 +148,7 @@ class _Compiler:
             kept = [p for p in parts if p is not _ALL]
             if not kept:
                 return _ALL if parts else None
-            joined = _joined(wq.And, kept)
+            joined = _joined(plan.AllOf, kept)
             return self.adjacency_bonus(node, joined) if positive else joined
         if isinstance(node, Or):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
@@ -160,7 +157,7 @@ class _Compiler:
             kept = [p for p in parts if p is not _NONE]
             if not kept:
                 return _NONE if parts else None
-            return _joined(wq.Or, kept)
+            return _joined(plan.AnyOf, kept)
         if isinstance(node, Not):
             inner = self.node(node.child, not positive)
             if inner is None:
@@ -169,14 +166,14 @@ class _Compiler:
                 return _ALL
             if inner is _ALL:
                 return _NONE
-            return wq.Not(inner)
+            return plan.Excluding(inner)
         if node.field in VALUE_QUERY_FIELDS:
             return self.keyword(node)
         if isinstance(node, Prefix | Fuzzy):
             return self.expanded(node, positive)
         return self.text(node, positive)
 
-    def adjacency_bonus(self, node: And, joined: Any) -> Any:
+    def adjacency_bonus(self, node: And, joined: Plan) -> Plan:
         """``joined`` (the And of ``node``'s children) or'ed with each run of its consecutive
         capitalized plain words as a phrase, so that documents holding a name's words side
         by side (``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
@@ -188,7 +185,7 @@ class _Compiler:
         phrase's score to theirs.  Phrases mark nothing for the highlighter (their words
         are marked), and runs are at most ADJACENCY_RUN words long (each is one phrase).
         """
-        bonus = []
+        bonus: list[Plan] = []
         for run in _word_runs(node.children):
             found = self.phrase_of(run)
             if found is not None:
@@ -196,14 +193,14 @@ class _Compiler:
                 # lemmas alone would match documents ``joined`` does not.
                 required = [self.required(w, self.exact_words(w)) for w in run]
                 kept = [r for r in required if r is not None]
-                if any(r is _NONE for r in kept):
+                if any(not r.docnums.size for r in kept):
                     continue
                 if kept:
-                    found = wq.Require(found, _joined(wq.And, kept))
+                    found = plan.Require(found, _all_values(kept))
                 bonus.append(found)
-        return _joined(wq.Or, [joined, *bonus]) if bonus else joined
+        return _joined(plan.AnyOf, [joined, *bonus]) if bonus else joined
 
-    def phrase_of(self, run: list[Word]) -> Any:
+    def phrase_of(self, run: list[Word]) -> Plan | None:
         """The phrase of a run of words in the languages where it is 2+ terms (a run whose
         other words are stop words would add its one term's score again, not a bonus), in
         the fields where it is rare enough to look for (ADJACENCY_MAX_DF); None: nowhere."""
@@ -244,14 +241,14 @@ class _Compiler:
             phrases = [
                 _field_query(name, words) for name, words in self._occurring(found, every=False)
             ]
-            known = (_joined(wq.Or, phrases) if phrases else None, analyses, ())
+            known = (_joined(plan.AnyOf, phrases) if phrases else None, analyses, ())
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
                 self.memo[key] = known
         return known[0]
 
-    def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Any:
+    def keyword(self, node: Word | Phrase | Prefix | Fuzzy) -> Plan:
         """``category:``, ``source:``, ``language:``: the documents whose value equals the
         clause's after ``fold`` (or starts with it: ``category:pol*``), exactly the
         documents the filter with that value keeps (a ``~`` asks for the value itself)."""
@@ -277,7 +274,7 @@ class _Compiler:
         docnums = np.flatnonzero(matched)
         if not docnums.size:
             return _NONE
-        return ValuesQuery(node.field, value, docnums)
+        return plan.Values(node.field, value, docnums.astype(np.int64, copy=False))
 
     def exact_words(self, node: Word | Phrase) -> tuple[bool, ...]:
         """Which words of ``node`` (``analysis.words`` of its text) are exact, by its ``=``
@@ -286,10 +283,10 @@ class _Compiler:
         written = node.exact if isinstance(node, Phrase) else ()
         return exact_flags(len(split_text(node.text)), every, written)
 
-    def required(self, node: Word | Phrase, exact: tuple[bool, ...]) -> Any:
-        """The live documents holding the forms of ``node``'s exact words, as a
-        ``ValuesQuery`` (None: it has none; ``_NONE``: no document does); a
-        QuerySyntaxError on a generation without exact forms."""
+    def required(self, node: Word | Phrase, exact: tuple[bool, ...]) -> plan.Values | None:
+        """The live documents holding the forms of ``node``'s exact words, as ``Values``
+        (None: it has none; with no documents: no document does); a QuerySyntaxError on a
+        generation without exact forms."""
         if not any(exact):
             return None
         alternatives = requirement(node.field, split_text(node.text), exact)
@@ -306,11 +303,9 @@ class _Compiler:
             docs = reduce(np.intersect1d, (holding(t) for t in together))
             found = np.union1d(found, docs)
         docnums = found[np.asarray(self.columns.live)[found]].astype(np.int64)
-        if not docnums.size:
-            return _NONE
-        return ValuesQuery(EXACT_FIELD, " | ".join(" ".join(t) for t in alternatives), docnums)
+        return plan.Values(EXACT_FIELD, " | ".join(" ".join(t) for t in alternatives), docnums)
 
-    def text(self, node: Word | Phrase, positive: bool) -> Any:
+    def text(self, node: Word | Phrase, positive: bool) -> Plan | None:
         """A word or phrase: what it is analyzed to in each language, in the fields of its
         query field that hold it (the same for a Word and a one-word Phrase), required to
         hold the forms of its exact words."""
@@ -337,7 +332,7 @@ class _Compiler:
                 self.names.update(coarse_keys(word_keys))
         if required is None or query is None:
             return query
-        return _NONE if required is _NONE else wq.Require(query, required)
+        return plan.Require(query, required) if required.docnums.size else _NONE
 
     def name_keys(self, text: str, analyses: Analyses) -> Lemmas:
         """The name keys of each word of a query word or phrase, those of a word that is no
@@ -361,11 +356,11 @@ class _Compiler:
 
     def _text_query(
         self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
-    ) -> Any:
-        """The query of a word or phrase in ``field``'s fields, and with ``keys`` (the
+    ) -> Plan | None:
+        """The plan of a word or phrase in ``field``'s fields, and with ``keys`` (the
         name and spelling keys of its words, any field only) in the names field; ``latin``:
         the word or phrase is in Latin letters."""
-        found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
+        found = [  # (text field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
@@ -390,7 +385,7 @@ class _Compiler:
         # the word does in an English body.  A Cyrillic word's own fields come first.
         boost = LATIN_SPELLING_BOOST if latin else None
         clauses += [_field_query(n, ws, boost) for n, ws in self._occurring(spelled, every=False)]
-        return _joined(wq.Or, clauses)
+        return _joined(plan.AnyOf, clauses)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -399,8 +394,8 @@ class _Compiler:
         term or phrase whose field lacks one of its words matches nothing and adds nothing
         to any score (most of the 12 fields a word is looked up in are other languages').
         If none can match, all are kept (``every``): the tree keeps its shape, so ``-word``
-        still means every document; without ``every``, none are.  (Checked before any Whoosh
-        query object is made: those cost more than the lookups.)"""
+        still means every document; without ``every``, none are.  (Checked before any plan
+        node is made: fewer nodes to build and evaluate.)"""
         present = self.present
         if present is None:
             return found
@@ -411,7 +406,7 @@ class _Compiler:
                 kept.append((name, held))
         return kept or (found if every else [])
 
-    def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Any:
+    def expanded(self, node: Prefix | Fuzzy, positive: bool) -> Plan:
         """Expand against the generation's vocabulary of surface words (titles, bodies, tags).
 
         At most MAX_EXPANSIONS distinct (language, term) pairs are kept, the
@@ -437,16 +432,16 @@ class _Compiler:
                         key = (lang, lemma)
                         found[key] = max(found.get(key, 0), vocab.frequency(word))
         chosen = sorted(found, key=lambda k: (-found[k], k))[:MAX_EXPANSIONS]
-        clauses = []
+        clauses: list[Plan] = []
         for lang, term in chosen:
             if positive:
                 self.marks[lang].terms.add(term)
             for kind in QUERY_KINDS[node.field]:
                 name = f"{kind}_{lang}"
-                clauses.append(wq.Term(name, term, boost=_BOOSTS[name]))
+                clauses.append(plan.Term(name, term, boost=_BOOSTS[name]))
         if not clauses:
             return _NONE
-        return _joined(wq.Or, clauses)
+        return _joined(plan.AnyOf, clauses)
 
 
 def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
@@ -462,21 +457,21 @@ def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
     return f"{node.field}:{value}"
 
 
-def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Any:
+def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Plan:
     """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
-    ``AnyLemma`` of its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
+    ``BestOf`` its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
     scored once with ``boost`` (the field's when None)."""
     if boost is None:
         boost = _BOOSTS[name]
     if len(words) == 1:
         (lemmas,) = words
         if len(lemmas) == 1:
-            return wq.Term(name, lemmas[0], boost=boost)
-        return AnyLemma([wq.Term(name, t) for t in lemmas], boost=boost)
+            return plan.Term(name, lemmas[0], boost=boost)
+        return plan.BestOf(tuple(plan.Term(name, t) for t in lemmas), boost=boost)
     if all(len(lemmas) == 1 for lemmas in words):
-        return wq.Phrase(name, [lemmas[0] for lemmas in words], boost=boost)
+        return plan.Phrase(name, tuple(lemmas[0] for lemmas in words), boost=boost)
     readings = islice(product(*words), MAX_READINGS)
-    return AnyLemma([wq.Phrase(name, list(r)) for r in readings], boost=boost)
+    return plan.BestOf(tuple(plan.Phrase(name, r) for r in readings), boost=boost)
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
@@ -505,18 +500,28 @@ def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
     return runs
 
 
-def _joined(kind: type[Any], parts: list[Any]) -> Any:
-    """``kind(parts).normalize()`` for parts that are normalized already (Whoosh's rule):
-    parts of the same kind are flattened into it, a repeated part is dropped (the first
-    one stays), and a single part stands alone.  Every And and Or here has boost 1.0."""
-    flat: list[Any] = []
+def _joined(kind: type[plan.AllOf | plan.AnyOf], parts: list[Plan]) -> Plan:
+    """``kind(parts)`` simplified, for parts that are simplified already (Whoosh's
+    ``normalize`` rule): parts of the same kind are flattened into it, a repeated part is
+    dropped (the first one stays), and a single part stands alone."""
+    flat: list[Plan] = []
     for part in parts:
         if isinstance(part, kind):
-            flat.extend(part.subqueries)
+            flat.extend(part.parts)
         else:
             flat.append(part)
-    unique = list(dict.fromkeys(flat))
+    unique = tuple(dict.fromkeys(flat))
     return unique[0] if len(unique) == 1 else kind(unique)
+
+
+def _all_values(required: list[plan.Values]) -> plan.Values:
+    """The documents every one of ``required`` holds (the exact words of a run), as one
+    ``Values``."""
+    unique = list(dict.fromkeys(required))
+    if len(unique) == 1:
+        return unique[0]
+    docnums = reduce(np.intersect1d, (r.docnums for r in unique))
+    return plan.Values(EXACT_FIELD, " & ".join(r.text for r in unique), docnums)
 
 
 def word_analyses(text: str) -> Analyses:
@@ -542,7 +547,7 @@ def compile_query(
     exact_docs: ExactDocs | None = None,
     key_frequency: Frequency | None = None,
 ) -> Compiled:
-    """The Whoosh query for ``node`` and the highlight marks per language.
+    """The query plan for ``node`` and the highlight marks per language.
 
     ``columns`` (the generation's) answer ``category:``/``source:``/``language:``
     clauses, by the filters' rule.
@@ -582,14 +587,14 @@ def compile_query(
     # A purely negative query is anchored on every document (a tree Whoosh's normalize
     # would change: Every inside an And makes it Every, so it is never normalized again).
     if _only_negative(q):
-        q = wq.And([wq.Every(), q])
+        q = plan.AllOf((EVERY, q))
     return Compiled(query=q, marks=marks, warnings=warnings)
 
 
-def _only_negative(q: Any) -> bool:
-    """Whether a normalized Whoosh query has no positive clause at its top."""
-    if isinstance(q, wq.Not):
+def _only_negative(q: Plan) -> bool:
+    """Whether a simplified plan has no positive clause at its top."""
+    if isinstance(q, plan.Excluding):
         return True
-    if isinstance(q, wq.And):
-        return all(_only_negative(c) for c in q.subqueries)
+    if isinstance(q, plan.AllOf):
+        return all(_only_negative(c) for c in q.parts)
     return False

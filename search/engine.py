@@ -1,7 +1,7 @@
 """The search API: ``search``, ``browse``, ``get``, ``suggest``, ``related``, ``info``.
 
 Plain functions of an ``Engine`` over the served generation.  A query is
-compiled to a Whoosh query (``compile.py``) and matched and scored with
+compiled to a query plan (``compile.py``) and matched and scored with
 Whoosh's BM25F over numpy postings (``accel.py``: the same documents and
 scores as Whoosh's matchers, without their per-posting Python cost); a
 generation built without postings is searched by Whoosh itself.  Filters,
@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
-from whoosh import query as wq
 
+from search import plan
 from search.accel import evaluate, evaluate_with_whoosh
 from search.analysis import field_language
 from search.catalog import BY_NAME
@@ -229,11 +229,13 @@ class Engine:
         text = f"{article.title}\n{article.body}"
         # Ask for enough to still have ``first`` after dropping every exact duplicate.
         duplicates = int(searcher.doc_frequency("hash", stored["hash"]))
-        # Whoosh's more_like: the text's key terms, weighted, in an Or (scored here, as
+        # Whoosh's more_like: the text's key terms, weighted, in an AnyOf (scored here, as
         # every query is: Whoosh's own top-k misranks on multi-segment indexes).
         field = f"body_{lang}"
         key_terms = searcher.key_terms_from_text(field, text, numterms=12)
-        query = wq.Or([wq.Term(field, word, boost=weight) for word, weight in key_terms])
+        query = plan.AnyOf(
+            tuple(plan.Term(field, word, boost=weight) for word, weight in key_terms)
+        )
         matched, scores = self._match(gen, query)
         matched[docnum] = False
         published = np.asarray(gen.columns.published_us)
@@ -340,7 +342,7 @@ class Engine:
             None if postings is None else postings.frequency,
         )
 
-    def _match(self, gen: Generation, query: object) -> tuple[Mask, npt.NDArray[np.float64]]:
+    def _match(self, gen: Generation, query: plan.Plan) -> tuple[Mask, npt.NDArray[np.float64]]:
         """The documents ``query`` matches, and their scores."""
         live = np.asarray(gen.columns.live)
         if self.accelerated and gen.postings is not None:

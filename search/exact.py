@@ -13,7 +13,7 @@ the part it is in (``t:львова``, ``b:львова``, ``g:львова``): 
 weights are never used).  The prefix keeps one field yet lets ``title:=Львова`` ask for the
 title alone.  An exact word is compiled to its ordinary clause (the lemma query, scored and
 boosted as always) joined with ``Require`` to the documents holding its form (a
-``ValuesQuery`` of them, read from the postings when the query is compiled): scores are
+``plan.Values`` of them, read from the postings when the query is compiled): scores are
 those of the word's forms, as in the default mode, on both scoring paths.  A phrase with
 exact words (``"=Львова університет"``, ``="Львівського університету"``) is the phrase by
 lemmas, required to hold each exact word's form in the same part of the article; that the

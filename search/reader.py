@@ -22,8 +22,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from whoosh.searching import Searcher
-
 from search.analysis import ANALYSIS_VERSION
 from search.compile import CompiledWords
 from search.model import Article
@@ -33,7 +31,7 @@ from search.storage.columns import Columns, read_columns
 from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
 from search.storage.postings import Postings, analysis_version, open_postings
 from search.storage.vocab import Vocabulary
-from search.storage.whoosh import open_whoosh
+from search.storage.whoosh import Searcher, open_whoosh
 
 
 @dataclass

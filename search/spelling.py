@@ -17,15 +17,13 @@ original.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from whoosh.support.levenshtein import damerau_levenshtein
 
 from search.analysis import lemmas_of
 from search.compile import SEARCHED_FIELDS, Present, word_analyses
 from search.querylang import OPERATORS, Word, leaves
 from search.querylang import Node as QueryNode
 from search.storage.vocab import Vocabulary, surface
+from search.storage.whoosh import Searcher, damerau_levenshtein
 from search.ukru import ukrainian_or_russian
 
 MAX_WORDS = 4
@@ -79,7 +77,7 @@ def candidates(vocabulary: Vocabulary, word: str) -> list[str]:
     return sorted(scored, key=lambda w: (scored[w], w))
 
 
-def known(searcher: Any, word: str, present: Present | None = None) -> bool:
+def known(searcher: Searcher, word: str, present: Present | None = None) -> bool:
     """Whether ``word`` alone matches some title, body or tags in some language.
 
     ``present`` (the generation's postings) says whether a field holds a term in some
@@ -105,7 +103,7 @@ def did_you_mean(
     text: str,
     node: QueryNode,
     total: int,
-    searcher: Any,
+    searcher: Searcher,
     vocabulary: Vocabulary,
     count: Callable[[str], int],
     present: Present | None = None,

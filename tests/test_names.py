@@ -20,9 +20,9 @@ from bench.corpora import write_jsonl
 from indexer.build import build
 from search.analysis import lemmas_of, word_term
 from search.engine import Engine
-from search.lemmaquery import AnyLemma
 from search.model import Article
 from search.spelling import known
+from search.storage.whoosh import AnyLemma
 from search.types import SearchError, SearchRequest
 
 

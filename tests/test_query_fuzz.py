@@ -24,6 +24,7 @@ from search.engine import Engine
 from search.exact import EXACT_FIELD
 from search.model import Article
 from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
+from search.storage.whoosh import to_whoosh
 from search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
 
 EXAMPLES = 400
@@ -109,7 +110,7 @@ def expansion_terms(engine: Engine, query: str) -> set[tuple[str, str]]:
     compiled = compile_query(node, gen.columns, gen.vocabulary)
     text_fields = re.compile(r"^(title|body|tags)_(\w+)$")
     found = set()
-    for fieldname, text in compiled.query.iter_all_terms():
+    for fieldname, text in to_whoosh(compiled.query).iter_all_terms():
         m = text_fields.match(fieldname)
         if m:
             found.add((m.group(2), text.decode() if isinstance(text, bytes) else text))
@@ -241,13 +242,18 @@ def exact_docs(gen: Any) -> Any:
 
 
 def compiled_both_ways(engine: Engine, query: str) -> list[Any]:
-    """The compiled Whoosh query of ``query``, with and without the postings' pruning."""
+    """The compiled plan of ``query`` as a Whoosh query, with and without the postings'
+    pruning."""
     node = parse_query(query)
     assert node is not None
     gen = engine.reader.generation()
     assert gen.postings is not None
     return [
-        compile_query(node, gen.columns, gen.vocabulary, present, exact_docs=exact_docs(gen)).query
+        to_whoosh(
+            compile_query(
+                node, gen.columns, gen.vocabulary, present, exact_docs=exact_docs(gen)
+            ).query
+        )
         for present in (None, gen.postings.has)
     ]
 

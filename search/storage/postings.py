@@ -39,13 +39,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.util.numeric import byte_to_length
 
 from search.analysis import ANALYSIS_VERSION, LANGUAGES
 from search.exact import EXACT_FIELD
 from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.storage.layout import save_synced, write_synced
 from search.storage.numbering import Numbered
+from search.storage.whoosh import byte_to_length
 
 B = 0.75
 K1 = 1.2

@@ -7,7 +7,7 @@ written beside the columns as ``vocab.json``::
 
     {"uk": [["армія", 3], ["армії", 2], ...], "en": [...], ...}   # words sorted
 
-Corrections use Whoosh's own ``ListCorrector`` over these lists.
+Corrections use Whoosh's own ``ListCorrector`` over these lists (through the Whoosh door).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from whoosh.spelling import ListCorrector
-from whoosh.support.levenshtein import damerau_levenshtein
 
 from search.analysis import (
     LANGUAGES,
@@ -38,6 +36,7 @@ from search.analysis import (
 from search.model import Article
 from search.storage.layout import write_synced
 from search.storage.numbering import Numbered, RunNumbers
+from search.storage.whoosh import ListCorrector, damerau_levenshtein
 
 _WORDS = re.compile(WORD_PATTERN)
 MAX_WORD = 40

@@ -1,4 +1,7 @@
-"""The Whoosh segment format of a generation (its ``whoosh/`` folder): the schema and how an
+"""The Whoosh door: the only way into Whoosh for ``search/``, ``indexer/`` and ``schema/``
+(with its siblings ``whoosh_*.py``; a test keeps every other module from importing it).
+
+The Whoosh segment format of a generation (its ``whoosh/`` folder): the schema and how an
 Article maps onto it, the storage both sides open it through, and the writer of a build (in
 chunks when parallel).
 
@@ -23,16 +26,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
+from whoosh import analysis as whoosh_analysis
 from whoosh import fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, _run_subwriter
+from whoosh.spelling import ListCorrector
+from whoosh.support.levenshtein import damerau_levenshtein
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter
 
 from search.analysis import (
     LANGUAGES,
     LEMMA_SEPARATOR,
     TAG_SEPARATOR,
+    Pipeline,
+    Tokens,
     field_language,
     tags_analyzer,
     text_analyzer,
@@ -41,6 +50,32 @@ from search.fields import NAMES_FIELD
 from search.lifetime import end_with_parent
 from search.model import Article
 from search.storage.articles import article_to_json
+from search.storage.whoosh_query import (
+    AnyLemma,
+    Searcher,
+    ValuesQuery,
+    to_whoosh,
+    whoosh_matches,
+)
+
+__all__ = [
+    "AnyLemma",
+    "ListCorrector",
+    "PipelineAnalyzer",
+    "Searcher",
+    "TermsText",
+    "ValuesQuery",
+    "Writer",
+    "build_schema",
+    "byte_to_length",
+    "codec",
+    "create_whoosh",
+    "damerau_levenshtein",
+    "document",
+    "open_whoosh",
+    "to_whoosh",
+    "whoosh_matches",
+]
 
 _SINGLE_POSITIONS = 4096
 
@@ -53,6 +88,35 @@ def _single_positions() -> list[bytes]:
     """
     encode = formats.Positions().encode
     return [encode([i]) for i in range(_SINGLE_POSITIONS)]
+
+
+class PipelineAnalyzer(whoosh_analysis.Analyzer):  # type: ignore[misc]  # whoosh is Any
+    """One of our analysis pipelines (``analysis.py``) as the Whoosh analyzer of a schema
+    field: Whoosh calls it with its tokenizer keywords and reads our tokens as its own."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def __call__(self, value: str, **kwargs: Any) -> Tokens:
+        return self.pipeline(value, **kwargs)
+
+    def has_morph(self) -> bool:
+        """Whether a filter of the pipeline changes words' forms."""
+        return self.pipeline.has_morph()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PipelineAnalyzer) and other.pipeline == self.pipeline
+
+    def __hash__(self) -> int:
+        return hash(self.pipeline)
+
+    def __repr__(self) -> str:
+        return f"PipelineAnalyzer({self.pipeline!r})"
+
+
+def whoosh_analyzer(analyzer: Pipeline | Any) -> Any:
+    """A Whoosh analyzer for ``analyzer``: ours wrapped, Whoosh's own as it is."""
+    return PipelineAnalyzer(analyzer) if isinstance(analyzer, Pipeline) else analyzer
 
 
 class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to mypy
@@ -69,8 +133,8 @@ class TermsText(fields.TEXT):  # type: ignore[misc]  # whoosh.fields is Any to m
     position, as the analyzer's ``SplitLemmas`` gives them.
     """
 
-    def __init__(self, analyzer: Any) -> None:
-        super().__init__(analyzer=analyzer)
+    def __init__(self, analyzer: Pipeline | Any) -> None:
+        super().__init__(analyzer=whoosh_analyzer(analyzer))
         if type(self.format) is not formats.Positions:
             raise TypeError(f"TermsText needs positions, not {self.format!r}")
 
@@ -119,7 +183,7 @@ def build_schema() -> fields.Schema:
     for lang in LANGUAGES:
         spec[f"title_{lang}"] = TermsText(text_analyzer(lang))
         spec[f"body_{lang}"] = TermsText(text_analyzer(lang))
-        spec[f"tags_{lang}"] = fields.TEXT(analyzer=tags_analyzer(lang))
+        spec[f"tags_{lang}"] = fields.TEXT(analyzer=whoosh_analyzer(tags_analyzer(lang)))
     # Name keys of title and body (``names.name_positions``), given as position terms.
     spec[NAMES_FIELD] = TermsText(text_analyzer("other"))
     return fields.Schema(**spec)
