@@ -287,7 +287,9 @@ def _run(
     except BaseException:
         for opened in (spool, kept):
             if opened is not None:
-                opened.close()
+                # Closing may fail as the write did (a full disk): the folder goes anyway.
+                with contextlib.suppress(Exception):
+                    opened.close()
         gen.cleanup()
         raise
     summary.seconds = time.perf_counter() - started

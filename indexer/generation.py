@@ -90,11 +90,13 @@ class ArticleSpool:
 
     def close(self) -> None:
         """Close and remove the spool (idempotent)."""
-        self._file.close()
-        if self._map is not None:
-            self._map.close()
-            self._map = None
-        self.path.unlink(missing_ok=True)
+        try:
+            self._file.close()
+        finally:
+            if self._map is not None:
+                self._map.close()
+                self._map = None
+            self.path.unlink(missing_ok=True)
 
 
 class ParentRecords:
