@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.build import apply_changes, build
+from indexer.build import apply_changes, build, update
 from indexer.generation import SPOOL_FILE
 from indexer.maintenance import verify
 from indexer.parse import iter_sources
@@ -271,3 +271,20 @@ def test_stored_form_round_trips(article: Article) -> None:
     assert article_from_json(text) == article
     assert article_from_json(text.encode("utf-8")) == article
     assert orjson.loads(text) == json.loads(text)
+
+
+def test_an_id_given_three_times_keeps_the_record_of_its_last_version(tmp_path: Path) -> None:
+    """A, B, A of one id in an update of a generation holding A: whichever copy of A stays
+    (the kept one or the one indexed again), its record is A's."""
+    first = {"id": "x", "title": "First", "body": "one", "published": "2024-01-01T00:00:00+02:00"}
+    second = {**first, "title": "Second", "body": "two"}
+    source = tmp_path / "a.jsonl"
+    source.write_text(json.dumps(first), encoding="utf-8")
+    index = tmp_path / "index"
+    build([source], index, workers=1)
+    source.write_text("\n".join(json.dumps(x) for x in (first, second, first)), encoding="utf-8")
+    update([source], index, workers=1)
+    [found] = Engine(index).get(["x"])
+    assert found is not None and (found.title, found.body) == ("First", "one")
+    result = verify([source], index)
+    assert result["columns_ok"] and result["missing"] == result["extra"] == []
