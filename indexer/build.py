@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from indexer.feed import PARALLEL_THRESHOLD, estimate_total, mp_context, prepared_batches
-from indexer.generation import PendingGeneration, finish, remove_incomplete
+from indexer.generation import (
+    SPOOL_FILE,
+    ArticleSpool,
+    ParentRecords,
+    PendingGeneration,
+    finish,
+    remove_incomplete,
+)
 from indexer.guard import (
     check_size,
     check_sources,
@@ -117,8 +124,10 @@ def _index_articles(
     progress: Progress | None,
     postings: PostingsBuilder,
     vocabulary: VocabularyBuilder | None,
+    spool: ArticleSpool,
 ) -> tuple[set[str], dict[str, str]]:
-    """Add new or changed articles (to Whoosh, the postings and, if given, the vocabulary).
+    """Add new or changed articles (to Whoosh, the spool, the postings and, if given, the
+    vocabulary).
 
     Returns the ids seen in the sources, and those seen twice with different
     content mapped to the hash of their last version (the one that must stay).
@@ -133,6 +142,7 @@ def _index_articles(
             summary.duplicates += 1
             if seen[item.id] != digest:
                 writer.add(item.document, item.postings)
+                spool.add(item.id, digest, item.record)
                 postings.add_numbered(item.id, digest, term_origin, item.stats)
                 redo[item.id] = digest
                 seen[item.id] = digest
@@ -148,6 +158,7 @@ def _index_articles(
         else:
             summary.added += 1
         writer.add(item.document, item.postings)
+        spool.add(item.id, digest, item.record)
         postings.add_numbered(item.id, digest, term_origin, item.stats)
         if vocabulary is not None:
             vocabulary.add_numbered(word_origin, item.words)
@@ -203,6 +214,8 @@ def _run(
     if not api:
         check_sources(layout, sources)
     gen = PendingGeneration(layout)
+    spool: ArticleSpool | None = None
+    kept: ParentRecords | None = None
     try:
         if parent is None:
             gen.dir.mkdir(parents=True)
@@ -217,7 +230,11 @@ def _run(
             shutil.copytree(layout.whoosh_dir(parent), layout.whoosh_dir(gen.name))
             ix = open_whoosh(layout.whoosh_dir(gen.name), writable=True)
             with ix.reader() as reader:
-                known = {f["id"]: f["hash"] for _, f in reader.iter_docs()}
+                # The copy's document numbers are the parent's until the writer commits.
+                at = {f["id"]: (f["hash"], d) for d, f in reader.iter_docs()}
+                kept = ParentRecords(layout.articles_dir(parent), reader.doc_count_all(), at)
+            known = {i: h for i, (h, _) in at.items()}
+        spool = ArticleSpool(gen.dir / SPOOL_FILE)
         parallel = (
             workers > 1 and estimate_total(sources, enough=PARALLEL_THRESHOLD) >= PARALLEL_THRESHOLD
         )
@@ -238,7 +255,7 @@ def _run(
             # indexer.generation.finish).
             vocabulary = VocabularyBuilder() if parent is None else None
             seen_now, redo = _index_articles(
-                writer, articles, known, summary, progress, postings, vocabulary
+                writer, articles, known, summary, progress, postings, vocabulary, spool
             )
             if strict and summary.errors:
                 raise StrictBuildError(summary.errors)
@@ -265,9 +282,14 @@ def _run(
         origin = origin_of(
             layout, parent, sources, options, api_changes=changed if api else None, prune=prune
         )
-        summary.documents = finish(layout, gen, parent, origin, postings, counted)
+        summary.documents = finish(layout, gen, parent, origin, postings, counted, spool, kept)
         summary.generation = gen.name
     except BaseException:
+        for opened in (spool, kept):
+            if opened is not None:
+                # Closing may fail as the write did (a full disk): the folder goes anyway.
+                with contextlib.suppress(Exception):
+                    opened.close()
         gen.cleanup()
         raise
     summary.seconds = time.perf_counter() - started

@@ -2,7 +2,7 @@
 
 Each batch of articles is prepared in one process and comes back as a
 ``PreparedBatch``: per article the Whoosh document (title and body already
-analyzed), its postings and its vocabulary words, the terms and words as numbers
+analyzed), its record, its postings and its vocabulary words, the terms and words as numbers
 of that process's ``RunNumbers`` for the run, and the strings numbered while
 preparing the batch (see ``search/numbering.py``).
 """
@@ -27,6 +27,7 @@ from search.exact import EXACT_FIELD, exact_terms
 from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.model import Article
 from search.names import name_positions
+from search.storage.articles import encode_record
 from search.storage.numbering import Fresh, RunNumbers
 from search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
 from search.storage.vocab import article_word_numbers, vocabulary_words_of
@@ -49,13 +50,15 @@ def with_language(article: Article) -> Article:
 class Prepared:
     """An article ready to index: language set, Whoosh document analyzed, postings counted.
 
-    It holds what the main process needs, and goes there pickled: the stored
-    article is in the document's JSON, terms and words are numbers (int32 bytes).
+    It holds what the main process needs, and goes there pickled: the article as its
+    record (``articles.encode_record``; Whoosh does not store it), terms and words as
+    numbers (int32 bytes).
     """
 
     id: str
     language: str
     document: dict[str, Any]
+    record: bytes
     stats: list[NumberedStats]
     words: bytes
     """Its distinct vocabulary words (``article_words``), numbered."""
@@ -218,7 +221,14 @@ def prepare(article: Article, numbers: RunNumbers) -> Prepared:
     analyzed = numbered_document(article, numbers)
     # The vocabulary takes the analysis' own split of title and body.
     words = article_word_numbers(article, analyzed.words, numbers)
-    return Prepared(article.id, article.language, analyzed.document, analyzed.stats, words)
+    return Prepared(
+        article.id,
+        article.language,
+        analyzed.document,
+        encode_record(article),
+        analyzed.stats,
+        words,
+    )
 
 
 def prepare_batch(batch: list[Article], run: str) -> PreparedBatch:

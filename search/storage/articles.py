@@ -1,9 +1,10 @@
 """A generation's articles as records read by position: the page's hits come from here.
 
-Whoosh keeps every article in its stored fields (the record), but reads one
-through a zlib-compressed column, a pickle and a JSON string, a large part of a
-top-10 search.  Written from those stored fields when a generation is finished,
-this copy holds one record per live document, in document-number order::
+This is the one copy of each article in a generation (Whoosh stores only its id and
+content hash).  A build encodes each article it indexes in its worker, spools the records
+in the pending generation's folder, and writes this file when Whoosh has numbered the
+documents (``indexer/generation.py``); it holds one record per live document, in
+document-number order::
 
     articles/records.bin          record i is records[offsets[i]:offsets[i + 1]]
     articles/record_offsets.npy   int64[size + 1]
@@ -22,12 +23,12 @@ A deleted document has an empty span.  The file is mapped, as the postings and
 columns are: a record is a slice of the map, with no system call per hit as
 ``pread`` would make.  The mapped pages are the OS page cache's, shared by every
 worker; those a process has read count in its RSS.  A generation without these
-files (written by a version that did not make them) is read from Whoosh; the
-names differ from any older layout's, so that an older version, finding no files
-it knows, does the same.
+files (written by a version that did not make them) is read from Whoosh's stored
+``doc`` field, where those versions kept every article; the names differ from any older
+layout's, so that an older version, finding no files it knows, does the same.
 
 An article's JSON form (``article_to_dict``, ``article_to_json``) is defined here: a record's
-head, and Whoosh's stored ``doc`` field (``storage/whoosh.py``).
+head, and the stored ``doc`` field of those earlier generations.
 """
 
 from __future__ import annotations
@@ -160,10 +161,13 @@ class ArticlesWriter:
 
     def add(self, docnum: int, article: Article) -> None:
         """Append one document's record."""
+        self.add_record(docnum, encode_record(article))
+
+    def add_record(self, docnum: int, data: bytes) -> None:
+        """``add`` for an article already encoded (``encode_record``)."""
         if not self.last < docnum < self.size:
             raise ValueError(f"document {docnum} out of order (after {self.last}, of {self.size})")
         self.offsets[self.last + 1 : docnum + 1] = self.position  # skipped numbers: empty
-        data = encode_record(article)
         self._file.write(data)
         self.position += len(data)
         self.last = docnum
@@ -245,17 +249,18 @@ def open_articles(directory: Path, size: int) -> Articles | None:
     return Articles(directory, size)
 
 
-def articles_agree(articles: Articles, stored: Iterable[tuple[int, str]]) -> bool:
-    """Whether ``articles`` hold exactly ``stored`` (docnum, stored JSON of every live
-    document), and nothing for the other document numbers.  Compared in the stored JSON
-    form: it keeps each date's offset, which equality of datetimes ignores."""
+def records_match(articles: Articles, stored: Iterable[tuple[int, str, str]]) -> bool:
+    """Whether ``articles`` hold exactly the live documents ``stored`` (docnum, id, content
+    hash, as Whoosh stores them), and nothing for the other document numbers.  Each record
+    must decode to an article of that id and hash: the hash covers every field but the id,
+    so a damaged or garbled record is told from the one the build wrote."""
     count = 0
-    for docnum, text in stored:
+    for docnum, article_id, digest in stored:
         try:
             found = articles.article(docnum)
         except (ValueError, KeyError, IndexError, TypeError, struct.error):
             return False  # a damaged record (UnicodeDecodeError is a ValueError)
-        if found is None or article_to_json(found) != text:
+        if found is None or found.id != article_id or found.content_hash != digest:
             return False
         count += 1
     return count == int(np.count_nonzero(np.diff(articles.offsets)))

@@ -13,7 +13,9 @@ the name keys of the name-like words of title and body (``names.py``), so that a
 name is found in any script.  (The exact forms ``=Львова`` asks for are in our own
 postings only, see ``exact.py``.)  Exact
 facet values (tags, category, source, language) and dates live in the numpy columns
-(see ``columns.py``); the stored ``doc`` field keeps the article exactly as it came in.
+(see ``columns.py``).  The article itself is stored once, in the generation's records
+(``articles.py``); generations of earlier versions also kept it in a stored ``doc`` field,
+which is read only when they have no records.
 
 Whoosh pickles the schema's field classes into each index by module path: ``TermsText``
 is also reachable as ``search.fields.TermsText``, its path before this module held it.
@@ -49,7 +51,6 @@ from search.analysis import (
 from search.fields import NAMES_FIELD
 from search.lifetime import end_with_parent
 from search.model import Article
-from search.storage.articles import article_to_json
 from search.storage.whoosh_query import (
     AnyLemma,
     Searcher,
@@ -175,7 +176,6 @@ def build_schema() -> fields.Schema:
     spec: dict[str, Any] = {
         "id": fields.ID(stored=True, unique=True),
         "hash": fields.ID(stored=True),
-        "doc": fields.STORED(),
         "category": fields.KEYWORD(lowercase=True, commas=True, scorable=False),
         "source": fields.KEYWORD(lowercase=True, commas=True, scorable=False),
         "language": fields.ID(),
@@ -195,7 +195,6 @@ def document(article: Article) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": article.id,
         "hash": article.content_hash,
-        "doc": article_to_json(article),
         "language": article.language,
         f"title_{lang}": article.title,
         f"body_{lang}": article.body,
