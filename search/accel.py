@@ -34,6 +34,7 @@ import numpy.typing as npt
 from whoosh import query as wq
 
 from search.lemmaquery import AnyLemma
+from search.phrase import match_phrase
 from search.storage.postings import FIELDS, Postings
 from search.values import ValuesQuery
 
@@ -155,12 +156,16 @@ class _Evaluator:
         return matched, self._boosted(scores, q.boost)
 
     def _phrase(self, q: Any) -> tuple[Mask, Scores]:
-        """A phrase, by Whoosh's matcher, in the segments holding all its words only.
+        """A phrase, from our postings' positions (``phrase.py``); where they have none, by
+        Whoosh's matcher, in the segments holding all its words only.
 
         Only documents with every word of the phrase (our postings) can match, so
         segments without one are skipped: their term lookups were most of a phrase's
         time on a build of many segments.
         """
+        hits = match_phrase(self.postings, q.fieldname, q.words, q.slop, float(q.boost))
+        if hits is not None:
+            return hits.dense(self.size, self.live)
         candidates: npt.NDArray[Any] | None = None
         for word in q.words:
             docs, _ = self.postings.lookup(q.fieldname, word)
