@@ -107,23 +107,28 @@ def _match(
         looked.append(found)
     if not looked or any(t.docs.shape[0] == 0 for t in looked):
         return _nothing()
-    # A term's documents are in no particular order (an update appends the parent's): the
-    # candidates come out sorted, with each word's row of each candidate.
-    rows: list[Ints] = [np.argsort(looked[0].docs, kind="stable")]
-    candidates = looked[0].docs[rows[0]]
-    for t in looked[1:]:
-        candidates, kept, row = np.intersect1d(
-            candidates, t.docs, assume_unique=True, return_indices=True
-        )
-        if candidates.shape[0] == 0:
-            return _nothing()
-        rows = [r[kept] for r in rows]
-        rows.append(row)
+    # Candidates: the rarest word's documents, kept where every other word has a posting
+    # too (binary searches in its documents), with each word's row of each candidate.
+    by_size = sorted(range(len(looked)), key=lambda i: looked[i].docs.shape[0])
+    candidates, sort = _ascending(looked[by_size[0]].docs)
+    row_of: dict[int, Ints] = {by_size[0]: sort}
+    for i in by_size[1:]:
+        docs, sort = _ascending(looked[i].docs)
+        at = np.searchsorted(docs, candidates)
+        held = np.take(docs, at, mode="clip") == candidates
+        if not held.all():
+            candidates, at = candidates[held], at[held]
+            row_of = {k: r[held] for k, r in row_of.items()}
+            if candidates.shape[0] == 0:
+                return _nothing()
+        row_of[i] = sort[at]
+    rows = [row_of[i] for i in range(len(looked))]
     scores = np.zeros(candidates.shape[0])
     for t, row in zip(looked, rows, strict=True):
         scores += t.weights[row]
     positions = [_candidate_positions(t, row) for t, row in zip(looked, rows, strict=True)]
-    stride = max(int(p.max()) for _, p in positions) + slop + len(words) + 1
+    # Above any position (of the positions' type) with room for the slop and the offsets.
+    stride = int(np.iinfo(looked[0].pos.dtype).max) + slop + len(words) + 1
     if candidates.shape[0] * stride >= _MAX_KEY:
         return None
     if slop == 1 and ordered:
@@ -136,6 +141,15 @@ def _match(
         frequency=frequency[matched],
         scores=scores[matched] * boost if boost != 1.0 else scores[matched],
     )
+
+
+def _ascending(docs: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], Ints]:
+    """(``docs`` ascending, the row of each): a term's documents are ascending, unless an
+    update put the parent generation's after its own."""
+    if docs.shape[0] < 2 or bool(np.all(docs[1:] > docs[:-1])):
+        return docs, np.arange(docs.shape[0], dtype=np.int64)
+    rows = np.argsort(docs, kind="stable")
+    return docs[rows], rows
 
 
 def _nothing() -> PhraseHits:

@@ -234,12 +234,8 @@ class PostingsBuilder:
                 for t, f in zip((found // fields).tolist(), (found % fields).tolist(), strict=True)
             ]
             resolved[mine] = ids[pair]
-        pcount = np.concatenate(
-            [np.frombuffer(self._pcount, np.uint16), np.frombuffer(self._n_pcount, np.uint16)]
-        )
-        pos = np.concatenate(
-            [np.frombuffer(self._pos, np.uint32), np.frombuffer(self._n_pos, np.uint32)]
-        )
+        pcount = _joined(self._pcount, self._n_pcount, np.uint16)
+        pos = _joined(self._pos, self._n_pos, np.uint32)
         if int(pcount.sum(dtype=np.int64)) != pos.shape[0]:
             raise ValueError("positions given do not add up to the frequencies of their terms")
         return (
@@ -301,7 +297,11 @@ class PostingsBuilder:
         del run_term, run_doc
         pcount = run_positions.count
         sources = [run_positions.pos]
-        start = _exclusive_cumsum(pcount)
+        total = run_positions.pos.shape[0] + (parent.pos.shape[0] if parent is not None else 0)
+        # Where each posting's positions start in ``sources`` laid end to end (4 bytes a
+        # posting while they fit).
+        start_type = np.uint32 if total < 1 << 32 else np.int64
+        start = _exclusive_cumsum(pcount, start_type)
         if parent is not None:
             kept = parent_to_new >= 0
             lengths[parent_to_new[kept]] = parent.lengths[kept]
@@ -311,7 +311,9 @@ class PostingsBuilder:
             tf = np.concatenate([tf, parent.tf])
             parent_count, parent_start = _posting_positions(parent.ptr, parent.tf, parent.pos_ptr)
             pcount = np.concatenate([pcount, parent_count])
-            start = np.concatenate([start, parent_start + run_positions.pos.shape[0]])
+            parent_start += run_positions.pos.shape[0]
+            start = np.concatenate([start, parent_start.astype(start_type)])
+            del parent_start
             sources.append(parent.pos)
         live = doc >= 0
         if not live.all():  # postings of replaced or deleted documents go
@@ -324,8 +326,10 @@ class PostingsBuilder:
             term = (np.cumsum(used, dtype=np.int32) - 1)[term]
             keys = [k for k, u in zip(keys, used.tolist(), strict=True) if u]
             counts = counts[used]
-        # Term-major; a term's documents keep their order (any order scores alike).
-        order = np.argsort(term, kind="stable")
+        # Term-major, a term's documents ascending (a parallel build numbers documents out
+        # of the order they were added in, an update appends the parent's): phrases find a
+        # word's candidates by binary search (``phrase.py``).
+        order = np.lexsort((doc, term))
         del term
         doc, tf, pcount = doc[order], tf[order], pcount[order]
         pos = _gathered(sources, start, order, pcount)
@@ -376,10 +380,18 @@ class _RunPositions:
     """Every posting's positions in turn."""
 
 
-def _exclusive_cumsum(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    out = np.zeros(values.shape[0], dtype=np.int64)
+def _joined(a: array[int], b: array[int], dtype: type[Any]) -> npt.NDArray[Any]:
+    """Two arrays end to end, without a copy when one is empty (a build adds its documents
+    numbered, ``add_numbered``: the other is)."""
+    if not a or not b:
+        return np.frombuffer(a if a else b, dtype=dtype)
+    return np.concatenate([np.frombuffer(a, dtype=dtype), np.frombuffer(b, dtype=dtype)])
+
+
+def _exclusive_cumsum(values: npt.NDArray[Any], dtype: type[Any] = np.int64) -> npt.NDArray[Any]:
+    out = np.zeros(values.shape[0], dtype=dtype)
     if values.shape[0] > 1:
-        np.cumsum(values[:-1], dtype=np.int64, out=out[1:])
+        np.cumsum(values[:-1], dtype=dtype, out=out[1:])
     return out
 
 
@@ -425,7 +437,7 @@ def _gathered(
         n = int(c.sum(dtype=np.int64))
         if n == 0:
             continue
-        s = start[order[first : first + _GATHER]]
+        s = start[order[first : first + _GATHER]].astype(np.int64)
         index = np.repeat(s - _exclusive_cumsum(c), c) + np.arange(n, dtype=np.int64)
         part = out[at : at + n]
         for i, source in enumerate(sources):
