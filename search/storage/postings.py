@@ -13,7 +13,8 @@ P postings, N documents, F scored fields)::
     ptr.npy           int64 (T+1)  postings of key t are [ptr[t], ptr[t+1])
     doc.npy           int32 (P)    document numbers, ascending within a key
     weight.npy        float32 (P)  BM25F score of the term in that field (before query boosts)
-    tf.npy            uint16 (P)   term frequency, kept to recompute weights after updates
+    tf.npy            uint16 (P)   term frequency (weights recomputed after updates; where
+                                   each posting's positions start)
     pos_ptr.npy       int64 (T+1)  positions of key t are pos[pos_ptr[t]:pos_ptr[t+1]]
     pos.npy           uint16 (Q)   token positions of each posting in turn (tf of them,
                       or uint32    ascending), uint32 when some position is over 65535
@@ -29,7 +30,7 @@ searched in (POSITIONAL_FIELDS); a posting's positions start where the term's ea
 postings' ``tf`` end, so no per-posting offset is stored.  A key whose postings do not all
 have their positions (a field of a document holding a term more than MAX_TF times, whose
 ``tf`` is capped) has fewer than its ``tf`` sum: ``Postings.positions`` says so, and phrases
-with that term are left to Whoosh (``phrase.py``).
+with that term are left to Whoosh (``phrase.py``).  The positions part is in ``positions.py``.
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -58,6 +59,14 @@ from search.exact import EXACT_FIELD
 from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.storage.layout import save_synced, write_synced
 from search.storage.numbering import Numbered
+from search.storage.positions import (
+    RunPositions,
+    TermPositions,
+    exclusive_cumsum,
+    gathered,
+    joined,
+    posting_positions,
+)
 
 B = 0.75
 K1 = 1.2
@@ -209,7 +218,7 @@ class PostingsBuilder:
 
     def _resolved(
         self,
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.uint16], _RunPositions]:
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.uint16], RunPositions]:
         """(term ids, run documents, frequencies, positions) of every posting of this run:
         numbered terms are interned once per distinct (origin, field, number), not per
         posting."""
@@ -234,8 +243,8 @@ class PostingsBuilder:
                 for t, f in zip((found // fields).tolist(), (found % fields).tolist(), strict=True)
             ]
             resolved[mine] = ids[pair]
-        pcount = _joined(self._pcount, self._n_pcount, np.uint16)
-        pos = _joined(self._pos, self._n_pos, np.uint32)
+        pcount = joined(self._pcount, self._n_pcount, np.uint16)
+        pos = joined(self._pos, self._n_pos, np.uint32)
         if int(pcount.sum(dtype=np.int64)) != pos.shape[0]:
             raise ValueError("positions given do not add up to the frequencies of their terms")
         return (
@@ -244,7 +253,7 @@ class PostingsBuilder:
             np.concatenate(
                 [np.frombuffer(self._tf, dtype=np.uint16), np.frombuffer(self._n_tf, np.uint16)]
             ),
-            _RunPositions(pcount, pos),
+            RunPositions(pcount, pos),
         )
 
     def _term_id(self, field_index: int, term: str) -> int:
@@ -301,7 +310,7 @@ class PostingsBuilder:
         # Where each posting's positions start in ``sources`` laid end to end (4 bytes a
         # posting while they fit).
         start_type = np.uint32 if total < 1 << 32 else np.int64
-        start = _exclusive_cumsum(pcount, start_type)
+        start = exclusive_cumsum(pcount, start_type)
         if parent is not None:
             kept = parent_to_new >= 0
             lengths[parent_to_new[kept]] = parent.lengths[kept]
@@ -309,7 +318,7 @@ class PostingsBuilder:
             term = np.concatenate([term, np.repeat(parent_map, np.diff(parent.ptr))])
             doc = np.concatenate([doc, parent_to_new[parent.doc]])
             tf = np.concatenate([tf, parent.tf])
-            parent_count, parent_start = _posting_positions(parent.ptr, parent.tf, parent.pos_ptr)
+            parent_count, parent_start = posting_positions(parent.ptr, parent.tf, parent.pos_ptr)
             pcount = np.concatenate([pcount, parent_count])
             parent_start += run_positions.pos.shape[0]
             start = np.concatenate([start, parent_start.astype(start_type)])
@@ -332,7 +341,7 @@ class PostingsBuilder:
         order = np.lexsort((doc, term))
         del term
         doc, tf, pcount = doc[order], tf[order], pcount[order]
-        pos = _gathered(sources, start, order, pcount)
+        pos = gathered(sources, start, order, pcount)
         del order, start
         ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
@@ -370,81 +379,6 @@ class PostingsBuilder:
                 "format": FORMAT_VERSION,
             },
         )
-
-
-@dataclass(frozen=True)
-class _RunPositions:
-    count: npt.NDArray[np.uint16]
-    """Per posting of the run, how many positions it has: its tf, or 0."""
-    pos: npt.NDArray[np.uint32]
-    """Every posting's positions in turn."""
-
-
-def _joined(a: array[int], b: array[int], dtype: type[Any]) -> npt.NDArray[Any]:
-    """Two arrays end to end, without a copy when one is empty (a build adds its documents
-    numbered, ``add_numbered``: the other is)."""
-    if not a or not b:
-        return np.frombuffer(a if a else b, dtype=dtype)
-    return np.concatenate([np.frombuffer(a, dtype=dtype), np.frombuffer(b, dtype=dtype)])
-
-
-def _exclusive_cumsum(values: npt.NDArray[Any], dtype: type[Any] = np.int64) -> npt.NDArray[Any]:
-    out = np.zeros(values.shape[0], dtype=dtype)
-    if values.shape[0] > 1:
-        np.cumsum(values[:-1], dtype=dtype, out=out[1:])
-    return out
-
-
-def _posting_positions(
-    ptr: npt.NDArray[np.int64], tf: npt.NDArray[np.uint16], pos_ptr: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]]:
-    """(count, start in ``pos``) of each posting's positions in written postings: a key's
-    postings have theirs in turn, ``tf`` each, when its positions add up to its ``tf``; a key
-    whose positions do not (some posting has none) keeps none."""
-    within = _exclusive_cumsum(tf)
-    ends = np.concatenate((within, [within[-1] + int(tf[-1]) if tf.shape[0] else 0]))
-    term_first = ends[ptr[:-1]]
-    whole = (ends[ptr[1:]] - ends[ptr[:-1]]) == np.diff(pos_ptr)
-    runs = np.diff(ptr)
-    start = within + np.repeat(pos_ptr[:-1] - term_first, runs)
-    count = np.where(np.repeat(whole, runs), tf, np.uint16(0)).astype(np.uint16)
-    return count, start
-
-
-_GATHER = 1 << 20
-"""Postings whose positions are gathered at a time (int64 temporaries stay small)."""
-
-
-def _gathered(
-    sources: list[npt.NDArray[Any]],
-    start: npt.NDArray[np.int64],
-    order: npt.NDArray[Any],
-    count: npt.NDArray[np.uint16],
-) -> npt.NDArray[Any]:
-    """The positions of postings ``order`` (already applied to ``count``) in turn: posting
-    ``order[i]`` has ``count[i]`` of them from ``start[order[i]]`` of ``sources`` laid end to end.
-    uint16 when every position fits, else uint32."""
-    bounds = np.cumsum([0] + [s.shape[0] for s in sources])
-    wide = any(
-        s.shape[0] and (s.dtype != np.uint16 and int(s.max()) > np.iinfo(np.uint16).max)
-        for s in sources
-    )
-    total = int(count.sum(dtype=np.int64))
-    out = np.empty(total, dtype=np.uint32 if wide else np.uint16)
-    at = 0
-    for first in range(0, order.shape[0], _GATHER):
-        c = count[first : first + _GATHER]
-        n = int(c.sum(dtype=np.int64))
-        if n == 0:
-            continue
-        s = start[order[first : first + _GATHER]].astype(np.int64)
-        index = np.repeat(s - _exclusive_cumsum(c), c) + np.arange(n, dtype=np.int64)
-        part = out[at : at + n]
-        for i, source in enumerate(sources):
-            mine = (index >= bounds[i]) & (index < bounds[i + 1])
-            part[mine] = source[index[mine] - bounds[i]]
-        at += n
-    return out
 
 
 _SLICE = 1 << 22
@@ -571,19 +505,6 @@ class _Keys:
                 found.append((key, i + j))
             i += len(offsets) - 1
         return found
-
-
-@dataclass(frozen=True)
-class TermPositions:
-    """The postings of a term in a field with their positions: posting ``i`` (document
-    ``docs[i]``, BM25F weight ``weights[i]``) has positions ``pos[starts[i]:starts[i] +
-    tf[i]]``, ascending."""
-
-    docs: npt.NDArray[np.int32]
-    weights: npt.NDArray[np.float32]
-    tf: npt.NDArray[np.uint16]
-    starts: npt.NDArray[np.int64]
-    pos: npt.NDArray[Any]
 
 
 class Postings:
