@@ -256,6 +256,13 @@ def test_updates_and_deletes_keep_positions_and_phrases(demo_copy: Path, tmp_pat
     engine = Engine(index)
     gen = engine.reader.generation()
     assert gen.searcher().reader().has_deletions()  # scores are compared with a fresh build
+    # Each key's documents ascending, though the update put the parent's after its own.
+    postings = gen.postings
+    assert postings is not None
+    step = np.diff(np.asarray(postings.doc).astype(np.int64))
+    inside = np.ones(step.shape[0], dtype=np.bool_)
+    inside[np.asarray(postings.ptr)[1:-1] - 1] = False  # a key's last and the next's first
+    assert bool(np.all(step[inside] > 0))
     assert _assert_positions_are_whooshs(gen) > 3000
     tried, hits = _brute_force_phrases(gen, seed=3, articles=40)
     assert tried >= 300 and hits >= 150
