@@ -14,6 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from indexer.language import detect_language
 from search.analysis import (
     analyze_word,
@@ -68,7 +71,7 @@ class Prepared:
         """About how many postings Whoosh makes of it: its text terms and a few keywords
         (its exact forms are in our postings only)."""
         return len(self.document) + sum(
-            len(terms) // 4 for field, terms, _, _ in self.stats if field != _EXACT_INDEX
+            len(terms) // 4 for field, terms, *_ in self.stats if field != _EXACT_INDEX
         )
 
 
@@ -127,27 +130,34 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
         if not value:
             continue
         if kind == "tags":
-            numbers = [run.terms.number(t.text) for t in tags_analyzer(lang)(value)]
-        else:
-            parts = split_words(value)
-            split = parts[1::2]
-            surface += split
-            # Exactly text_terms(lang, value), with the words kept for the vocabulary.
-            numbers = run.term_numbers(lang, split)
-            doc[name] = list(map(terms.__getitem__, numbers))
-            texts[kind] = (parts, doc[name])
+            # Whoosh analyzes tags itself (their positions have gaps between tags).
+            tokens = [
+                (run.terms.number(t.text), t.pos)
+                for t in tags_analyzer(lang)(value, positions=True)
+            ]
+            if tokens:
+                stats.append(_token_stats(name, tokens))
+            continue
+        parts = split_words(value)
+        split = parts[1::2]
+        surface += split
+        # Exactly text_terms(lang, value), with the words kept for the vocabulary.
+        numbers = run.term_numbers(lang, split)
+        doc[name] = list(map(terms.__getitem__, numbers))
+        texts[kind] = (parts, doc[name])
         if numbers:
-            counts = Counter(numbers)
-            lemmas = run.lemmas
-            if lemmas and not lemmas.keys().isdisjoint(counts):
-                counts = _lemma_counts(counts, lemmas)
-            stats.append(_field_stats(name, counts))
+            stats.append(_positional_stats(name, *_lemma_tokens(numbers, run.lemmas)))
     names = _names(lang, texts)
     if names:
         doc[NAMES_FIELD] = names
-        counts = Counter(run.terms.number(key) for term in names if term for key in lemmas_of(term))
-        if counts:
-            stats.append(_field_stats(NAMES_FIELD, counts))
+        tokens = [
+            (run.terms.number(key), i)
+            for i, term in enumerate(names)
+            if term
+            for key in lemmas_of(term)
+        ]
+        if tokens:
+            stats.append(_token_stats(NAMES_FIELD, tokens))
     held = exact_terms(
         texts["title"][0][1::2] if "title" in texts else (),
         texts["body"][0][1::2] if "body" in texts else (),
@@ -159,14 +169,74 @@ def numbered_document(article: Article, run: RunNumbers) -> NumberedDocument:
 
 
 def _field_stats(name: str, counts: Counter[int]) -> NumberedStats:
-    """One field's postings: its term numbers, their frequencies (at most ``MAX_TF``, the most
-    a uint16 holds) and its length as Whoosh counts it: the frequencies summed, so each lemma of
-    an ambiguous word counts (the same in both scoring paths)."""
+    """One field's postings without positions (the exact field): its term numbers, their
+    frequencies (at most ``MAX_TF``, the most a uint16 holds) and its length."""
     length = counts.total()
     freqs = list(counts.values())
     if length > MAX_TF:  # only then can a frequency be over MAX_TF
         freqs = [min(f, MAX_TF) for f in freqs]
-    return (FIELD_INDEX[name], array("i", counts).tobytes(), array("H", freqs).tobytes(), length)
+    return (
+        FIELD_INDEX[name],
+        array("i", counts).tobytes(),
+        array("H", freqs).tobytes(),
+        length,
+        b"",
+    )
+
+
+def _positional_stats(name: str, terms: npt.NDArray[Any], where: npt.NDArray[Any]) -> NumberedStats:
+    """One field's postings from its tokens (term number ``terms[i]`` at position
+    ``where[i]``, positions ascending): its term numbers in increasing order, their
+    frequencies (at most ``MAX_TF``, the most a uint16 holds), its length as Whoosh counts
+    it (its tokens, so each lemma of an ambiguous word counts, the same in both scoring
+    paths) and each term's positions in turn, as Whoosh stores them.  A field where some
+    term's frequency is over MAX_TF gets no positions (phrases with its terms go to Whoosh)."""
+    terms = terms.astype(np.int32, copy=False)
+    order = np.argsort(terms, kind="stable")  # a term's positions stay ascending
+    grouped = terms[order]
+    firsts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+    freqs = np.diff(np.append(firsts, grouped.shape[0]))
+    capped = int(freqs.max()) > MAX_TF
+    return (
+        FIELD_INDEX[name],
+        grouped[firsts].tobytes(),
+        np.minimum(freqs, MAX_TF).astype(np.uint16).tobytes(),
+        int(terms.shape[0]),
+        b"" if capped else where[order].astype(np.uint32).tobytes(),
+    )
+
+
+def _token_stats(name: str, tokens: list[tuple[int, int]]) -> NumberedStats:
+    """``_positional_stats`` of (term number, position) pairs."""
+    pairs = np.array(tokens, dtype=np.int64)
+    return _positional_stats(name, pairs[:, 0], pairs[:, 1])
+
+
+def _lemma_tokens(
+    numbers: list[int], lemmas: dict[int, tuple[int, ...]]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """(term numbers, positions) of a text's tokens from its position terms (``numbers[i]``
+    at position ``i``): an ambiguous word's lemmas each at its position, as Whoosh's
+    analyzer gives them (``SplitLemmas``) and ``TermsText`` indexes them."""
+    terms = np.array(numbers, dtype=np.int32)
+    where = np.arange(terms.shape[0], dtype=np.int64)
+    ambiguous = sorted(lemmas.keys() & set(numbers)) if lemmas else []
+    if not ambiguous:
+        return terms, where
+    table = np.array(ambiguous, dtype=np.int32)
+    sizes = np.array([len(lemmas[a]) for a in ambiguous], dtype=np.int64)
+    flat = np.array([n for a in ambiguous for n in lemmas[a]], dtype=np.int32)
+    at = np.minimum(np.searchsorted(table, terms), table.shape[0] - 1)
+    hit = table[at] == terms
+    reps = np.where(hit, sizes[at], 1)
+    where = np.repeat(where, reps)
+    first = np.cumsum(reps) - reps  # each position's first token
+    within = np.arange(where.shape[0]) - np.repeat(first, reps)
+    expanded = terms[where]
+    split = hit[where]
+    offsets = np.cumsum(sizes) - sizes
+    expanded[split] = flat[offsets[at[where[split]]] + within[split]]
+    return expanded, where
 
 
 def _names(lang: str, texts: dict[str, tuple[list[str], list[str]]]) -> list[str]:
@@ -183,24 +253,14 @@ def _names(lang: str, texts: dict[str, tuple[list[str], list[str]]]) -> list[str
     return [*title, "", *body]
 
 
-def _lemma_counts(counts: Counter[int], lemmas: dict[int, tuple[int, ...]]) -> Counter[int]:
-    """Position-term counts as lemma counts, in Whoosh's order (first occurrence, each
-    position term's lemmas in their order): Києві twice and Київ once -> кий 3, київ 3."""
-    found: Counter[int] = Counter()
-    for number, count in counts.items():
-        for lemma in lemmas.get(number, (number,)):
-            found[lemma] += count
-    return found
-
-
 def analyzed_document(article: Article) -> Analyzed:
     """``numbered_document`` with the terms as strings (for one article at a time)."""
     run = RunNumbers(word_term, lambda lang, word: ())
     found = numbered_document(article, run)
     stats: list[FieldStats] = []
-    for field_index, numbers, freqs, length in found.stats:
+    for field_index, numbers, freqs, length, positions in found.stats:
         terms = [run.terms.keys[n] for n in array("i", numbers)]
-        stats.append((field_index, terms, array("H", freqs).tolist(), length))
+        stats.append((field_index, terms, array("H", freqs).tolist(), length, positions))
     return Analyzed(found.document, stats, found.words)
 
 

@@ -31,6 +31,7 @@ from typing import TypeGuard
 import numpy as np
 import numpy.typing as npt
 
+from search.phrase import match_phrase
 from search.plan import (
     AllOf,
     AnyOf,
@@ -159,12 +160,16 @@ class _Evaluator:
         return matched, self._boosted(scores, q.boost)
 
     def _phrase(self, q: Phrase) -> tuple[Mask, Scores]:
-        """A phrase, by Whoosh's matcher, in the segments holding all its words only.
+        """A phrase, from our postings' positions (``phrase.py``); where they have none, by
+        Whoosh's matcher, in the segments holding all its words only.
 
         Only documents with every word of the phrase (our postings) can match, so
         segments without one are skipped: their term lookups were most of a phrase's
         time on a build of many segments.
         """
+        hits = match_phrase(self.postings, q.field, q.words, 1, float(q.boost))
+        if hits is not None:
+            return hits.dense(self.size, self.live)
         candidates: npt.NDArray[np.int32] | None = None
         for word in q.words:
             docs, _ = self.postings.lookup(q.field, word)

@@ -164,6 +164,12 @@ def open_generation(layout: Layout, name: str) -> Generation:
         columns = read_columns(layout.columns_dir(name))
         manifest = layout.manifest(name)
         postings = open_postings(layout.postings_dir(name), columns.size)
+        if postings is not None and not postings.positioned:
+            _log.warning(
+                "generation %s has postings without positions (an earlier format): its "
+                "phrases are matched by Whoosh, slower, until the next build or update",
+                name,
+            )
         articles = open_articles(layout.articles_dir(name), columns.size)
         with ix.reader() as r:
             if r.doc_count_all() != columns.size:

@@ -223,10 +223,11 @@ def test_the_exact_field_holds_each_form_once_outside_whoosh() -> None:
     )
     prepared = prepare(article, run_numbers("test-exact"))
     (held,) = [s for f, *s in analyzed_document(article).stats if f == FIELD_INDEX[EXACT_FIELD]]
-    terms, frequencies, length = held
+    terms, frequencies, length, positions = held
+    assert positions == b""
     assert terms == ["t:львів", "t:і", "t:львова", "b:мер", "b:львова", "g:оперний", "g:театр"]
     assert frequencies == [1] * len(terms) and length == len(terms)
-    text = [t for f, t, _, _ in prepared.stats if f != FIELD_INDEX[EXACT_FIELD]]
+    text = [t for f, t, *_ in prepared.stats if f != FIELD_INDEX[EXACT_FIELD]]
     assert prepared.postings == len(prepared.document) + sum(len(t) // 4 for t in text)
 
 

@@ -13,11 +13,24 @@ P postings, N documents, F scored fields)::
     ptr.npy           int64 (T+1)  postings of key t are [ptr[t], ptr[t+1])
     doc.npy           int32 (P)    document numbers, ascending within a key
     weight.npy        float32 (P)  BM25F score of the term in that field (before query boosts)
-    tf.npy            uint16 (P)   term frequency, kept to recompute weights after updates
+    tf.npy            uint16 (P)   term frequency (weights recomputed after updates; where
+                                   each posting's positions start)
+    pos_ptr.npy       int64 (T+1)  positions of key t are pos[pos_ptr[t]:pos_ptr[t+1]]
+    pos.npy           uint16 (Q)   token positions of each posting in turn (tf of them,
+                      or uint32    ascending), uint32 when some position is over 65535
     lengths.npy       int32 (N, F) field lengths in tokens
     docs.json                      [id, content hash] per document number (null: deleted)
     meta.json                      fields, B, K1, keys (the key layout: "term-field"),
-                                   analysis (``analysis.ANALYSIS_VERSION`` of its terms)
+                                   analysis (``analysis.ANALYSIS_VERSION`` of its terms),
+                                   format (FORMAT_VERSION: 2 has the positions)
+
+Positions are those Whoosh stores for the same field and document (an ambiguous word's
+lemmas share its position, tags leave gaps between tags), for the fields phrases are
+searched in (POSITIONAL_FIELDS); a posting's positions start where the term's earlier
+postings' ``tf`` end, so no per-posting offset is stored.  A key whose postings do not all
+have their positions (a field of a document holding a term more than MAX_TF times, whose
+``tf`` is capped) has fewer than its ``tf`` sum: ``Postings.positions`` says so, and phrases
+with that term are left to Whoosh (``phrase.py``).  The positions part is in ``positions.py``.
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -45,6 +58,14 @@ from search.exact import EXACT_FIELD
 from search.fields import FIELD_KINDS, NAMES_FIELD
 from search.storage.layout import save_synced, write_synced
 from search.storage.numbering import Numbered
+from search.storage.positions import (
+    RunPositions,
+    TermPositions,
+    exclusive_cumsum,
+    gathered,
+    joined,
+    posting_positions,
+)
 from search.storage.whoosh import byte_to_length
 
 B = 0.75
@@ -58,6 +79,12 @@ FIELDS: tuple[str, ...] = (
 """The text fields, in column order of ``lengths`` (the names field, then the exact field:
 its postings say which documents hold a form, ``exact.py``; their weights are never used)."""
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+POSITIONAL_FIELDS = frozenset(f for f in FIELDS if f != EXACT_FIELD)
+"""The fields whose postings hold positions: every field phrases are searched in (Whoosh
+stores positions for all of them, ``storage/whoosh.py``), not the exact field."""
+FORMAT_VERSION = 2
+"""The postings' format: 1 (no ``format`` in meta.json) has no positions; such a generation
+is served, its phrases matched by Whoosh, and an update analyzes its documents again."""
 _SEP = "\x1f"
 KEY_LAYOUT = "term-field"
 """Keys are term first: a query word's term is looked up in up to 12 fields, and with the
@@ -72,11 +99,13 @@ MAX_TF = np.iinfo(np.uint16).max
 # Whoosh keeps a field length as one byte: byte b stands for _BYTE_LENGTH[b] tokens.
 _BYTE_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
-FieldStats = tuple[int, list[str], list[int], int]
-"""(field index, terms, their frequencies, field length in tokens) of one document field."""
-NumberedStats = tuple[int, bytes, bytes, int]
-"""(field index, term numbers as int32, their frequencies as uint16, field length) of one
-document field: ``FieldStats`` with the terms numbered (see ``numbering.py``)."""
+FieldStats = tuple[int, list[str], list[int], int, bytes]
+"""(field index, terms, their frequencies, field length in tokens, positions) of one document
+field.  The positions are uint32, each term's ``frequency`` of them in turn, ascending; empty
+for a field without positions (the exact field, or a term's frequency over MAX_TF)."""
+NumberedStats = tuple[int, bytes, bytes, int, bytes]
+"""(field index, term numbers as int32, their frequencies as uint16, field length, positions)
+of one document field: ``FieldStats`` with the terms numbered (see ``numbering.py``)."""
 
 
 def quantized_lengths(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -92,6 +121,8 @@ class _Arrays:
     doc: npt.NDArray[np.int32]
     tf: npt.NDArray[np.uint16]
     lengths: npt.NDArray[np.int32]
+    pos_ptr: npt.NDArray[np.int64]
+    pos: npt.NDArray[Any]
 
 
 class PostingsBuilder:
@@ -102,12 +133,18 @@ class PostingsBuilder:
     """
 
     def __init__(self, parent: Path | None = None) -> None:
-        self.parent = parent if parent is not None and _readable(parent) else None
+        # A parent without positions (format 1) is not used: its documents are analyzed
+        # again, as those of a generation without postings are (indexer.generation).
+        self.parent = (
+            parent if parent is not None and _readable(parent) and positioned(parent) else None
+        )
         self._terms: list[dict[str, int]] = [{} for _ in FIELDS]
         self._term_count = 0
         self._term = array("i")
         self._doc = array("i")
         self._tf = array("H")
+        self._pcount = array("H")  # positions recorded per posting: its tf, or 0 (none)
+        self._pos = array("I")
         self._lengths = array("i")
         self._index: dict[tuple[str, str], int] = {}
         # Documents added numbered (``add_numbered``): term numbers of their origin's
@@ -119,6 +156,8 @@ class PostingsBuilder:
         self._n_field = array("b")
         self._n_doc = array("i")
         self._n_tf = array("H")
+        self._n_pcount = array("H")
+        self._n_pos = array("I")
         self._parent_index: dict[tuple[str, str], int] = {}
         self._parent_size = 0
         if self.parent is not None:
@@ -136,12 +175,17 @@ class PostingsBuilder:
         """Record one analyzed document (a later one with the same id and hash replaces it)."""
         d = self._new_document(article_id, digest, -1)
         row = [0] * len(FIELDS)
-        for field_index, field_terms, freqs, length in stats:
+        for field_index, field_terms, freqs, length, positions in stats:
             row[field_index] = length
             ids = [self._term_id(field_index, t) for t in field_terms]
             self._term.extend(ids)
             self._doc.extend(array("i", (d,)) * len(ids))
             self._tf.extend(freqs)
+            if positions and FIELDS[field_index] in POSITIONAL_FIELDS:
+                self._pcount.extend(freqs)
+                self._pos.frombytes(positions)
+            else:
+                self._pcount.extend(array("H", (0,)) * len(ids))
         self._lengths.extend(row)
 
     def add_numbered(
@@ -152,11 +196,16 @@ class PostingsBuilder:
         number = self._origins.setdefault(origin, len(self._origins))
         d = self._new_document(article_id, digest, number)
         row = [0] * len(FIELDS)
-        for field_index, terms, freqs, length in stats:
+        for field_index, terms, freqs, length, positions in stats:
             row[field_index] = length
             count = len(terms) // 4
             self._n_term.frombytes(terms)
             self._n_tf.frombytes(freqs)
+            if positions and FIELDS[field_index] in POSITIONAL_FIELDS:
+                self._n_pcount.frombytes(freqs)
+                self._n_pos.frombytes(positions)
+            else:
+                self._n_pcount.frombytes(bytes(len(freqs)))
             self._n_field.frombytes(bytes((field_index,)) * count)
             self._n_doc.extend(array("i", (d,)) * count)
         self._lengths.extend(row)
@@ -167,9 +216,12 @@ class PostingsBuilder:
         self._doc_origin.append(origin)
         return d
 
-    def _resolved(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[Any]]:
-        """(term ids, run documents, frequencies) of every posting of this run: numbered
-        terms are interned once per distinct (origin, field, number), not per posting."""
+    def _resolved(
+        self,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.uint16], RunPositions]:
+        """(term ids, run documents, frequencies, positions) of every posting of this run:
+        numbered terms are interned once per distinct (origin, field, number), not per
+        posting."""
         fields = len(FIELDS)
         term = np.frombuffer(self._n_term, dtype=np.int32)
         field = np.frombuffer(self._n_field, dtype=np.int8)
@@ -191,12 +243,17 @@ class PostingsBuilder:
                 for t, f in zip((found // fields).tolist(), (found % fields).tolist(), strict=True)
             ]
             resolved[mine] = ids[pair]
+        pcount = joined(self._pcount, self._n_pcount, np.uint16)
+        pos = joined(self._pos, self._n_pos, np.uint32)
+        if int(pcount.sum(dtype=np.int64)) != pos.shape[0]:
+            raise ValueError("positions given do not add up to the frequencies of their terms")
         return (
             np.concatenate([np.frombuffer(self._term, dtype=np.int32), resolved]),
             np.concatenate([np.frombuffer(self._doc, dtype=np.int32), doc]),
             np.concatenate(
                 [np.frombuffer(self._tf, dtype=np.uint16), np.frombuffer(self._n_tf, np.uint16)]
             ),
+            RunPositions(pcount, pos),
         )
 
     def _term_id(self, field_index: int, term: str) -> int:
@@ -212,11 +269,11 @@ class PostingsBuilder:
 
         ``docs[i]`` is (id, content hash), None for a deleted document.  Every
         live document must have been added or be in the parent generation.
-        Memory: about 40 bytes per posting at the peak (int32 and uint16 arrays
-        throughout; weights computed in slices).
+        Memory: about 50 bytes per posting and 6 per position at the peak (int32 and
+        uint16 arrays throughout; weights computed and positions gathered in slices).
         """
         size = len(docs)
-        run_term, run_doc, tf = self._resolved()
+        run_term, run_doc, tf, run_positions = self._resolved()
         run_keys = [""] * self._term_count
         for field_index, table in enumerate(self._terms):
             suffix = _SEP + FIELDS[field_index]
@@ -247,6 +304,13 @@ class PostingsBuilder:
         term = run_map[run_term]
         doc = run_to_new[run_doc]
         del run_term, run_doc
+        pcount = run_positions.count
+        sources = [run_positions.pos]
+        total = run_positions.pos.shape[0] + (parent.pos.shape[0] if parent is not None else 0)
+        # Where each posting's positions start in ``sources`` laid end to end (4 bytes a
+        # posting while they fit).
+        start_type = np.uint32 if total < 1 << 32 else np.int64
+        start = exclusive_cumsum(pcount, start_type)
         if parent is not None:
             kept = parent_to_new >= 0
             lengths[parent_to_new[kept]] = parent.lengths[kept]
@@ -254,9 +318,16 @@ class PostingsBuilder:
             term = np.concatenate([term, np.repeat(parent_map, np.diff(parent.ptr))])
             doc = np.concatenate([doc, parent_to_new[parent.doc]])
             tf = np.concatenate([tf, parent.tf])
+            parent_count, parent_start = posting_positions(parent.ptr, parent.tf, parent.pos_ptr)
+            pcount = np.concatenate([pcount, parent_count])
+            parent_start += run_positions.pos.shape[0]
+            start = np.concatenate([start, parent_start.astype(start_type)])
+            del parent_start
+            sources.append(parent.pos)
         live = doc >= 0
         if not live.all():  # postings of replaced or deleted documents go
             term, doc, tf = term[live], doc[live], tf[live]
+            pcount, start = pcount[live], start[live]
         del live
         counts = np.bincount(term, minlength=len(keys))
         used = counts > 0
@@ -264,13 +335,18 @@ class PostingsBuilder:
             term = (np.cumsum(used, dtype=np.int32) - 1)[term]
             keys = [k for k, u in zip(keys, used.tolist(), strict=True) if u]
             counts = counts[used]
-        # Term-major; a term's documents keep their order (any order scores alike).
-        order = np.argsort(term, kind="stable")
+        # Term-major, a term's documents ascending (a parallel build numbers documents out
+        # of the order they were added in, an update appends the parent's): phrases find a
+        # word's candidates by binary search (``phrase.py``).
+        order = np.lexsort((doc, term))
         del term
-        doc, tf = doc[order], tf[order]
-        del order
+        doc, tf, pcount = doc[order], tf[order], pcount[order]
+        pos = gathered(sources, start, order, pcount)
+        del order, start
         ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
+        pos_ptr = np.concatenate(([0], np.cumsum(pcount, dtype=np.int64)))[ptr]
+        del pcount
         field_of_key = np.array([FIELD_INDEX[k.rsplit(_SEP, 1)[1]] for k in keys], dtype=np.int8)
         live_docs = sum(pair is not None for pair in docs)
         weight = bm25_weights(ptr, doc, tf, field_of_key, lengths, live_docs)
@@ -284,6 +360,8 @@ class PostingsBuilder:
             "doc": doc,
             "weight": weight,
             "tf": tf,
+            "pos_ptr": pos_ptr,
+            "pos": pos,
             "lengths": lengths,
         }
         directory.mkdir(parents=True, exist_ok=True)
@@ -298,6 +376,7 @@ class PostingsBuilder:
                 "K1": K1,
                 "keys": KEY_LAYOUT,
                 "analysis": ANALYSIS_VERSION,
+                "format": FORMAT_VERSION,
             },
         )
 
@@ -362,6 +441,8 @@ def _read_arrays(directory: Path) -> _Arrays:
         doc=_load(directory, "doc"),
         tf=_load(directory, "tf"),
         lengths=_load(directory, "lengths"),
+        pos_ptr=_load(directory, "pos_ptr"),
+        pos=_load(directory, "pos"),
     )
 
 
@@ -451,10 +532,32 @@ class Postings:
         ):
             raise ValueError(f"postings in {directory} are inconsistent")
         self._keys = _Keys(keys, key_ptr)
+        self.tf: npt.NDArray[np.uint16] | None = None
+        self.pos_ptr: npt.NDArray[np.int64] | None = None
+        self.pos: npt.NDArray[Any] | None = None
+        if meta.get("format", 1) >= 2:
+            self.tf = _load(directory, "tf")
+            self.pos_ptr = _load(directory, "pos_ptr")
+            self.pos = _load(directory, "pos")
+            if (
+                self.tf.shape != self.doc.shape
+                or self.pos_ptr.shape != self.ptr.shape
+                or int(self.pos_ptr[0]) != 0
+                or int(self.pos_ptr[-1]) != self.pos.shape[0]
+            ):
+                raise ValueError(f"positions in {directory} are inconsistent")
+
+    @property
+    def positioned(self) -> bool:
+        """Whether these postings hold positions (an older format's do not)."""
+        return self.pos is not None
 
     def mapped(self) -> list[npt.NDArray[Any]]:
         """The mapped arrays a query reads (to preload them; see ``preload.py``)."""
-        return [self._keys.blob, self._keys.ptr, self.ptr, self.doc, self.weight]
+        found = [self._keys.blob, self._keys.ptr, self.ptr, self.doc, self.weight]
+        if self.tf is not None and self.pos_ptr is not None and self.pos is not None:
+            found += [self.tf, self.pos_ptr, self.pos]
+        return found
 
     def lookup(self, field: str, term: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
         """(documents, weights) of ``term`` in ``field``; empty arrays when absent."""
@@ -463,6 +566,26 @@ class Postings:
             return self.doc[:0], self.weight[:0]
         start, end = int(self.ptr[i]), int(self.ptr[i + 1])
         return self.doc[start:end], self.weight[start:end]
+
+    def positions(self, field: str, term: str) -> TermPositions | None:
+        """The postings of ``term`` in ``field`` with their positions (empty when absent);
+        None when they have none: postings of an older format, the exact field, or a term
+        some document's field holds more than MAX_TF times (see the module's docstring)."""
+        if self.tf is None or self.pos_ptr is None or self.pos is None:
+            return None
+        i = self._find(field, term)
+        if i < 0:
+            empty = np.zeros(0, np.int64)
+            return TermPositions(self.doc[:0], self.weight[:0], self.tf[:0], empty, self.pos[:0])
+        start, end = int(self.ptr[i]), int(self.ptr[i + 1])
+        tf = self.tf[start:end]
+        ends = np.cumsum(tf, dtype=np.int64)
+        first, last = int(self.pos_ptr[i]), int(self.pos_ptr[i + 1])
+        if int(ends[-1]) != last - first:
+            return None
+        return TermPositions(
+            self.doc[start:end], self.weight[start:end], tf, ends - tf, self.pos[first:last]
+        )
 
     def frequency(self, field: str, term: str) -> int:
         """How many live documents hold ``term`` (a single lemma or name key) in ``field``."""
@@ -514,6 +637,12 @@ def _readable(directory: Path) -> bool:
     earlier version's postings have fewer: no ``names``)."""
     meta = _meta(directory)
     return meta.get("keys") == KEY_LAYOUT and tuple(meta.get("fields", ())) == FIELDS
+
+
+def positioned(directory: Path) -> bool:
+    """Whether the postings in ``directory`` hold positions (FORMAT_VERSION 2 or later)."""
+    found = _meta(directory).get("format", 1)
+    return isinstance(found, int) and found >= 2
 
 
 def analysis_version(directory: Path) -> int:

@@ -57,6 +57,7 @@ from search.storage.whoosh_query import (
     ValuesQuery,
     to_whoosh,
     whoosh_matches,
+    whoosh_query_matches,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "open_whoosh",
     "to_whoosh",
     "whoosh_matches",
+    "whoosh_query_matches",
 ]
 
 _SINGLE_POSITIONS = 4096

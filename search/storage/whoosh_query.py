@@ -161,7 +161,14 @@ def whoosh_matches(
     """The live documents ``plan`` matches and their scores, by Whoosh's own matchers,
     segment by segment (only the segments holding one of ``candidates``, sorted docnums,
     when given)."""
-    q = to_whoosh(plan)
+    return whoosh_query_matches(to_whoosh(plan), searcher, live, candidates)
+
+
+def whoosh_query_matches(
+    q: Any, searcher: Searcher, live: Mask, candidates: npt.NDArray[np.int32] | None = None
+) -> tuple[Mask, Scores]:
+    """``whoosh_matches`` of a Whoosh query itself (the tests' reference for shapes the plan
+    has no node for, such as ``SpanNear2``)."""
     matched = np.zeros(live.shape[0], dtype=np.bool_)
     scores = np.zeros(live.shape[0])
     for leaf, offset in searcher.leaf_searchers():
