@@ -16,10 +16,11 @@ pure-Python matchers, with Whoosh's semantics and scores for every node:
 * ``Require`` (an exact word, ``exact.py``): the documents of its query that are also among
   its required ``Values`` (the documents holding the form), scored by the query alone.
 
-A ``Phrase`` is evaluated by Whoosh's own matcher through the Whoosh door
-(``storage/whoosh_query.py``), for that node only, so its documents and scores are
-Whoosh's, and only that part of the query pays Whoosh's price (a phrase only in
-the segments holding all of its words).  ``evaluate_with_whoosh`` is the reference: the
+A ``Phrase`` is matched from the positions the postings hold (``phrase.py``), scored as
+Whoosh's phrase matcher scores it.  Where the postings hold no positions for one of its
+words (a generation of the format before positions, a term too frequent in one document),
+Whoosh's own matcher answers that node through the door (``storage/whoosh_query.py``), in
+the segments holding all of its words only.  ``evaluate_with_whoosh`` is the reference: the
 whole plan by Whoosh's matchers.
 """
 
