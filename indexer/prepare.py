@@ -32,6 +32,7 @@ from search.model import Article
 from search.names import name_positions
 from search.storage.articles import encode_record
 from search.storage.numbering import Fresh, RunNumbers
+from search.storage.positions import capped_counts
 from search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
 from search.storage.vocab import article_word_numbers, vocabulary_words_of
 from search.storage.whoosh import document
@@ -189,20 +190,24 @@ def _positional_stats(name: str, terms: npt.NDArray[Any], where: npt.NDArray[Any
     ``where[i]``, positions ascending): its term numbers in increasing order, their
     frequencies (at most ``MAX_TF``, the most a uint16 holds), its length as Whoosh counts
     it (its tokens, so each lemma of an ambiguous word counts, the same in both scoring
-    paths) and each term's positions in turn, as Whoosh stores them.  A field where some
-    term's frequency is over MAX_TF gets no positions (phrases with its terms go to Whoosh)."""
+    paths) and each term's positions in turn, as Whoosh stores them.  A term whose frequency
+    reaches MAX_TF has none (``capped_counts``: its phrases go to Whoosh); the field's other
+    terms keep theirs."""
     terms = terms.astype(np.int32, copy=False)
     order = np.argsort(terms, kind="stable")  # a term's positions stay ascending
     grouped = terms[order]
     firsts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
     freqs = np.diff(np.append(firsts, grouped.shape[0]))
-    capped = int(freqs.max()) > MAX_TF
+    tf = np.minimum(freqs, MAX_TF).astype(np.uint16)
+    positions = where[order]
+    if int(freqs.max()) >= MAX_TF:
+        positions = positions[np.repeat(capped_counts(tf).astype(np.bool_), freqs)]
     return (
         FIELD_INDEX[name],
         grouped[firsts].tobytes(),
-        np.minimum(freqs, MAX_TF).astype(np.uint16).tobytes(),
+        tf.tobytes(),
         int(terms.shape[0]),
-        b"" if capped else where[order].astype(np.uint32).tobytes(),
+        positions.astype(np.uint32).tobytes(),
     )
 
 

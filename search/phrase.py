@@ -25,7 +25,7 @@ matches through ``query/spans.py`` ``SpanNear2(terms, slop, ordered=True, mindis
   generation with deleted documents Whoosh has not merged away, up to its counting them).
 
 When the postings hold no positions for a word (an older format, or a term some document
-holds more than ``MAX_TF`` times in one field) the functions return None and the caller
+holds ``MAX_TF`` times or more in one field) the functions return None and the caller
 asks Whoosh's matcher instead.
 """
 

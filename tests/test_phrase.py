@@ -332,22 +332,34 @@ def test_postings_without_positions_leave_phrases_to_whoosh(
 
 
 def test_a_term_over_the_frequency_cap_leaves_its_phrases_to_whoosh(tmp_path: Path) -> None:
-    """A field holding a term more than MAX_TF times gets no positions (its tf is capped):
-    phrases with its terms are matched by Whoosh, those without by our positions."""
+    """A term a field holds MAX_TF times or more gets no positions (its tf is capped): phrases
+    with it are matched by Whoosh.  The field's other terms keep theirs, and once that
+    document is gone an update gives the term's key its positions back."""
     demo = [a for a in iter_sources([DEMO]) if isinstance(a, Article)][:3]
     big = replace(
         demo[0], id="big", title="Long list", body="news " * (MAX_TF + 10) + "rare words here"
     )
     big = replace(big, language="en")
-    other = replace(demo[1], id="other", body="Some rare words here and there.", language="en")
+    other = replace(
+        demo[1], id="other", body="Some rare words here and there, news of it.", language="en"
+    )
     index = build_fresh([big, other, *demo[2:]], tmp_path / "index")
     engine = Engine(index)
     gen = engine.reader.generation()
     assert gen.postings is not None
-    assert gen.postings.positions("body_en", "rare") is None  # a posting without positions
-    assert match_phrase(gen.postings, "body_en", ["rare", "word"]) is None
+    assert gen.postings.positions("body_en", "news") is None  # a posting without positions
+    assert match_phrase(gen.postings, "body_en", ["news", "of"]) is None
+    assert gen.postings.positions("body_en", "rare") is not None
+    assert match_phrase(gen.postings, "body_en", ["rare", "word"]) is not None
     title = match_phrase(gen.postings, "title_en", ["long", "list"])
     assert title is not None
-    _assert_pages_alike(engine, Engine(index, accelerated=False), ['"rare words here"'])
+    queries = ['"rare words here"', '"news of it"', '"news rare"']
+    _assert_pages_alike(engine, Engine(index, accelerated=False), queries)
     page = engine.search(SearchRequest(query='"rare words here"', highlight=False))
     assert {h.article.id for h in page.hits} == {"big", "other"}
+    apply_changes(index, [], deletes=["big"])
+    gen = Engine(index).reader.generation()
+    assert gen.postings is not None
+    assert gen.postings.positions("body_en", "news") is not None
+    found = match_phrase(gen.postings, "body_en", ["news", "of"])
+    assert found is not None and found.docs.size == 1

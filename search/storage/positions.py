@@ -61,16 +61,25 @@ def posting_positions(
     ptr: npt.NDArray[np.int64], tf: npt.NDArray[np.uint16], pos_ptr: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]]:
     """(count, start in ``pos``) of each posting's positions in written postings: a key's
-    postings have theirs in turn, ``tf`` each, when its positions add up to its ``tf``; a key
-    whose positions do not (some posting has none) keeps none."""
-    within = exclusive_cumsum(tf)
-    ends = np.concatenate((within, [within[-1] + int(tf[-1]) if tf.shape[0] else 0]))
+    postings have theirs in turn, ``counts(tf)`` each (none for a frequency that reached the
+    cap), when its positions add up to that; a key whose positions do not (written when a
+    capped term took its whole field's positions along) keeps none."""
+    counts = capped_counts(tf)
+    within = exclusive_cumsum(counts)
+    ends = np.concatenate((within, [within[-1] + int(counts[-1]) if counts.shape[0] else 0]))
     term_first = ends[ptr[:-1]]
     whole = (ends[ptr[1:]] - ends[ptr[:-1]]) == np.diff(pos_ptr)
     runs = np.diff(ptr)
     start = within + np.repeat(pos_ptr[:-1] - term_first, runs)
-    count = np.where(np.repeat(whole, runs), tf, np.uint16(0)).astype(np.uint16)
+    count = np.where(np.repeat(whole, runs), counts, np.uint16(0)).astype(np.uint16)
     return count, start
+
+
+def capped_counts(tf: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint16]:
+    """How many positions postings of frequency ``tf`` hold: all of them, but none where the
+    frequency reached the uint16 cap (it may stand for more occurrences than it counts)."""
+    cap = np.iinfo(np.uint16).max
+    return np.where(tf < cap, tf, 0).astype(np.uint16)
 
 
 _GATHER = 1 << 20

@@ -27,10 +27,12 @@ P postings, N documents, F scored fields)::
 Positions are those Whoosh stores for the same field and document (an ambiguous word's
 lemmas share its position, tags leave gaps between tags), for the fields phrases are
 searched in (POSITIONAL_FIELDS); a posting's positions start where the term's earlier
-postings' ``tf`` end, so no per-posting offset is stored.  A key whose postings do not all
-have their positions (a field of a document holding a term more than MAX_TF times, whose
-``tf`` is capped) has fewer than its ``tf`` sum: ``Postings.positions`` says so, and phrases
-with that term are left to Whoosh (``phrase.py``).  The positions part is in ``positions.py``.
+postings' ``tf`` end, so no per-posting offset is stored.  A posting whose ``tf`` reached
+MAX_TF (a document's field holding the term that often, or more: its ``tf`` is capped) has
+no positions, so its key has fewer than its ``tf`` sum: ``Postings.positions`` says so, and
+phrases with that term are left to Whoosh (``phrase.py``); the field's other terms keep
+theirs, and the key gets them back in the first update without that posting.  The
+positions part is in ``positions.py``.
 
 The statistics are Whoosh's (``BM25F(B=0.75, K1=1.2)``, idf ``log(N / (df + 1)) + 1``,
 field lengths quantized to one byte as Whoosh stores them) computed over the live
@@ -61,6 +63,7 @@ from search.storage.numbering import Numbered
 from search.storage.positions import (
     RunPositions,
     TermPositions,
+    capped_counts,
     exclusive_cumsum,
     gathered,
     joined,
@@ -96,13 +99,16 @@ refuses the generation instead (it keeps serving the one it has)."""
 _FOUND_CACHE = 50_000
 """Terms whose fields are remembered per generation (dict operations are atomic under the GIL)."""
 MAX_TF = np.iinfo(np.uint16).max
+
+
 # Whoosh keeps a field length as one byte: byte b stands for _BYTE_LENGTH[b] tokens.
 _BYTE_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
 FieldStats = tuple[int, list[str], list[int], int, bytes]
 """(field index, terms, their frequencies, field length in tokens, positions) of one document
 field.  The positions are uint32, each term's ``frequency`` of them in turn, ascending; empty
-for a field without positions (the exact field, or a term's frequency over MAX_TF)."""
+for a field without positions (the exact field); none for a term whose frequency reached
+MAX_TF (``positions.capped_counts``)."""
 NumberedStats = tuple[int, bytes, bytes, int, bytes]
 """(field index, term numbers as int32, their frequencies as uint16, field length, positions)
 of one document field: ``FieldStats`` with the terms numbered (see ``numbering.py``)."""
@@ -182,7 +188,7 @@ class PostingsBuilder:
             self._doc.extend(array("i", (d,)) * len(ids))
             self._tf.extend(freqs)
             if positions and FIELDS[field_index] in POSITIONAL_FIELDS:
-                self._pcount.extend(freqs)
+                self._pcount.frombytes(capped_counts(np.asarray(freqs, dtype=np.uint16)).tobytes())
                 self._pos.frombytes(positions)
             else:
                 self._pcount.extend(array("H", (0,)) * len(ids))
@@ -202,7 +208,7 @@ class PostingsBuilder:
             self._n_term.frombytes(terms)
             self._n_tf.frombytes(freqs)
             if positions and FIELDS[field_index] in POSITIONAL_FIELDS:
-                self._n_pcount.frombytes(freqs)
+                self._n_pcount.frombytes(capped_counts(np.frombuffer(freqs, np.uint16)).tobytes())
                 self._n_pos.frombytes(positions)
             else:
                 self._n_pcount.frombytes(bytes(len(freqs)))
@@ -570,7 +576,7 @@ class Postings:
     def positions(self, field: str, term: str) -> TermPositions | None:
         """The postings of ``term`` in ``field`` with their positions (empty when absent);
         None when they have none: postings of an older format, the exact field, or a term
-        some document's field holds more than MAX_TF times (see the module's docstring)."""
+        some document's field holds MAX_TF times or more (see the module's docstring)."""
         if self.tf is None or self.pos_ptr is None or self.pos is None:
             return None
         i = self._find(field, term)
