@@ -14,9 +14,9 @@ semantics and scores for the shapes the compiler emits:
 * ``Not``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
 * ``Every``: every live document, score 1; ``NullQuery``: nothing;
 * ``ValuesQuery`` (``category:war``): its documents, score 1;
-* ``Require`` (an exact word, ``exact.py``): the documents of its first query that also
-  match its second (the ``ValuesQuery`` of the documents holding the form), scored by the
-  first alone.
+* ``Require`` (an exact word, ``exact.py``; a name's case, ``compile.name_case``): the
+  documents of its first query that also match its second (the ``ValuesQuery`` of the
+  documents holding the form, or text terms), scored by the first alone.
 
 Anything else (a phrase) is evaluated by
 Whoosh's own matcher for that subquery only, so its documents and scores are
@@ -132,10 +132,14 @@ class _Evaluator:
 
     def _holding(self, q: Any) -> Mask:
         """The live documents matching ``q``, unscored: a ``ValuesQuery``'s from its
-        numbers, anything else by Whoosh's matchers."""
+        numbers, text terms' from their postings (``compile.name_case``), anything else
+        by Whoosh's matchers."""
         found = np.zeros(self.size, dtype=np.bool_)
+        group = _term_group(q)
         if isinstance(q, ValuesQuery):
             found[q.docnums] = True
+        elif group is not None:
+            found = _marked(self._postings(group), self.size)
         else:
             found[np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)] = True
         found &= self.live

@@ -62,6 +62,10 @@ phrase's terms, so this bounds it whatever the archive's size (names are rare wo
 Minister`` gets no bonus where ``prime`` is common)."""
 LATIN_SPELLING_BOOST = BODY_BOOST
 """The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
+NAME_CASE_BOOST = BODY_BOOST
+"""The weight of a capitalized Cyrillic query word's spelling keys in the names field of the
+articles that also match the word in their own fields: there the word is written as a name
+(``name_case``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 SEARCHED_FIELDS = {
@@ -321,7 +325,9 @@ class _Compiler:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
             keys = self.name_keys(node.text, analyses) if names else ()
-            query = self._text_query(node.field, analyses, keys, node.text.isascii())
+            query = self._text_query(
+                node.field, analyses, keys, node.text.isascii(), node.text[:1].isupper()
+            )
             known = (query, analyses, keys)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
@@ -359,11 +365,16 @@ class _Compiler:
                 self.marks[lang].phrases.add(analyzed)
 
     def _text_query(
-        self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
+        self,
+        field: str | None,
+        analyses: Analyses,
+        keys: Lemmas,
+        latin: bool = False,
+        capitalized: bool = False,
     ) -> Any:
         """The query of a word or phrase in ``field``'s fields, and with ``keys`` (the
         name and spelling keys of its words, any field only) in the names field; ``latin``:
-        the word or phrase is in Latin letters."""
+        the word or phrase is in Latin letters; ``capitalized``: it starts with a capital."""
         found = [  # (Whoosh field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
@@ -383,12 +394,16 @@ class _Compiler:
                 spelled.append((NAMES_FIELD, spelling))
         if not found:
             return None
-        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
         # A Latin word has no Cyrillic field of its own: the names field is where its
         # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
         # the word does in an English body.  A Cyrillic word's own fields come first.
-        boost = LATIN_SPELLING_BOOST if latin else None
-        clauses += [_field_query(n, ws, boost) for n, ws in self._occurring(spelled, every=False)]
+        boost = LATIN_SPELLING_BOOST if latin else _BOOSTS[NAMES_FIELD]
+        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
+        held = self._occurring(spelled, every=False)
+        clauses += [_field_query(n, ws, boost) for n, ws in held]
+        if capitalized and not latin and held:
+            own = self._occurring([f for f in found if f[0] != NAMES_FIELD], every=False)
+            clauses += name_case(own, held[0])
         return _joined(wq.Or, clauses)
 
     def _occurring(
@@ -476,6 +491,21 @@ def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Any:
         return wq.Phrase(name, [lemmas[0] for lemmas in words], boost=boost)
     readings = islice(product(*words), MAX_READINGS)
     return AnyLemma([wq.Phrase(name, list(r)) for r in readings], boost=boost)
+
+
+def name_case(own: list[tuple[str, Lemmas]], spelling: tuple[str, Lemmas]) -> list[Any]:
+    """The bonus of a capitalized Cyrillic word (``Солю``, ``Горе``, ``Північ``) in the
+    articles that write it as a name: its spelling keys in the names field (which holds
+    name-like words alone: capitalized, not a sentence's first word) at NAME_CASE_BOOST,
+    counted only in the articles that also match it in its own fields (``own``: required,
+    not scored again).  So ``баба Соля`` ranks above ``солимо`` (the lemma of the verb),
+    while an article of another language or script that shares the name's spelling
+    (matched by the names field alone) gains nothing and keeps ranking below.  [] when the
+    word matches no own field."""
+    if not own:
+        return []
+    gate = _joined(wq.Or, [_field_query(name, ws) for name, ws in own])
+    return [wq.Require(_field_query(*spelling, NAME_CASE_BOOST), gate)]
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:

@@ -1,0 +1,62 @@
+"""How names rank among the articles that match them (issue #15's precision goals).
+
+Real indexes built in tmp_path: a capitalized Cyrillic word prefers the articles that write
+it as a name over those holding a common word of its lemmas; on both scoring paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.engine import Engine
+from search.types import SearchRequest
+from tests.test_names import index_of
+
+
+def _ranked(engine: Engine, query: str) -> list[str]:
+    page = engine.search(SearchRequest(query=query, highlight=False, first=50))
+    return [h.article.id for h in page.hits]
+
+
+def _scores(engine: Engine, query: str) -> list[tuple[str, float]]:
+    page = engine.search(SearchRequest(query=query, highlight=False, first=50))
+    return [(h.article.id, h.score or 0.0) for h in page.hits]
+
+
+_FILLER = [
+    ("f" + str(i), "uk", "Погода", "Учора у Львові та Луцьку йшов дощ, а сьогодні світить сонце.")
+    for i in range(20)
+]
+
+_CASE = [
+    # The verb солити (we salt), twice: its lemma is Солю's (pymorphy3 reads Солю as the verb).
+    ("verb", "uk", "Суп", "Ми солимо суп, потім додаємо моркву, цибулю та картоплю, а тоді "
+     "ще раз солимо і варимо до вечора."),
+    # The name (Соля, accusative Солю) once, in a longer text.
+    ("name", "uk", "Спогади", "Уночі старий дід довго згадував свою Солю і тихо плакав біля "
+     "вікна, поки не настав ранок над селом."),
+    *_FILLER,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_capitalized_word_ranks_the_article_naming_it_first(
+    tmp_path: Path, accelerated: bool
+) -> None:
+    """``Солю`` typed capitalized: the article where it is a name ranks above the one where
+    only a common word of its lemmas is (солимо), though that one holds it more often; both
+    still match, and typed in lower case the word ranks as before (no name preferred)."""
+    engine = Engine(index_of(tmp_path, _CASE), accelerated=accelerated)
+    assert _ranked(engine, "Солю") == ["name", "verb"]
+    assert set(_ranked(engine, "солю")) == {"name", "verb"}
+
+
+def test_the_name_case_bonus_scores_alike_on_both_paths(tmp_path: Path) -> None:
+    index = index_of(tmp_path, _CASE)
+    fast = _scores(Engine(index), "Солю")
+    slow = _scores(Engine(index, accelerated=False), "Солю")
+    assert [d for d, _ in fast] == [d for d, _ in slow]
+    for (_, a), (_, b) in zip(fast, slow, strict=True):
+        assert a == pytest.approx(b, rel=1e-5)
