@@ -62,6 +62,12 @@ phrase's terms, so this bounds it whatever the archive's size (names are rare wo
 Minister`` gets no bonus where ``prime`` is common)."""
 LATIN_SPELLING_BOOST = BODY_BOOST
 """The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
+COARSE_SHARE = 0.1
+"""The weight of a query word's coarse keys (name and place keys) in the names field, as a
+share of its spelling keys': a name merely sharing the skeleton (Солю and Soul, Сеул; Австрии
+and Austria, by the country's key) is weaker evidence than one spelled as typed (Канады,
+Канади and Canada), whatever the script (a Latin word's spelling keys weigh
+LATIN_SPELLING_BOOST, a Cyrillic word's the names field's)."""
 NAME_CASE_BOOST = BODY_BOOST
 """The weight of a capitalized Cyrillic query word's spelling keys in the names field of the
 articles that also match the word in their own fields: there the word is written as a name
@@ -398,7 +404,12 @@ class _Compiler:
         # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
         # the word does in an English body.  A Cyrillic word's own fields come first.
         boost = LATIN_SPELLING_BOOST if latin else _BOOSTS[NAMES_FIELD]
-        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
+        # Beside its spelling keys, a word's coarse keys weigh COARSE_SHARE of them.
+        coarse = COARSE_SHARE * boost if spelled else None
+        clauses = [
+            _field_query(name, ws, coarse if name == NAMES_FIELD else None)
+            for name, ws in self._occurring(found)
+        ]
         held = self._occurring(spelled, every=False)
         clauses += [_field_query(n, ws, boost) for n, ws in held]
         if capitalized and not latin and held:

@@ -1,7 +1,8 @@
 """How names rank among the articles that match them (issue #15's precision goals).
 
 Real indexes built in tmp_path: a capitalized Cyrillic word prefers the articles that write
-it as a name over those holding a common word of its lemmas; on both scoring paths.
+it as a name over those holding a common word of its lemmas, and a name spelled as typed
+ranks above one that only shares its coarse key; on both scoring paths.
 """
 
 from __future__ import annotations
@@ -60,3 +61,26 @@ def test_the_name_case_bonus_scores_alike_on_both_paths(tmp_path: Path) -> None:
     assert [d for d, _ in fast] == [d for d, _ in slow]
     for (_, a), (_, b) in zip(fast, slow, strict=True):
         assert a == pytest.approx(b, rel=1e-5)
+
+
+_SKELETON = [
+    # Австрії once, among many names: its names field is long, so each of its keys weighs less.
+    ("uk1", "uk", "Футбол", "Учора збірна Австрії зіграла внічию з командою, яку тренує "
+     "наставник Петро Іваненко; забивали Олена Коваль, Тарас Бойко, Іван Мельник, Степан "
+     "Шевчук, Андрій Кравець і Богдан Лисенко, а Марія Ткаченко коментувала."),
+    # Austria three times in a short text: it shares Австрии's country key, not its spelling.
+    ("en1", "en", "Skiing", "Austria won. Austria again. Fans in Austria cheered."),
+    *_FILLER,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_name_spelled_as_typed_outranks_one_sharing_its_coarse_key(
+    tmp_path: Path, accelerated: bool
+) -> None:
+    """``Австрии`` (Russian) has no article of its own language here: the Ukrainian one
+    spelling it alike (Австрії: both ``+avstria``) ranks above the English one that only
+    shares its coarse key (Austria, by the country's key), though Austria is there three
+    times in a short text; both still match."""
+    engine = Engine(index_of(tmp_path, _SKELETON), accelerated=accelerated)
+    assert _ranked(engine, "Австрии") == ["uk1", "en1"]
