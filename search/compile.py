@@ -68,6 +68,10 @@ share of its spelling keys': a name merely sharing the skeleton (Солю and So
 and Austria, by the country's key) is weaker evidence than one spelled as typed (Канады,
 Канади and Canada), whatever the script (a Latin word's spelling keys weigh
 LATIN_SPELLING_BOOST, a Cyrillic word's the names field's)."""
+TRANSLITERATION_BOOST = LATIN_SPELLING_BOOST
+"""The weight added to a Latin query word's spelling match in Ukrainian and Russian articles
+when no article holds the word in its text fields (``transliterated``)."""
+CYRILLIC_LANGUAGES = ("uk", "ru")
 NAME_CASE_BOOST = BODY_BOOST
 """The weight of a capitalized Cyrillic query word's spelling keys in the names field of the
 articles that also match the word in their own fields: there the word is written as a name
@@ -412,10 +416,28 @@ class _Compiler:
         ]
         held = self._occurring(spelled, every=False)
         clauses += [_field_query(n, ws, boost) for n, ws in held]
-        if capitalized and not latin and held:
-            own = self._occurring([f for f in found if f[0] != NAMES_FIELD], every=False)
-            clauses += name_case(own, held[0])
+        if held:
+            texts = [f for f in found if f[0] != NAMES_FIELD]
+            if capitalized and not latin:
+                clauses += name_case(self._occurring(texts, every=False), held[0])
+            elif latin and self.frequency is not None and not self._held(texts):
+                # No article holds the Latin word in its text fields: a transliteration.
+                clauses.append(transliterated(held[0], self.cyrillic()))
         return _joined(wq.Or, clauses)
+
+    def _held(self, found: list[tuple[str, Lemmas]]) -> bool:
+        """Whether some article holds a lemma of a word of ``found`` in its field, by the
+        document frequencies (the same on both scoring paths, unlike ``present``)."""
+        frequency = self.frequency
+        assert frequency is not None
+        return any(frequency(name, t) for name, words in found for w in words for t in w)
+
+    def cyrillic(self) -> Any:
+        """The live Ukrainian and Russian articles, as a ``ValuesQuery`` (``language:``'s)."""
+        cols = self.columns
+        ids = matching_ids(cols, "language", CYRILLIC_LANGUAGES)
+        docnums = np.flatnonzero(value_mask(cols.language, ids) & np.asarray(cols.live))
+        return ValuesQuery("language", "|".join(CYRILLIC_LANGUAGES), docnums)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -517,6 +539,15 @@ def name_case(own: list[tuple[str, Lemmas]], spelling: tuple[str, Lemmas]) -> li
         return []
     gate = _joined(wq.Or, [_field_query(name, ws) for name, ws in own])
     return [wq.Require(_field_query(*spelling, NAME_CASE_BOOST), gate)]
+
+
+def transliterated(spelling: tuple[str, Lemmas], cyrillic: Any) -> Any:
+    """The bonus of a Latin word that no article holds in its title, body or tags
+    (``Riky``, ``Kaliforniya``, ``Germanii``: no English word): typed so, it is a Cyrillic
+    name transliterated, so its spelling match counts once more (TRANSLITERATION_BOOST) in
+    the Ukrainian and Russian articles (``cyrillic``), above English articles whose other
+    word merely shares the spelling key (Ricky, California)."""
+    return wq.Require(_field_query(*spelling, TRANSLITERATION_BOOST), cyrillic)
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:

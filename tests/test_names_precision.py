@@ -2,7 +2,8 @@
 
 Real indexes built in tmp_path: a capitalized Cyrillic word prefers the articles that write
 it as a name over those holding a common word of its lemmas, and a name spelled as typed
-ranks above one that only shares its coarse key; on both scoring paths.
+ranks above one that only shares its coarse key, and a Latin word no article holds (a
+transliteration) ranks its Cyrillic spelling first; on both scoring paths.
 """
 
 from __future__ import annotations
@@ -84,3 +85,29 @@ def test_a_name_spelled_as_typed_outranks_one_sharing_its_coarse_key(
     times in a short text; both still match."""
     engine = Engine(index_of(tmp_path, _SKELETON), accelerated=accelerated)
     assert _ranked(engine, "Австрии") == ["uk1", "en1"]
+
+
+_TRANSLITERATED = [
+    # Ріки (a river's name) once, among many names: each of its keys weighs less.
+    ("uk1", "uk", "Казка", "Вони пішли до Ріки дізнатися, чи вода вже тепла; з ними були "
+     "Петро Іваненко, Олена Коваль, Тарас Бойко, Іван Мельник, Степан Шевчук і Марія "
+     "Ткаченко."),
+    # Ricky twice: the same spelling key (+riki), another word.
+    ("en1", "en", "Comedy", "Ricky won the award, and Tony Blair, Gordon Brown and the fans "
+     "of Ricky cheered in London."),
+    ("en2", "en", "Rivers", "Rivers rise in spring."),
+    *_FILLER,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_latin_word_no_article_holds_ranks_its_cyrillic_spelling_first(
+    tmp_path: Path, accelerated: bool
+) -> None:
+    """``Riky`` is no English word of the archive: typed so, it is Ріки transliterated, so
+    the Ukrainian article ranks above the English one whose Ricky shares its spelling key
+    (twice); both still match.  ``Ricky``, an English word here, is
+    left as it was: its English article first."""
+    engine = Engine(index_of(tmp_path, _TRANSLITERATED), accelerated=accelerated)
+    assert _ranked(engine, "Riky") == ["uk1", "en1"]
+    assert _ranked(engine, "Ricky")[0] == "en1"
