@@ -32,6 +32,9 @@ relevant: a plain-word query that ranks it first loses precision.
 * ``inflected``: each other annotated form with as many words (``Києві``, ``Ахметова``);
 * ``latin``: the base form transliterated by ``translitua`` (Ukrainian national 2010 table;
   Russian international-passport 1997 table): ``Kyiv``, ``Rinat Akhmetov``, ``Khodorkovskiy``;
+  that spelling is one more form of the entity, so the documents holding it as whole words are
+  relevant to this query too (``Iran`` in BBC articles; the query is left out when that makes
+  more than 100);
 * ``en`` rows (kind ``base``): two-word capitalized names of bbc-news found in 2+ articles
   (``Gordon Brown``), relevant = articles containing the name as whole words;
 * ``en`` rows (kind ``title``): ranking beyond names, as a question to a paragraph: a bbc-news

@@ -178,8 +178,11 @@ def entity_queries(found: Sequence[Entity], docs: DocTokens) -> tuple[list[Query
     """Queries of every kind for every judgeable entity, and how many entities were skipped.
 
     Relevant = documents annotated with the entity plus documents containing any of its forms
-    (of any language) as whole words.  Skipped: base form under ``MIN_LETTERS`` letters, or
-    more than ``MAX_RELEVANT`` relevant documents.
+    (of any language) as whole words; a ``latin`` query's also those containing its own text
+    as whole words (the base form's Latin spelling is a form too: ``Iran`` in a BBC article,
+    as ``Иран`` in a Russian one).  Skipped: base form under ``MIN_LETTERS`` letters, or more
+    than ``MAX_RELEVANT`` relevant documents (a ``latin`` query alone, when its own text
+    makes it more).
     """
     queries: list[Query] = []
     skipped = 0
@@ -202,10 +205,13 @@ def entity_queries(found: Sequence[Entity], docs: DocTokens) -> tuple[list[Query
 
             texts = [("base", base)]
             texts += [("inflected", form) for form in inflected_forms(entity.forms[language])]
-            latin = transliterate(base, language)
-            if latin != base:
-                texts.append(("latin", latin))
             queries += [Query(language, kind, text, judged, base) for kind, text in texts]
+            latin = transliterate(base, language)
+            # The Latin spelling is a form of the entity as the other kinds' texts are: the
+            # documents holding it as whole words are relevant to it (Iran, Martin in BBC).
+            spelled = judged | docs.containing(latin)
+            if latin != base and len(spelled) <= MAX_RELEVANT:
+                queries.append(Query(language, "latin", latin, spelled, base))
     return queries, skipped
 
 

@@ -13,8 +13,9 @@ pure-Python matchers, with Whoosh's semantics and scores for every node:
 * ``Excluding``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
 * ``Every``: every live document, score 1; ``Nothing``: nothing;
 * ``Values`` (``category:war``): its documents, score 1;
-* ``Require`` (an exact word, ``exact.py``): the documents of its query that are also among
-  its required ``Values`` (the documents holding the form), scored by the query alone.
+* ``Require`` (an exact word, ``exact.py``; a name's case, ``compile.name_case``): the
+  documents of its query that also match its ``required`` part (the ``Values`` of the
+  documents holding the form, or text terms), scored by the query alone.
 
 A ``Phrase`` is matched from the positions the postings hold (``phrase.py``), scored as
 Whoosh's phrase matcher scores it.  Where the postings hold no positions for one of its
@@ -141,11 +142,23 @@ class _Evaluator:
             case Require(query, required):
                 matched, scores = self.node(query)
                 if matched.any():
-                    holding = np.zeros(self.size, dtype=np.bool_)
-                    holding[required.docnums] = True
-                    matched &= holding & self.live
+                    matched &= self._holding(required)
                 return matched, scores
         return whoosh_matches(q, self.searcher, self.live)
+
+    def _holding(self, q: Plan) -> Mask:
+        """The live documents matching ``q``, unscored: a ``Values``' from its numbers, text
+        terms' from their postings (``compile.name_case``), anything else as evaluated."""
+        group = _term_group(q)
+        if isinstance(q, Values):
+            found = np.zeros(self.size, dtype=np.bool_)
+            found[q.docnums] = True
+        elif group is not None:
+            found = _marked(self._postings(group), self.size)
+        else:
+            found = self.node(q)[0]
+        found &= self.live
+        return found
 
     def _best_of(self, q: BestOf) -> tuple[Mask, Scores]:
         """``BestOf`` of other options than text terms (a phrase's readings): documents

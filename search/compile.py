@@ -60,6 +60,20 @@ phrase's terms, so this bounds it whatever the archive's size (names are rare wo
 Minister`` gets no bonus where ``prime`` is common)."""
 LATIN_SPELLING_BOOST = BODY_BOOST
 """The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
+COARSE_SHARE = 0.1
+"""The weight of a query word's coarse keys (name and place keys) in the names field, as a
+share of its spelling keys': a name merely sharing the skeleton (Солю and Soul, Сеул; Австрии
+and Austria, by the country's key) is weaker evidence than one spelled as typed (Канады,
+Канади and Canada), whatever the script (a Latin word's spelling keys weigh
+LATIN_SPELLING_BOOST, a Cyrillic word's the names field's)."""
+TRANSLITERATION_BOOST = LATIN_SPELLING_BOOST
+"""The weight added to a Latin query word's spelling match in Ukrainian and Russian articles
+when no article holds the word in its text fields (``transliterated``)."""
+CYRILLIC_LANGUAGES = ("uk", "ru")
+NAME_CASE_BOOST = BODY_BOOST
+"""The weight of a capitalized Cyrillic query word's spelling keys in the names field of the
+articles that also match the word in their own fields: there the word is written as a name
+(``name_case``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 SEARCHED_FIELDS = {
@@ -317,7 +331,9 @@ class _Compiler:
             analyses = word_analyses(node.text)
             # Name keys of a plain query word (any field: the names field is searched then).
             keys = self.name_keys(node.text, analyses) if names else ()
-            query = self._text_query(node.field, analyses, keys, node.text.isascii())
+            query = self._text_query(
+                node.field, analyses, keys, node.text.isascii(), node.text[:1].isupper()
+            )
             known = (query, analyses, keys)
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
@@ -355,11 +371,16 @@ class _Compiler:
                 self.marks[lang].phrases.add(analyzed)
 
     def _text_query(
-        self, field: str | None, analyses: Analyses, keys: Lemmas, latin: bool = False
+        self,
+        field: str | None,
+        analyses: Analyses,
+        keys: Lemmas,
+        latin: bool = False,
+        capitalized: bool = False,
     ) -> Plan | None:
         """The plan of a word or phrase in ``field``'s fields, and with ``keys`` (the
         name and spelling keys of its words, any field only) in the names field; ``latin``:
-        the word or phrase is in Latin letters."""
+        the word or phrase is in Latin letters; ``capitalized``: it starts with a capital."""
         found = [  # (text field, the lemmas of each of the word's or phrase's words)
             (name, tuple(tuple(lemmas_of(t)) for t in analyzed))
             for lang, analyzed in analyses
@@ -379,13 +400,40 @@ class _Compiler:
                 spelled.append((NAMES_FIELD, spelling))
         if not found:
             return None
-        clauses = [_field_query(name, ws) for name, ws in self._occurring(found)]
         # A Latin word has no Cyrillic field of its own: the names field is where its
         # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
         # the word does in an English body.  A Cyrillic word's own fields come first.
-        boost = LATIN_SPELLING_BOOST if latin else None
-        clauses += [_field_query(n, ws, boost) for n, ws in self._occurring(spelled, every=False)]
+        boost = LATIN_SPELLING_BOOST if latin else _BOOSTS[NAMES_FIELD]
+        # Beside its spelling keys, a word's coarse keys weigh COARSE_SHARE of them.
+        coarse = COARSE_SHARE * boost if spelled else None
+        clauses = [
+            _field_query(name, ws, coarse if name == NAMES_FIELD else None)
+            for name, ws in self._occurring(found)
+        ]
+        held = self._occurring(spelled, every=False)
+        clauses += [_field_query(n, ws, boost) for n, ws in held]
+        if held:
+            texts = [f for f in found if f[0] != NAMES_FIELD]
+            if capitalized and not latin:
+                clauses += name_case(self._occurring(texts, every=False), held[0])
+            elif latin and self.frequency is not None and not self._held(texts):
+                # No article holds the Latin word in its text fields: a transliteration.
+                clauses.append(transliterated(held[0], self.cyrillic()))
         return _joined(plan.AnyOf, clauses)
+
+    def _held(self, found: list[tuple[str, Lemmas]]) -> bool:
+        """Whether some article holds a lemma of a word of ``found`` in its field, by the
+        document frequencies (the same on both scoring paths, unlike ``present``)."""
+        frequency = self.frequency
+        assert frequency is not None
+        return any(frequency(name, t) for name, words in found for w in words for t in w)
+
+    def cyrillic(self) -> plan.Values:
+        """The live Ukrainian and Russian articles, as ``language:``'s ``Values``."""
+        cols = self.columns
+        ids = matching_ids(cols, "language", CYRILLIC_LANGUAGES)
+        docnums = np.flatnonzero(value_mask(cols.ids["language"], ids) & np.asarray(cols.live))
+        return plan.Values("language", "|".join(CYRILLIC_LANGUAGES), docnums)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -472,6 +520,30 @@ def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Plan:
         return plan.Phrase(name, tuple(lemmas[0] for lemmas in words), boost=boost)
     readings = islice(product(*words), MAX_READINGS)
     return plan.BestOf(tuple(plan.Phrase(name, r) for r in readings), boost=boost)
+
+
+def name_case(own: list[tuple[str, Lemmas]], spelling: tuple[str, Lemmas]) -> list[Plan]:
+    """The bonus of a capitalized Cyrillic word (``Солю``, ``Горе``, ``Північ``) in the
+    articles that write it as a name: its spelling keys in the names field (which holds
+    name-like words alone: capitalized, not a sentence's first word) at NAME_CASE_BOOST,
+    counted only in the articles that also match it in its own fields (``own``: required,
+    not scored again).  So ``баба Соля`` ranks above ``солимо`` (the lemma of the verb),
+    while an article of another language or script that shares the name's spelling
+    (matched by the names field alone) gains nothing and keeps ranking below.  [] when the
+    word matches no own field."""
+    if not own:
+        return []
+    gate = _joined(plan.AnyOf, [_field_query(name, ws) for name, ws in own])
+    return [plan.Require(_field_query(*spelling, NAME_CASE_BOOST), gate)]
+
+
+def transliterated(spelling: tuple[str, Lemmas], cyrillic: plan.Values) -> Plan:
+    """The bonus of a Latin word that no article holds in its title, body or tags
+    (``Riky``, ``Kaliforniya``, ``Germanii``: no English word): typed so, it is a Cyrillic
+    name transliterated, so its spelling match counts once more (TRANSLITERATION_BOOST) in
+    the Ukrainian and Russian articles (``cyrillic``), above English articles whose other
+    word merely shares the spelling key (Ricky, California)."""
+    return plan.Require(_field_query(*spelling, TRANSLITERATION_BOOST), cyrillic)
 
 
 def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:

@@ -94,11 +94,13 @@ class Values:
 
 @dataclass(frozen=True, slots=True)
 class Require:
-    """The documents of ``query`` that are also among ``required``'s, scored by ``query``
-    alone (an exact word: its ordinary clause, held to the form typed)."""
+    """The documents of ``query`` that ``required`` also matches, scored by ``query`` alone:
+    an exact word's ordinary clause held to the ``Values`` of the documents with the form
+    typed; a name's bonus held to the articles matching the word in its own fields
+    (``compile.name_case``) or to a language's (``compile.transliterated``)."""
 
     query: Plan
-    required: Values
+    required: Plan
 
 
 Plan = Term | Phrase | BestOf | AnyOf | AllOf | Excluding | Every | Nothing | Values | Require

@@ -142,6 +142,31 @@ def test_entity_judgments_on_handmade_annotations(tiny: Path) -> None:
     }
 
 
+def test_a_latin_query_counts_the_documents_holding_its_own_text(tiny: Path) -> None:
+    """The Latin spelling is a form of the entity too: a BBC article with ``Kiev`` is
+    relevant to the Latin query ``Kiev`` (and not to ``Киев``, which it does not hold)."""
+    (tiny / "bbc-news" / "news" / "politics" / "004.txt").write_text(
+        "Talks end\n\nThe leaders met in Kiev on Monday.\n", "utf-8"
+    )
+    kyiv = frozenset({A, C, RU})
+    judged = _judged(tiny)
+    assert judged[("ru", "latin", "Kiev")] == kyiv | {"bbc/politics/004.txt"}
+    assert judged[("ru", "base", "Киев")] == kyiv
+    assert judged[("uk", "latin", "Kyiv")] == kyiv
+
+
+def test_a_latin_query_made_too_frequent_by_its_own_text_is_left_out(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tiny / "bbc-news" / "news" / "politics" / "004.txt").write_text(
+        "Talks end\n\nThe leaders met in Kiev on Monday.\n", "utf-8"
+    )
+    monkeypatch.setattr("bench.relevance_judgments.MAX_RELEVANT", 3)
+    judged = _judged(tiny)
+    assert ("ru", "latin", "Kiev") not in judged
+    assert judged[("ru", "base", "Киев")] == frozenset({A, C, RU})
+
+
 def test_query_text_leaves_out_query_syntax() -> None:
     assert query_text("Всесвітнього фонду природи (WWF)") == "Всесвітнього фонду природи WWF"
     assert query_text("ДП «НАЕК «Енергоатом»") == "ДП НАЕК Енергоатом"
