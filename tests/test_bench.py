@@ -118,7 +118,7 @@ def test_english_scaled_corpus_is_deterministic_english_with_long_postings(
 
 
 def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
-    """A tiny scripts/bench run (~30 s): newsearch only, two datasets, 3 s per phase."""
+    """A tiny scripts/bench run (~30 s): newsearch only, three datasets, 3 s per phase."""
     require_shared()
     out = tmp_path / "results"
     env = dict(os.environ, NEWSEARCH_BENCH_PYTHON=sys.executable, TMPDIR=str(tmp_path))
@@ -131,7 +131,7 @@ def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
             "--skip-peers",
             "--skip-http",
             "--datasets",
-            "factrueval,scaled",
+            "factrueval,scaled,scaled-en",
             "--queries",
             "12",
             "--time-budget",
@@ -155,13 +155,16 @@ def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
         assert key in result, key
     assert result["errors"] == []
     assert result["datasets"]["scaled"]["documents"] == 300
+    assert result["datasets"]["scaled-en"]["documents"] == 300
+    assert result["datasets"]["scaled-en"]["languages"] == {"en": 300}
     assert result["datasets"]["factrueval"]["documents"] == 254
     build = result["build"]["newsearch"]["scaled"]
     assert build["docs_per_s"] > 0 and build["peak_tree_rss_bytes"] > 0 and build["index_bytes"] > 0
     for kind in CLASSES:
-        figures = result["latency"]["newsearch"]["scaled"][kind]
-        assert figures["n"] > 0 and figures["errors"] == 0, (kind, figures)
-        assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+        for dataset in ("scaled", "scaled-en"):
+            figures = result["latency"]["newsearch"][dataset][kind]
+            assert figures["n"] > 0 and figures["errors"] == 0, (dataset, kind, figures)
+            assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
     names = {t["name"] for t in result["targets"]}
     assert "top-10 BM25 p50" in names and "build throughput" in names
     assert {"nproc", "cpu_model", "ram_bytes", "python", "packages"} <= set(result["machine"])
