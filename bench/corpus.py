@@ -17,6 +17,11 @@ two documents are the same while the words, their frequencies and their morpholo
 * ids ``scaled/000001`` ...; ``language`` is *not* written, so the indexer detects it as it does
   for the real corpora (the language of a generated article is ``SOURCE_LANGUAGE[source]``).
 
+The English corpus ``scaled-en`` (``ENGLISH``) is made the same way from the BBC sentences only:
+every article English (ids ``scaled-en/000001`` ...), so at the same size every English word's
+postings are about four times longer than in the mixed corpus and phrases of frequent words
+(``has been``, ``the government``) have long position lists.
+
 The same (articles, size, seed) always give byte-identical JSON Lines: one ``random.Random``
 seeded with a string, no set iteration, no hash() of strings.
 """
@@ -39,6 +44,20 @@ from zoneinfo import ZoneInfo
 from search.model import Article
 
 LANGUAGE_MIX = (("uk", 0.45), ("ru", 0.30), ("en", 0.25))
+ENGLISH_MIX = (("en", 1.0),)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A scaled corpus: its dataset name (also the id prefix) and language mix."""
+
+    name: str
+    mix: tuple[tuple[str, float], ...]
+
+
+MIXED = Variant("scaled", LANGUAGE_MIX)
+ENGLISH = Variant("scaled-en", ENGLISH_MIX)
+VARIANTS = {v.name: v for v in (MIXED, ENGLISH)}
 ZONES = {"uk": "Europe/Kyiv", "ru": "Europe/Moscow", "en": "Europe/London"}
 FIRST_DAY = date(2014, 1, 1)
 LAST_DAY = date(2026, 6, 30)
@@ -232,15 +251,20 @@ def _entity_names(language: str, articles: Sequence[Article], data: Path | None)
     return [n for n in sorted(counts, key=lambda n: (-counts[n], n)) if _tag_ok(n)]
 
 
-def build_pools(articles: Sequence[Article], data: Path | None = None) -> dict[str, _Pool]:
-    """Per-language sentence pools, base articles and tag vocabularies of the real corpora."""
+def build_pools(
+    articles: Sequence[Article],
+    data: Path | None = None,
+    mix: Sequence[tuple[str, float]] = LANGUAGE_MIX,
+) -> dict[str, _Pool]:
+    """Per-language sentence pools, base articles and tag vocabularies of the real corpora,
+    for the languages of ``mix``."""
     from bench.corpora import true_language
 
     by_language: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
         by_language[true_language(article.id)].append(article)
     pools = {}
-    for language, _ in LANGUAGE_MIX:
+    for language, _ in mix:
         sentences: list[str] = []
         index: dict[str, int] = {}
         bases: list[tuple[int, ...]] = []
@@ -331,10 +355,15 @@ def _pick(rng: random.Random, cum: Sequence[float]) -> int:
     return bisect.bisect_right(cum, rng.random() * cum[-1])
 
 
-def generate(pools: dict[str, _Pool], size: int, seed: int = 1) -> Iterator[dict[str, object]]:
+def generate(
+    pools: dict[str, _Pool], size: int, seed: int = 1, variant: Variant = MIXED
+) -> Iterator[dict[str, object]]:
     """``size`` article records (JSON-ready dicts, field order fixed), deterministic in seed."""
-    rng = random.Random(f"newsearch-bench-corpus/{seed}")
-    lang_cum = _cum([w for _, w in LANGUAGE_MIX])
+    # The mixed corpus keeps its original seed string (its articles stay byte-identical).
+    salt = "" if variant is MIXED else f"{variant.name}/"
+    rng = random.Random(f"newsearch-bench-corpus/{salt}{seed}")
+    mix = variant.mix
+    lang_cum = _cum([w for _, w in mix])
     category_cum = _cum([1.0 / (r + 1) ** 0.8 for r in range(len(CATEGORIES))])
     source_cum = {
         lang: _cum([1.0 / (r + 1) for r in range(len(names))]) for lang, names in SOURCES.items()
@@ -342,7 +371,7 @@ def generate(pools: dict[str, _Pool], size: int, seed: int = 1) -> Iterator[dict
     tag_counts = [n for n, _ in TAGS_PER_ARTICLE]
     tag_count_cum = _cum([w for _, w in TAGS_PER_ARTICLE])
     for number in range(1, size + 1):
-        language = LANGUAGE_MIX[_pick(rng, lang_cum)][0]
+        language = mix[_pick(rng, lang_cum)][0]
         pool = pools[language]
         base = rng.randrange(len(pool.bases))
         title = _title(rng, pool, base)
@@ -356,7 +385,7 @@ def generate(pools: dict[str, _Pool], size: int, seed: int = 1) -> Iterator[dict
             if len(tags) == wanted:
                 break
         yield {
-            "id": f"scaled/{number:06d}",
+            "id": f"{variant.name}/{number:06d}",
             "title": title,
             "body": body,
             "tags": tags,
@@ -367,14 +396,20 @@ def generate(pools: dict[str, _Pool], size: int, seed: int = 1) -> Iterator[dict
 
 
 def write_scaled(
-    path: Path, articles: Sequence[Article], size: int, seed: int = 1, data: Path | None = None
+    path: Path,
+    articles: Sequence[Article],
+    size: int,
+    seed: int = 1,
+    data: Path | None = None,
+    variant: Variant = MIXED,
 ) -> Path:
-    """Generate ``size`` articles from ``articles`` (the real corpora) into JSON Lines ``path``."""
-    pools = build_pools(articles, data)
+    """Generate ``size`` articles of ``variant`` from ``articles`` (the real corpora) into
+    JSON Lines ``path``."""
+    pools = build_pools(articles, data, variant.mix)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as out:
-        for record in generate(pools, size, seed):
+        for record in generate(pools, size, seed, variant):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path

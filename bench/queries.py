@@ -18,7 +18,10 @@ Classes (``CLASSES``):
 * ``full``: the journalist's full query: top-10, four facets, month histogram, highlights;
 * ``browse``: no text: language, date window and (half of them) a tag, with the four facets,
   newest first;
-* ``deep``: a frequent word (5%-30% df), the page at offset ~200 (20 pages of 10 in).
+* ``deep``: a frequent word (5%-30% df), the page at offset ~200 (20 pages of 10 in);
+* ``phrase_common``: two adjacent words (each of 3+ letters) that are both frequent (each in
+  more than 5% of the documents: ``has been``, ``the government``), in quotes: long postings and
+  long position lists.  Last in ``CLASSES``, so the other classes' queries stay as they were.
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from pathlib import Path
 
 from bench.corpus import SOURCE_LANGUAGE
 
-CLASSES = ("top10", "phrase", "filtered", "facets", "highlight", "full", "browse", "deep")
+CLASSES = (
+    "top10",
+    "phrase",
+    "filtered",
+    "facets",
+    "highlight",
+    "full",
+    "browse",
+    "deep",
+    "phrase_common",
+)
 DEEP_OFFSET = 200
 DF_SAMPLE = 5000
 TOKEN = re.compile(r"[\w'’ʼ`]+")
@@ -174,8 +187,10 @@ def make_mix(path: Path, per_class: int, seed: int = 1) -> dict[str, list[QueryS
         doc, words = anchor_words(k)
         return QuerySpec(kind, " ".join(words), words, anchor=doc.id)
 
-    def phrase_query() -> QuerySpec:
-        while True:
+    def phrase_query(kind: str = "phrase") -> QuerySpec:
+        # "phrase": a word in at most 5% of the documents; "phrase_common": both in more.
+        common = kind == "phrase_common"
+        for attempt in itertools.count():
             i = rng.randrange(n)
             text = docs[i].text.lower()
             pairs = []
@@ -188,12 +203,15 @@ def make_mix(path: Path, per_class: int, seed: int = 1) -> dict[str, list[QueryS
                     and "\n" not in gap
                     and _usable(a)
                     and _usable(b)
-                    and min(df[a], df[b]) <= hi
+                    and (min(df[a], df[b]) > hi if common else min(df[a], df[b]) <= hi)
                 ):
                     pairs.append((a, b))
             if pairs:
                 a, b = pairs[rng.randrange(len(pairs))]
-                return QuerySpec("phrase", f'"{a} {b}"', (a, b), phrase=True, anchor=docs[i].id)
+                return QuerySpec(kind, f'"{a} {b}"', (a, b), phrase=True, anchor=docs[i].id)
+            if attempt > 10 * n:  # no document has such a pair (a tiny corpus)
+                raise ValueError(f"no {kind} query can be drawn from {path}")
+        raise AssertionError("unreachable")
 
     def filtered_query() -> QuerySpec:
         k = rng.choices((1, 2), weights=(0.6, 0.4))[0]
@@ -224,6 +242,9 @@ def make_mix(path: Path, per_class: int, seed: int = 1) -> dict[str, list[QueryS
         word = pool[rng.randrange(len(pool))]
         return QuerySpec("deep", word, (word,), offset=DEEP_OFFSET)
 
+    def common_phrase_query() -> QuerySpec:
+        return phrase_query("phrase_common")
+
     makers = {
         "top10": lambda: word_query("top10"),
         "phrase": phrase_query,
@@ -233,5 +254,6 @@ def make_mix(path: Path, per_class: int, seed: int = 1) -> dict[str, list[QueryS
         "full": lambda: word_query("full"),
         "browse": browse_query,
         "deep": deep_query,
+        "phrase_common": common_phrase_query,
     }
     return {kind: [makers[kind]() for _ in range(per_class)] for kind in CLASSES}

@@ -20,6 +20,7 @@ CLASS_TITLES = {
     "full": "full: top-10 + 4 facets + months + highlights",
     "browse": "browse: filters + 4 facets, no text",
     "deep": "deep page (offset ~200)",
+    "phrase_common": "phrase of two frequent words, top-10",
 }
 
 

@@ -30,7 +30,9 @@ from bench import corpus, measure, newsearch_bench, peers, queries, report  # no
 from bench.measure import GIB  # noqa: E402
 
 REAL_DATASETS = ("bbc", "ner-uk", "factrueval")
-ALL_DATASETS = (*REAL_DATASETS, "scaled")
+SCALED_DATASETS = tuple(corpus.VARIANTS)
+"""The generated corpora: ``scaled`` (uk/ru/en mix) and ``scaled-en`` (English only)."""
+ALL_DATASETS = (*REAL_DATASETS, *SCALED_DATASETS)
 HTTP_LEVELS = (1, 8, 32)
 
 _T0 = time.perf_counter()
@@ -52,7 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--size", type=int, default=None, help="scaled corpus articles [100000; 5000 with --quick]"
+        "--size",
+        type=int,
+        default=None,
+        help="articles of each scaled corpus [100000; 5000 with --quick]",
     )
     p.add_argument(
         "--quick",
@@ -222,20 +227,21 @@ class Bench:
         for name in REAL_DATASETS:
             if name in self.args.datasets:
                 self.paths[name] = real.write_jsonl(articles[name], folder / f"{name}.jsonl")
-        if "scaled" in self.args.datasets:
-            path = (
-                folder
-                / f"scaled-{self.args.size}-seed{self.args.seed}-{corpus.code_digest()}.jsonl"
-            )
+        for name in SCALED_DATASETS:
+            if name not in self.args.datasets:
+                continue
+            size, seed = self.args.size, self.args.seed
+            path = folder / f"{name}-{size}-seed{seed}-{corpus.code_digest()}.jsonl"
             if path.exists() and self.args.keep:
-                log(f"reusing the scaled corpus {path}")
+                log(f"reusing the {name} corpus {path}")
             else:
-                log(f"generating the scaled corpus: {self.args.size:,} articles")
+                log(f"generating the {name} corpus: {size:,} articles")
                 t0 = time.perf_counter()
-                everything = [a for name in REAL_DATASETS for a in articles[name]]
-                corpus.write_scaled(path, everything, self.args.size, self.args.seed, data)
-                self.result["scaled_generation_s"] = round(time.perf_counter() - t0, 2)
-            self.paths["scaled"] = path
+                everything = [a for real_name in REAL_DATASETS for a in articles[real_name]]
+                corpus.write_scaled(path, everything, size, seed, data, corpus.VARIANTS[name])
+                key = "scaled_generation_s" if name == "scaled" else f"{name}_generation_s"
+                self.result[key] = round(time.perf_counter() - t0, 2)
+            self.paths[name] = path
         for name, path in self.paths.items():
             self.digests[name] = file_digest(path)
             self.result["datasets"][name] = dataset_info(path) | {"sha256": self.digests[name][:16]}

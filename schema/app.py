@@ -28,7 +28,16 @@ from schema.context import Context, Services
 from schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
 from schema.graphiql import OfflineGraphQL
 from schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
-from schema.offload import ThreadEncodedJSON, execute_off_loop
+from schema.offload import (
+    GZIP_LEVEL,
+    GZIP_MINIMUM,
+    EncodedResponse,
+    PreparedJSON,
+    PreparedResult,
+    ThreadEncodedJSON,
+    execute_off_loop,
+    prepare,
+)
 from schema.settings import Settings
 from schema.writes import Writes
 from search.analysis import warm_up
@@ -44,18 +53,35 @@ class NewsGraphQL(OfflineGraphQL):
     services: Services
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """strawberry's execution of one operation, in a worker thread (schema/offload.py)."""
+        """strawberry's execution of one operation and the encoding of its answer, in a worker
+        thread (schema/offload.py)."""
         context = kwargs["context"]
+        request = kwargs["request"]
+        gzip = "gzip" in request.headers.get("accept-encoding", "")  # as GZipMiddleware reads it
         execute = super().execute_single
-        return await execute_off_loop(lambda: execute(*args, **kwargs), context)
+        return await execute_off_loop(
+            lambda: execute(*args, **kwargs), context, lambda result: prepare(result, gzip)
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response dict, made (with its bytes) by ``execute_single`` where it could be."""
+        if isinstance(result, PreparedResult) and result.response is not None:
+            return result.response  # type: ignore[return-value]
+        return await super().process_result(request, result)
 
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        """The answer, encoded in a worker thread and sent in chunks."""
-        response = ThreadEncodedJSON(response_data, sub_response.status_code or 200)
+        """The answer: sent as prepared, else (a batch) encoded in a worker thread, in chunks."""
+        response: Response
+        if isinstance(response_data, EncodedResponse):
+            response = PreparedJSON(response_data, sub_response.status_code or 200)
+        else:
+            response = ThreadEncodedJSON(response_data, sub_response.status_code or 200)
         response.headers.raw.extend(sub_response.headers.raw)
         response.background = sub_response.background
         return response
@@ -150,9 +176,9 @@ def create_app(settings: Settings) -> Starlette:
     middleware = [
         Middleware(RequestContext, metrics=metrics),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
-        # Level 5, not Starlette's 9: a search answer compresses many times faster for a
-        # slightly larger answer.
-        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
+        # GraphQL answers arrive compressed where the client accepts it (schema/offload.py),
+        # with the same settings as here.
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL),
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),

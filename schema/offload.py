@@ -14,9 +14,16 @@ any of them held up every other request of the worker process, ``/healthz`` incl
   and its task is cancelled, which takes effect at its next ``await``; where it is busy in
   graphql-core's completion it stops at its next object (``Context.cancelled``).  A mutation
   is waited for: its write finishes and is served whatever the time.
-* :class:`ThreadEncodedJSON` encodes the answer in a worker thread (:func:`encode_json`) and
-  sends it in chunks of :data:`CHUNK` bytes, so that the gzip middleware compresses it a chunk
-  at a time, between other requests' work.
+* The answer of one operation is made ready in the same worker thread, right after its
+  execution (:func:`prepare`): strawberry's response dict, its JSON (:func:`encode_json`) and,
+  when the client accepts gzip and the JSON is at least :data:`GZIP_MINIMUM` bytes, its gzip
+  (exactly as the gzip middleware would write it; the middleware then passes it on).  The
+  server's loop only sends the bytes (:class:`PreparedJSON`): no further thread hand-off per
+  request (each costs a thread wake-up, which dominated small answers on a busy machine), and
+  no compression on the loop.  The time limit applies to the execution, not to this step.
+* :class:`ThreadEncodedJSON` encodes other answers (batches) in a worker thread and sends them
+  in chunks of :data:`CHUNK` bytes, so that the gzip middleware compresses them a chunk at a
+  time, between other requests' work.
 
 A C function holds the GIL until it returns: ``json.dumps`` of a large answer (many aliased
 searches with day histograms) would stop the event loop for as long.  :func:`encode_json`
@@ -31,14 +38,17 @@ import itertools
 import json
 import os
 import threading
+import zlib
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from schema.context import Context, RequestTimeout
@@ -48,6 +58,15 @@ GRACE = 1.0
 
 CHUNK = 64 * 1024
 """Bytes per body message of an answer."""
+
+GZIP_MINIMUM = 1024
+"""Answers of fewer bytes are sent uncompressed (the gzip middleware's ``minimum_size``)."""
+
+GZIP_LEVEL = 5
+"""zlib level of compressed answers (the gzip middleware's ``compresslevel``): a search answer
+compresses many times faster than at Starlette's default 9, for a slightly larger answer."""
+
+R = TypeVar("R")
 
 
 SPLIT = 8
@@ -130,35 +149,84 @@ _LOOPS = _WorkerLoops(LOOPS)
 
 
 async def _in_context(
-    make: Callable[[], Coroutine[Any, Any, ExecutionResult]], values: contextvars.Context
-) -> ExecutionResult:
+    make: Callable[[], Coroutine[Any, Any, ExecutionResult]],
+    finish: Callable[[ExecutionResult], R],
+    values: contextvars.Context,
+    executed: threading.Event,
+) -> R:
     # The task was made in the worker's thread, with that thread's context: the request's
     # context variables (its id, for the logs) are set here again.
     for var, value in values.items():
         var.set(value)
-    return await make()
+    result = await make()
+    executed.set()
+    return finish(result)
 
 
 async def execute_off_loop(
-    make: Callable[[], Coroutine[Any, Any, ExecutionResult]], context: Context
-) -> ExecutionResult:
-    """``await make()`` on a worker thread's event loop, within the request's time limit.
+    make: Callable[[], Coroutine[Any, Any, ExecutionResult]],
+    context: Context,
+    finish: Callable[[ExecutionResult], R],
+) -> R:
+    """``finish(await make())`` on a worker thread's event loop, ``make`` within the request's
+    time limit.
 
-    ``make`` creates the coroutine there.  Exceptions of the coroutine are raised here; if this
-    task is cancelled (the client went away, the server stops), so is the request's.
+    ``make`` creates the coroutine there; ``finish`` (the answer's encoding) runs there after
+    it, not counted against the limit.  Exceptions of either are raised here; if this task is
+    cancelled (the client went away, the server stops), so is the request's.  A request given up
+    on answers ``finish`` of a TIMEOUT error.
     """
     loop = _LOOPS.next()
-    future = asyncio.run_coroutine_threadsafe(_in_context(make, contextvars.copy_context()), loop)
+    executed = threading.Event()
+    values = contextvars.copy_context()
+    future = asyncio.run_coroutine_threadsafe(_in_context(make, finish, values, executed), loop)
     done = asyncio.wrap_future(future)
     try:
         with anyio.move_on_after(max(context.deadline + GRACE - anyio.current_time(), 0)):
+            return await asyncio.shield(done)
+        if executed.is_set():  # only its answer is still being encoded
             return await asyncio.shield(done)
         context.cancelled.set()
         if context.writing:
             return await asyncio.shield(done)
     finally:
         future.cancel()  # nothing if it is done; else the request's task is cancelled
-    return ExecutionResult(data=None, errors=[RequestTimeout()])
+    return finish(ExecutionResult(data=None, errors=[RequestTimeout()]))
+
+
+class EncodedResponse(dict[str, Any]):
+    """strawberry's response dict of one operation with its bytes, made by :func:`prepare`."""
+
+    body: bytes
+    gzipped: bool
+
+
+@dataclass
+class PreparedResult(ExecutionResult):
+    """An execution result with its answer ready to send."""
+
+    response: EncodedResponse | None = None
+
+
+def gzip_body(body: bytes) -> bytes:
+    """``body`` gzipped as the gzip middleware does for a one-message answer (same bytes)."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(body) + compressor.flush()
+
+
+def prepare(result: ExecutionResult, gzip: bool) -> ExecutionResult:
+    """``result`` with its HTTP answer: strawberry's response dict, its JSON and, where
+    ``gzip`` (the client accepts it) and the JSON has :data:`GZIP_MINIMUM` bytes or more, the
+    gzip of the JSON.  Other kinds of results (incremental delivery) are returned as they are.
+    """
+    if not isinstance(result, ExecutionResult):  # defensive: incremental results stream
+        return result
+    data: GraphQLHTTPResponse = process_result(result)
+    response = EncodedResponse(data)
+    body = encode_json(response)
+    response.gzipped = gzip and len(body) >= GZIP_MINIMUM
+    response.body = gzip_body(body) if response.gzipped else body
+    return PreparedResult(result.data, result.errors, result.extensions, response)
 
 
 class ThreadEncodedJSON(Response):
@@ -187,6 +255,39 @@ class ThreadEncodedJSON(Response):
             )
             # A send that need not wait (the client reads fast) does not give way to other
             # tasks; without this a large answer would hold the loop for its whole compression.
+            await anyio.lowlevel.checkpoint()
+        if self.background is not None:
+            await self.background()
+
+
+class PreparedJSON(Response):
+    """An answer made by :func:`prepare`, sent as it is (in chunks of :data:`CHUNK` bytes)."""
+
+    media_type = "application/json"
+
+    def __init__(self, response: EncodedResponse, status_code: int = 200) -> None:
+        super().__init__(None, status_code=status_code)
+        self.body = response.body
+        self.headers["content-length"] = str(len(response.body))
+        if response.gzipped:
+            # The gzip middleware passes an encoded answer on; it would add this Vary.
+            self.headers["vary"] = "Accept-Encoding"
+            self.headers["content-encoding"] = "gzip"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the status, headers and the body chunk by chunk."""
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = self.body
+        for start in range(0, max(len(body), 1), CHUNK):
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": body[start : start + CHUNK],
+                    "more_body": start + CHUNK < len(body),
+                }
+            )
             await anyio.lowlevel.checkpoint()
         if self.background is not None:
             await self.background()

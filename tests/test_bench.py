@@ -22,10 +22,14 @@ from bench.corpus import (
     BODY_MAX_BYTES,
     BODY_MIN_BYTES,
     CATEGORIES,
+    ENGLISH,
     LANGUAGE_MIX,
     SOURCE_LANGUAGE,
     write_scaled,
 )
+from bench.queries import CLASSES, TOKEN, make_mix
+from bench.run import parse_args
+from indexer.language import detect_language
 from indexer.parse import iter_sources
 from search.model import Article
 
@@ -68,8 +72,53 @@ def test_scaled_corpus_is_deterministic_mixed_and_parses(tmp_path: Path) -> None
         assert 2014 <= a.published.year <= 2026
 
 
+def _document_share(path: Path, word: str) -> float:
+    items = [a for a in iter_sources([path]) if isinstance(a, Article)]
+    has = sum(word in TOKEN.findall(f"{a.title}\n{a.body}".lower()) for a in items)
+    return has / len(items)
+
+
+def test_english_scaled_corpus_is_deterministic_english_with_long_postings(
+    tmp_path: Path,
+) -> None:
+    """``scaled-en``: the same seed gives the same bytes; every article English (source and
+    detected language); a frequent word is in about four times the share of documents it has
+    in the mixed corpus; its query mix has phrases of two frequent words."""
+    data = require_shared()
+    articles = all_corpus_articles(data)
+    first = write_scaled(tmp_path / "a.jsonl", articles, SIZE, 7, data, ENGLISH)
+    second = write_scaled(tmp_path / "b.jsonl", articles, SIZE, 7, data, ENGLISH)
+    other = write_scaled(tmp_path / "c.jsonl", articles, SIZE, 8, data, ENGLISH)
+    mixed = write_scaled(tmp_path / "m.jsonl", articles, SIZE, 7, data)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+
+    items = list(iter_sources([first]))
+    parsed = [a for a in items if isinstance(a, Article)]
+    assert len(parsed) == len(items) == SIZE, [e for e in items if not isinstance(e, Article)]
+    assert [a.id for a in parsed] == [f"scaled-en/{i:06d}" for i in range(1, SIZE + 1)]
+    assert len({a.body for a in parsed}) == SIZE
+    assert {SOURCE_LANGUAGE[a.source] for a in parsed} == {"en"}
+    assert {detect_language(a.title, a.body) for a in parsed} == {"en"}
+    for a in parsed:
+        assert BODY_MIN_BYTES <= len(a.body.encode("utf-8")) <= BODY_MAX_BYTES
+        assert a.published.utcoffset() in OFFSETS["en"], (a.id, a.published)
+
+    english, mixed_share = _document_share(first, "said"), _document_share(mixed, "said")
+    assert english > 0.6 and english > 3 * mixed_share, (english, mixed_share)
+
+    mix = make_mix(first, 12, seed=7)
+    for spec in mix["phrase_common"]:
+        assert spec.phrase and len(spec.words) == 2
+        for word in spec.words:
+            share = sum(word in TOKEN.findall(f"{d.title}\n{d.body}".lower()) for d in parsed)
+            assert share > 0.05 * SIZE, (spec.text, word, share)
+    assert "scaled-en" in parse_args([]).datasets
+    assert parse_args(["--datasets", "scaled-en"]).datasets == ["scaled-en"]
+
+
 def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
-    """A tiny scripts/bench run (~30 s): newsearch only, two datasets, 3 s per phase."""
+    """A tiny scripts/bench run (~30 s): newsearch only, three datasets, 3 s per phase."""
     require_shared()
     out = tmp_path / "results"
     env = dict(os.environ, NEWSEARCH_BENCH_PYTHON=sys.executable, TMPDIR=str(tmp_path))
@@ -82,7 +131,7 @@ def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
             "--skip-peers",
             "--skip-http",
             "--datasets",
-            "factrueval,scaled",
+            "factrueval,scaled,scaled-en",
             "--queries",
             "12",
             "--time-budget",
@@ -106,13 +155,16 @@ def test_quick_bench_run_writes_the_report(tmp_path: Path) -> None:
         assert key in result, key
     assert result["errors"] == []
     assert result["datasets"]["scaled"]["documents"] == 300
+    assert result["datasets"]["scaled-en"]["documents"] == 300
+    assert result["datasets"]["scaled-en"]["languages"] == {"en": 300}
     assert result["datasets"]["factrueval"]["documents"] == 254
     build = result["build"]["newsearch"]["scaled"]
     assert build["docs_per_s"] > 0 and build["peak_tree_rss_bytes"] > 0 and build["index_bytes"] > 0
-    for kind in ("top10", "phrase", "filtered", "facets", "highlight", "full", "browse", "deep"):
-        figures = result["latency"]["newsearch"]["scaled"][kind]
-        assert figures["n"] > 0 and figures["errors"] == 0, (kind, figures)
-        assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+    for kind in CLASSES:
+        for dataset in ("scaled", "scaled-en"):
+            figures = result["latency"]["newsearch"][dataset][kind]
+            assert figures["n"] > 0 and figures["errors"] == 0, (dataset, kind, figures)
+            assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
     names = {t["name"] for t in result["targets"]}
     assert "top-10 BM25 p50" in names and "build throughput" in names
     assert {"nproc", "cpu_model", "ram_bytes", "python", "packages"} <= set(result["machine"])

@@ -99,6 +99,48 @@ def test_request_id_gzip_and_cors(server: str) -> None:
     _ = gzip  # httpx decodes gzip itself; the header is what the client saw
 
 
+def test_answers_are_encoded_and_gzipped_on_the_graphql_thread(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GraphQL answer is made ready (JSON, and gzip where the client accepts it) on the
+    thread that executed it, not on another thread and not on the server's loop; the client
+    gets the bytes the gzip middleware would have written, with its headers; every way of
+    asking (gzip or not, small or large, errors) gives the same JSON."""
+    import schema.offload
+
+    threads: list[str] = []
+    real = schema.offload.encode_json
+
+    def recording(data: object) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real(data)
+
+    monkeypatch.setattr(schema.offload, "encode_json", recording)
+    query = "{ browse(first: 30) { ... on ArticleConnection { edges { node { id body } } } } }"
+    with httpx.Client(timeout=30) as client:
+        raw = client.build_request(
+            "POST", f"{server}/graphql", json={"query": query}, headers={"accept-encoding": "gzip"}
+        )
+        zipped = client.send(raw, stream=True)
+        compressed = b"".join(zipped.iter_raw())  # the bytes as sent, not decoded
+        zipped.close()
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert zipped.headers["content-length"] == str(len(compressed))
+    plain = post(server, query, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["vary"]  # as the gzip middleware answers
+    assert gzip.decompress(compressed) == plain.content
+    assert schema.offload.gzip_body(plain.content) == compressed
+    assert json.loads(plain.content)["data"]["browse"]["edges"]
+
+    small = post(server, INFO, headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in small.headers and len(small.content) < 1024
+    bad = post(server, "{ search(query: 1) { __typename } }", headers={"accept-encoding": "gzip"})
+    assert bad.status_code == 200 and bad.json()["errors"][0]["locations"]
+    assert threads and all(name.startswith("graphql-") for name in threads), threads
+
+
 def test_body_over_limit_gets_413(index_dir: Path) -> None:
     with live_server(create_app(Settings(index_dir=index_dir, max_body_bytes=2000))) as base:
         big = "{ indexInfo { documents } }" + " " * 5000

@@ -574,7 +574,12 @@ def test_bodies_over_the_limit_get_413(site: tuple[str, Path]) -> None:
     }
     # Huge URLs and multipart bodies are refused without a 5xx.
     status, answer = raw_request(base, "/graphql?query=" + "%7B" * 40_000)
-    assert status == 0 or (status < 500 and b'"data":null' in answer), (status, answer[:300])
+    refused = (  # closed (h11), a 400 of the C parser (httptools), or a GraphQL error
+        status == 0
+        or (status == 400 and answer.startswith(b"Invalid HTTP request"))
+        or (status < 500 and b'"data":null' in answer)
+    )
+    assert refused, (status, answer[:300])
     response = httpx.post(
         f"{base}/graphql",
         files={"file": ("a.txt", b"x" * 1000)},
