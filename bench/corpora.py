@@ -77,7 +77,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # tests and scripts import the project from the repo root
     sys.path.insert(0, str(REPO))
 
-from search.model import Article  # noqa: E402
+from newsearch.search.model import Article  # noqa: E402
 
 ENV_VAR = "NEWSEARCH_SHARED"
 

@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from search.model import Article
+from newsearch.search.model import Article
 
 LANGUAGE_MIX = (("uk", 0.45), ("ru", 0.30), ("en", 0.25))
 ENGLISH_MIX = (("en", 1.0),)

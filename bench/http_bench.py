@@ -247,8 +247,8 @@ def profile_graphql(index_dir: Path, specs: list[QuerySpec], requests: int = 40)
 
     import httpx
 
-    from schema.app import create_app
-    from schema.settings import Settings
+    from newsearch.schema.app import create_app
+    from newsearch.schema.settings import Settings
 
     app = create_app(Settings(index_dir=index_dir))
     bodies = payloads(specs)[:requests]

@@ -44,9 +44,9 @@ EXAMPLES: list[tuple[str, str]] = [
 def examples() -> None:
     """Found / relevant and wrong hits of each example, on an index of the real corpora."""
     from bench.corpora import bbc_articles, factrueval_articles, ner_uk_articles, write_jsonl
-    from indexer.build import build
-    from search.engine import Engine
-    from search.types import SearchRequest
+    from newsearch.indexer.build import build
+    from newsearch.search.engine import Engine
+    from newsearch.search.types import SearchRequest
 
     articles = ner_uk_articles() + factrueval_articles() + bbc_articles()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +86,7 @@ def unknown() -> None:
     from pymorphy3 import units
 
     from bench.corpora import _root
-    from search.analysis import _choose, morph, stem
+    from newsearch.search.analysis import _choose, morph, stem
 
     kinds = {"surname", "name", "loc_name", "org_name"}
     words: set[str] = set()

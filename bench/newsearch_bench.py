@@ -32,7 +32,7 @@ def newsearch_executable() -> list[str]:
     script = Path(sys.executable).with_name("newsearch")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "schema.cli"]
+    return [sys.executable, "-m", "newsearch.schema.cli"]
 
 
 def build(source: Path, index_dir: Path, timeout: float) -> tuple[ChildRun, dict[str, Any]]:
@@ -57,14 +57,14 @@ class NewsearchRunner:
     name = "newsearch"
 
     def __init__(self, index_dir: Path) -> None:
-        from search.engine import Engine
+        from newsearch.search.engine import Engine
 
         self.engine = Engine(index_dir, check_interval=3600.0)
         # Measured as a server answers once ready: with its files preloaded.
         self.engine.reader.generation().preloaded.wait(120)
 
     def request(self, spec: QuerySpec, after: str | None = None) -> Any:
-        from search.types import FACET_NAMES, Filters, Interval, SearchRequest
+        from newsearch.search.types import FACET_NAMES, Filters, Interval, SearchRequest
 
         filters = Filters(
             published_from=spec.date_from,

@@ -3,8 +3,9 @@ own entity annotations (``scripts/relevance``).
 
 One index holds all three real corpora of ``../shared/data`` (bbc-news en, ner-uk uk,
 factRuEval-2016 ru), converted by ``bench/corpora.py`` as the tests do; newsearch is built with
-``indexer.build.build`` and searched with ``search.engine.Engine`` (its public API, so the suite
-measures whatever the analysis does), the peers with ``bench/peers.py`` over the same JSON Lines.
+``newsearch.indexer.build.build`` and searched with ``newsearch.search.engine.Engine`` (its public
+API, so the suite measures whatever the analysis does), the peers with ``bench/peers.py`` over the
+same JSON Lines.
 
 Entities (``bench/relevance_judgments.py``; no newsearch analysis involved):
 
@@ -80,7 +81,7 @@ from bench.relevance_judgments import (
     sample,
     title_queries,
 )
-from search.model import Article
+from newsearch.search.model import Article
 
 REPO = Path(__file__).resolve().parents[1]
 TOP = 100
@@ -140,8 +141,8 @@ def newsearch_query(text: str, any_in_body: bool) -> str:
 
 def newsearch_search(index_dir: Path) -> Search:
     """newsearch's Engine: plain-word query, top 100 by relevance, no facets or highlights."""
-    from search.engine import Engine
-    from search.types import SearchError, SearchRequest
+    from newsearch.search.engine import Engine
+    from newsearch.search.types import SearchError, SearchRequest
 
     engine = Engine(index_dir, check_interval=3600.0)
 
@@ -319,7 +320,7 @@ def goal_checks(rows: Sequence[dict[str, Any]], system: str = "newsearch") -> li
 def build_indexes(jsonl: Path, work: Path, peers: bool) -> dict[str, Search]:
     """newsearch (always) and the peers (when asked and installed) over ``jsonl``."""
     from bench.peers import build_fts5, build_tantivy, tantivy_version
-    from indexer.build import build
+    from newsearch.indexer.build import build
 
     summary = build([jsonl], work / "newsearch")
     if summary.errors:

@@ -4,8 +4,8 @@
 kind (lowest precision@10, then recall@100), the query, its judged relevant count, and for
 each of its top 10 hits whether it is judged relevant, its id and title, and the words the
 highlighter marked in it with a little context (``…у [Києві] відбулася…``).  The hits come
-from ``search.engine.Engine`` with highlights on: the marks are the query's own matches (its
-lemmas, name keys across scripts), so a wrong hit shows which word brought it in.
+from ``newsearch.search.engine.Engine`` with highlights on: the marks are the query's own matches
+(its lemmas, name keys across scripts), so a wrong hit shows which word brought it in.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def in_context(text: str, start: int, end: int, context: int = CONTEXT) -> str:
 
 
 def explain_query(engine: Any, query: Query, top: int = TOP) -> list[ExplainedHit]:
-    """The top ``top`` hits of ``query`` on ``engine`` (a ``search.engine.Engine``), each with
-    its judgment and the words the highlighter marked in it."""
+    """The top ``top`` hits of ``query`` on ``engine`` (a ``newsearch.search.engine.Engine``), each
+    with its judgment and the words the highlighter marked in it."""
     from bench.relevance import newsearch_query
-    from search.types import SearchRequest
+    from newsearch.search.types import SearchRequest
 
     text = newsearch_query(query.text, query.kind == "title")
     request = SearchRequest(query=text, first=top, facets=(), highlight=True)
@@ -83,7 +83,7 @@ def explain_query(engine: Any, query: Query, top: int = TOP) -> list[ExplainedHi
 
 def explain_lines(index_dir: Path, worst: Sequence[Query], top: int = TOP) -> list[str]:
     """The report of ``scripts/relevance --worst``: each query of ``worst`` with its hits."""
-    from search.engine import Engine
+    from newsearch.search.engine import Engine
 
     engine = Engine(index_dir, check_interval=3600.0)
     lines = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.corpora import _query_form, entity_key, entity_mentions
-from search.model import Article
+from newsearch.search.model import Article
 
 KINDS = ("base", "inflected", "latin")
 """Query kinds of the annotated (uk, ru) names; English names have the kind ``base``."""

@@ -25,9 +25,9 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from indexer.plain import ArticleFormatError
-from indexer.textfile import file_text
-from search.model import Article
+from newsearch.indexer.plain import ArticleFormatError
+from newsearch.indexer.textfile import file_text
+from newsearch.search.model import Article
 
 _MAX_TAG_WORDS = 6
 _MAX_TAG_CHARS = 64

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.feed import PARALLEL_THRESHOLD, estimate_total, mp_context, prepared_batches
-from indexer.generation import (
+from newsearch.indexer.feed import PARALLEL_THRESHOLD, estimate_total, mp_context, prepared_batches
+from newsearch.indexer.generation import (
     SPOOL_FILE,
     ArticleSpool,
     ParentRecords,
@@ -31,23 +31,23 @@ from indexer.generation import (
     finish,
     remove_incomplete,
 )
-from indexer.guard import (
+from newsearch.indexer.guard import (
     check_size,
     check_sources,
     dropped_api_changes,
     origin_of,
     read_sources,
 )
-from indexer.lock import WriterLock
-from indexer.plain import ReadOptions, ReadReport
-from indexer.prepare import Prepared, PreparedBatch
-from search.analysis import ANALYSIS_VERSION
-from search.lifetime import end_with_parent
-from search.model import Article, ArticleError
-from search.storage.layout import Layout
-from search.storage.postings import PostingsBuilder, analysis_version
-from search.storage.vocab import VocabularyBuilder
-from search.storage.whoosh import Writer, codec, create_whoosh, open_whoosh
+from newsearch.indexer.lock import WriterLock
+from newsearch.indexer.plain import ReadOptions, ReadReport
+from newsearch.indexer.prepare import Prepared, PreparedBatch
+from newsearch.search.analysis import ANALYSIS_VERSION
+from newsearch.search.lifetime import end_with_parent
+from newsearch.search.model import Article, ArticleError
+from newsearch.search.storage.layout import Layout
+from newsearch.search.storage.postings import PostingsBuilder, analysis_version
+from newsearch.search.storage.vocab import VocabularyBuilder
+from newsearch.search.storage.whoosh import Writer, codec, create_whoosh, open_whoosh
 
 Progress = Callable[[int], None]
 
@@ -252,7 +252,7 @@ def _run(
                 items = read_sources(sources, options, summary.read, summary.warnings)
             articles = prepared_batches(items, summary.errors, pool)
             # Only a build from nothing can use words counted as they come (see
-            # indexer.generation.finish).
+            # newsearch.indexer.generation.finish).
             vocabulary = VocabularyBuilder() if parent is None else None
             seen_now, redo = _index_articles(
                 writer, articles, known, summary, progress, postings, vocabulary, spool

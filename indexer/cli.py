@@ -12,16 +12,16 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from indexer import build as builder
-from indexer.article_format import parse_datetime
-from indexer.feed import estimate_total
-from indexer.guard import EmptyBuildError, MissingSourcesError
-from indexer.lock import IndexLocked
-from indexer.maintenance import index_stats, rollback, verify
-from indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
-from search.catalog import STATS_FIELDS
-from search.model import ArticleError
-from search.storage.layout import IndexNotFound
+from newsearch.indexer import build as builder
+from newsearch.indexer.article_format import parse_datetime
+from newsearch.indexer.feed import estimate_total
+from newsearch.indexer.guard import EmptyBuildError, MissingSourcesError
+from newsearch.indexer.lock import IndexLocked
+from newsearch.indexer.maintenance import index_stats, rollback, verify
+from newsearch.indexer.plain import TEXT_FORMATS, ArticleFormatError, ReadOptions
+from newsearch.search.catalog import STATS_FIELDS
+from newsearch.search.model import ArticleError
+from newsearch.search.storage.layout import IndexNotFound
 
 INDEX_OPTION = click.option(
     "--index",

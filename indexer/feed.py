@@ -1,7 +1,7 @@
 """Articles to analyzed batches for a build, in this process or in a pool of workers.
 
 Articles are grouped in batches of :data:`BATCH`; each batch is analyzed by
-``indexer.prepare.prepare_batch``, in worker processes when a build is large enough
+``newsearch.indexer.prepare.prepare_batch``, in worker processes when a build is large enough
 (:data:`PARALLEL_THRESHOLD`, judged by :func:`estimate_total`), with a bounded number of
 batches in flight.  Input errors are collected aside as they pass.
 """
@@ -17,8 +17,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from indexer.prepare import PreparedBatch, prepare_batch
-from search.model import Article, ArticleError
+from newsearch.indexer.prepare import PreparedBatch, prepare_batch
+from newsearch.search.model import Article, ArticleError
 
 BATCH = 64
 PARALLEL_THRESHOLD = 256

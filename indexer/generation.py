@@ -21,21 +21,21 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from indexer.guard import Origin
-from indexer.prepare import analyzed_document
-from search.model import Article
-from search.storage.articles import (
+from newsearch.indexer.guard import Origin
+from newsearch.indexer.prepare import analyzed_document
+from newsearch.search.model import Article
+from newsearch.search.storage.articles import (
     Articles,
     ArticlesWriter,
     article_from_json,
     decode_record,
     open_articles,
 )
-from search.storage.columns import build_columns, write_columns
-from search.storage.layout import Layout, Manifest, utc_now_iso
-from search.storage.postings import PostingsBuilder
-from search.storage.vocab import VocabularyBuilder
-from search.storage.whoosh import open_whoosh
+from newsearch.search.storage.columns import build_columns, write_columns
+from newsearch.search.storage.layout import Layout, Manifest, utc_now_iso
+from newsearch.search.storage.postings import PostingsBuilder
+from newsearch.search.storage.vocab import VocabularyBuilder
+from newsearch.search.storage.whoosh import open_whoosh
 
 KEEP_GENERATIONS = 3
 """The served generation, the previous one (rollback) and one grace generation for slow readers."""

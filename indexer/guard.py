@@ -18,10 +18,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.parse import iter_sources
-from indexer.plain import ReadOptions, ReadReport
-from search.model import Article, ArticleError
-from search.storage.layout import Layout
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.plain import ReadOptions, ReadReport
+from newsearch.search.model import Article, ArticleError
+from newsearch.search.storage.layout import Layout
 
 SHRINK_WARNING = 0.5
 """A new generation under this fraction of the served one's documents is warned about."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 
-from indexer.article_format import clean_tags, parse_datetime
-from indexer.plain import ArticleFormatError
-from indexer.textfile import lf_line_ends
-from search.model import Article, check_url
+from newsearch.indexer.article_format import clean_tags, parse_datetime
+from newsearch.indexer.plain import ArticleFormatError
+from newsearch.indexer.textfile import lf_line_ends
+from newsearch.search.model import Article, check_url
 
 _JSON_TYPES = {"NoneType": "null", "bool": "a boolean", "int": "a number", "float": "a number"}
 _JSON_TYPES |= {"str": "a string", "list": "an array", "dict": "an object"}

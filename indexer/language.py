@@ -27,7 +27,7 @@ import numpy as np
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.utils.ngram import NGram
 
-from search.ukru import letter_counts, ukrainian_or_russian
+from newsearch.search.ukru import letter_counts, ukrainian_or_russian
 
 SAMPLE_CHARS = 2000
 """Title plus the first characters of the body: bounded cost per article."""

@@ -8,15 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from indexer.lock import WriterLock
-from indexer.parse import iter_sources
-from indexer.plain import ReadOptions
-from search.catalog import STATS_FIELDS, VALUE_FIELDS, ValueField
-from search.model import ArticleError, datetime_from_us
-from search.reader import open_generation
-from search.storage.articles import records_match
-from search.storage.layout import POSTINGS_DIR, Layout
-from search.storage.postings import postings_agree
+from newsearch.indexer.lock import WriterLock
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.plain import ReadOptions
+from newsearch.search.catalog import STATS_FIELDS, VALUE_FIELDS, ValueField
+from newsearch.search.model import ArticleError, datetime_from_us
+from newsearch.search.reader import open_generation
+from newsearch.search.storage.articles import records_match
+from newsearch.search.storage.layout import POSTINGS_DIR, Layout
+from newsearch.search.storage.postings import postings_agree
 
 
 def _dir_size(path: Path) -> int:

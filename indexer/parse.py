@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from indexer.article_format import parse_article_text
-from indexer.jsonl import parse_jsonl_line
-from indexer.plain import ArticleFormatError as ArticleFormatError
-from indexer.plain import (
+from newsearch.indexer.article_format import parse_article_text
+from newsearch.indexer.jsonl import parse_jsonl_line
+from newsearch.indexer.plain import ArticleFormatError as ArticleFormatError
+from newsearch.indexer.plain import (
     ReadOptions,
     ReadReport,
     first_line,
@@ -32,8 +32,8 @@ from indexer.plain import (
     parse_plain_text,
     text_kind,
 )
-from indexer.textfile import BOM
-from search.model import Article, ArticleError
+from newsearch.indexer.textfile import BOM
+from newsearch.search.model import Article, ArticleError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """An article file over this is refused with an error, not read whole.  JSON Lines files are

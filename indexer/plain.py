@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.textfile import BOM, file_text
-from search.model import Article
+from newsearch.indexer.textfile import BOM, file_text
+from newsearch.search.model import Article
 
 TEXT_FORMATS = ("auto", "article", "plain")
 """How ``.txt`` files are read (see the module docstring)."""

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from indexer.language import detect_language
-from search.analysis import (
+from newsearch.indexer.language import detect_language
+from newsearch.search.analysis import (
     analyze_word,
     field_language,
     lemmas_of,
@@ -26,16 +26,16 @@ from search.analysis import (
     tags_analyzer,
     word_term,
 )
-from search.exact import EXACT_FIELD, exact_terms
-from search.fields import FIELD_KINDS, NAMES_FIELD
-from search.model import Article
-from search.names import name_positions
-from search.storage.articles import encode_record
-from search.storage.numbering import Fresh, RunNumbers
-from search.storage.positions import capped_counts
-from search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
-from search.storage.vocab import article_word_numbers, vocabulary_words_of
-from search.storage.whoosh import document
+from newsearch.search.exact import EXACT_FIELD, exact_terms
+from newsearch.search.fields import FIELD_KINDS, NAMES_FIELD
+from newsearch.search.model import Article
+from newsearch.search.names import name_positions
+from newsearch.search.storage.articles import encode_record
+from newsearch.search.storage.numbering import Fresh, RunNumbers
+from newsearch.search.storage.positions import capped_counts
+from newsearch.search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
+from newsearch.search.storage.vocab import article_word_numbers, vocabulary_words_of
+from newsearch.search.storage.whoosh import document
 
 _EXACT_INDEX = FIELD_INDEX[EXACT_FIELD]
 _RUNS_KEPT = 4

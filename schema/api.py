@@ -16,15 +16,15 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from indexer.build import OutdatedAnalysis
-from indexer.lock import IndexLocked
-from schema.context import Context, RequestTimeout
-from schema.dates import DATETIME, SCALAR_MAP
-from schema.execution import PlainObjectsExecutionContext
-from schema.limits import Limits, Validation
-from schema.middleware import request_id_var
-from schema.settings import Settings
-from schema.types import (
+from newsearch.indexer.build import OutdatedAnalysis
+from newsearch.indexer.lock import IndexLocked
+from newsearch.schema.context import Context, RequestTimeout
+from newsearch.schema.dates import DATETIME, SCALAR_MAP
+from newsearch.schema.execution import PlainObjectsExecutionContext
+from newsearch.schema.limits import Limits, Validation
+from newsearch.schema.middleware import request_id_var
+from newsearch.schema.settings import Settings
+from newsearch.schema.types import (
     Article,
     ArticleConnection,
     ArticleEdge,
@@ -48,8 +48,8 @@ from schema.types import (
     WriteResult,
     WriteSuccess,
 )
-from search import types as st
-from search.model import Article as ModelArticle
+from newsearch.search import types as st
+from newsearch.search.model import Article as ModelArticle
 
 log = logging.getLogger("newsearch.graphql")
 MAX_IDS = 100

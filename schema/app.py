@@ -22,13 +22,13 @@ from starlette.websockets import WebSocket
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from schema.api import make_schema
-from schema.assets import assets_app
-from schema.context import Context, Services
-from schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
-from schema.graphiql import OfflineGraphQL
-from schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
-from schema.offload import (
+from newsearch.schema.api import make_schema
+from newsearch.schema.assets import assets_app
+from newsearch.schema.context import Context, Services
+from newsearch.schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
+from newsearch.schema.graphiql import OfflineGraphQL
+from newsearch.schema.middleware import BodyLimit, Metrics, ReadAuth, RequestContext, request_id_var
+from newsearch.schema.offload import (
     GZIP_LEVEL,
     GZIP_MINIMUM,
     EncodedResponse,
@@ -38,11 +38,11 @@ from schema.offload import (
     execute_off_loop,
     prepare,
 )
-from schema.settings import Settings
-from schema.writes import Writes
-from search.analysis import warm_up
-from search.engine import Engine
-from search.storage.layout import IndexNotFound
+from newsearch.schema.settings import Settings
+from newsearch.schema.writes import Writes
+from newsearch.search.analysis import warm_up
+from newsearch.search.engine import Engine
+from newsearch.search.storage.layout import IndexNotFound
 
 log = logging.getLogger("newsearch.server")
 

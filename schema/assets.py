@@ -1,7 +1,7 @@
 """GraphiQL's third-party files: the pinned npm packages, their integrity and their folder.
 
 React, ReactDOM and GraphiQL come from the npm registry once, at set-up time
-(``scripts/fetch-assets``, see :mod:`schema.fetch_assets`), into the git-ignored
+(``scripts/fetch-assets``, see :mod:`newsearch.schema.fetch_assets`), into the git-ignored
 ``<repo>/.assets/`` folder; this module says what must be there and serves it.  No third-party
 file is ever committed.
 
@@ -9,16 +9,16 @@ file is ever committed.
   its tarball) and the few files taken from it (path in the tarball, size, sha384).  Both
   hashes are checked: the tarball's after ``npm pack``, each file's after extraction and
   whenever ``fetch_assets`` runs again (it skips what is present and intact).  The page
-  (:mod:`schema.graphiql`) also gives each ``<script>``/``<link>`` an ``integrity`` attribute,
-  so the browser checks them too.
+  (:mod:`newsearch.schema.graphiql`) also gives each ``<script>``/``<link>`` an ``integrity``
+  attribute, so the browser checks them too.
 * Layout: ``<assets_dir>/<name>@<version>/<file>``, e.g. ``.assets/react@18.3.1/react.production
   .min.js``, served by :func:`assets_app` as ``<assets_prefix>/react@18.3.1/react.production
   .min.js``.  The version in the path makes every URL immutable, so the files are served with a
   one-year cache.
 
 To bump a version: change it and its ``integrity`` (``npm view graphiql@X dist.integrity``), run
-``python -m schema.fetch_assets --print-pins`` to get the new file sizes and hashes, paste them,
-then run the browser test (``tests/test_graphiql.py``).
+``python -m newsearch.schema.fetch_assets --print-pins`` to get the new file sizes and hashes, paste
+them, then run the browser test (``tests/test_graphiql.py``).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def assets_app(assets_dir: Path) -> StaticFiles:
     """An ASGI app serving the pinned GraphiQL files of ``assets_dir``; mount it at a prefix.
 
     ``Mount("/graphiql-assets", app=assets_app(dir))``, then give the same prefix to
-    :class:`schema.graphiql.OfflineGraphQL`.  The folder may be missing at start-up (404 until
-    fetched).
+    :class:`newsearch.schema.graphiql.OfflineGraphQL`.  The folder may be missing at start-up (404
+    until fetched).
     """
     return _AssetFiles(Path(assets_dir))

@@ -13,8 +13,8 @@ import click
 import uvicorn
 from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
-from indexer.cli import INDEX_OPTION, index
-from schema.workers import PortInUse, listening_socket, serve_one, serve_workers
+from newsearch.indexer.cli import INDEX_OPTION, index
+from newsearch.schema.workers import PortInUse, listening_socket, serve_one, serve_workers
 
 
 @click.group()
@@ -27,7 +27,7 @@ main.add_command(index)
 
 log = logging.getLogger("newsearch.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-APP = "schema.app:app_from_env"
+APP = "newsearch.schema.app:app_from_env"
 KEEP_ALIVE_S = 75.0
 """How long an idle keep-alive connection stays open: longer than clients keep idle connections
 in their pools (httpx 5 s, most others 60 s or less): at equal timeouts a client may send on a

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import anyio
 from graphql import GraphQLError
 
-from schema.settings import Settings
-from schema.writes import Writes
-from search.engine import Engine
+from newsearch.schema.settings import Settings
+from newsearch.schema.writes import Writes
+from newsearch.search.engine import Engine
 
 T = TypeVar("T")
 

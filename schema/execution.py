@@ -30,7 +30,7 @@ from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from schema.context import Context, RequestTimeout
+from newsearch.schema.context import Context, RequestTimeout
 
 if TYPE_CHECKING:
     from graphql import GraphQLOutputType, GraphQLResolveInfo

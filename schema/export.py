@@ -1,4 +1,4 @@
-"""Export the GraphQL schema as SDL: ``python -m schema.export [--check]``.
+"""Export the GraphQL schema as SDL: ``python -m newsearch.schema.export [--check]``.
 
 ``schema/schema.graphql`` is committed so that API changes show up in review;
 ``--check`` (run by scripts/check and the test suite) fails when it drifted.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from schema.api import make_schema
-from schema.settings import Settings
+from newsearch.schema.api import make_schema
+from newsearch.schema.settings import Settings
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
@@ -26,7 +26,10 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         committed = SDL_PATH.read_text(encoding="utf-8") if SDL_PATH.exists() else ""
         if committed != current:
-            print(f"{SDL_PATH} is out of date: run `python -m schema.export`", file=sys.stderr)
+            print(
+                f"{SDL_PATH} is out of date: run `python -m newsearch.schema.export`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     SDL_PATH.write_text(current, encoding="utf-8")

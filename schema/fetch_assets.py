@@ -1,9 +1,9 @@
 """Fetch GraphiQL's pinned npm packages into the assets folder (``scripts/fetch-assets``).
 
-:func:`fetch_assets` runs ``npm pack`` for the packages of :data:`schema.assets.PACKAGES` that
-are missing or corrupt, checks each tarball's sha512, then copies out exactly the pinned files,
-checking each one's size and sha384.  ``python -m schema.fetch_assets`` is the command line
-(``--check`` verifies only, ``--print-pins`` prints the hashes for a version bump).
+:func:`fetch_assets` runs ``npm pack`` for the packages of :data:`newsearch.schema.assets.PACKAGES`
+that are missing or corrupt, checks each tarball's sha512, then copies out exactly the pinned files,
+checking each one's size and sha384.  ``python -m newsearch.schema.fetch_assets`` is the command
+line (``--check`` verifies only, ``--print-pins`` prints the hashes for a version bump).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from schema.assets import (
+from newsearch.schema.assets import (
     DEFAULT_ASSETS_DIR,
     PACKAGES,
     SAFE_NAME,
@@ -205,7 +205,7 @@ def fetch_assets(dest: Path, *, npm: str | None = None) -> None:
 def _print_pins(npm: str | None = None) -> None:
     """Download the pinned versions and print each file's size and sha384, for a bump.
 
-    Only the tarballs' sha512 is checked (against :data:`schema.assets.PACKAGES`), not the
+    Only the tarballs' sha512 is checked (against :data:`newsearch.schema.assets.PACKAGES`), not the
     per-file pins, which are what this prints.
     """
     npm_path = npm or shutil.which("npm")
@@ -225,7 +225,7 @@ def _print_pins(npm: str | None = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m schema.fetch_assets [--dest DIR] [--check] [--print-pins]``."""
+    """``python -m newsearch.schema.fetch_assets [--dest DIR] [--check] [--print-pins]``."""
     parser = argparse.ArgumentParser(
         prog="fetch-assets",
         description="Fetch GraphiQL, React and ReactDOM from the npm registry for offline use.",

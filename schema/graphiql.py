@@ -1,8 +1,8 @@
 """GraphiQL served entirely from this app: no CDN, no external URL, works offline.
 
 strawberry's stock GraphiQL page loads React and GraphiQL from a CDN.  Here the page loads the
-pinned files that :mod:`schema.assets` describes and serves from the git-ignored ``.assets/``
-folder (filled once by ``scripts/fetch-assets``, :mod:`schema.fetch_assets`).
+pinned files that :mod:`newsearch.schema.assets` describes and serves from the git-ignored
+``.assets/`` folder (filled once by ``scripts/fetch-assets``, :mod:`newsearch.schema.fetch_assets`).
 
 * :func:`graphiql_html` is the page: only this server's files, each with its ``integrity``, a
   Content-Security-Policy allowing nothing else, and the boot script that keeps the query and
@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.http.typevars import Context, RootValue
 
-from schema.assets import (
+from newsearch.schema.assets import (
     FETCH_COMMAND,
     GRAPHIQL,
     REACT,
@@ -219,7 +219,7 @@ def graphiql_html(
 
     ``endpoint`` is the GraphQL URL, resolved against the page's URL in the browser (``""``:
     the page's own URL without its query string, which is where strawberry serves both);
-    ``asset_prefix`` is the URL path where :func:`schema.assets.assets_app` is mounted
+    ``asset_prefix`` is the URL path where :func:`newsearch.schema.assets.assets_app` is mounted
     (``/graphiql-assets``).
     Neither may point to another host (a loopback ``endpoint`` is accepted for tests).
     ``default_query``/``default_variables`` prefill the editors; ``?q=`` and ``?variables=`` in
@@ -297,8 +297,8 @@ class OfflineGraphQL(GraphQL[Context, RootValue]):
     """strawberry's ASGI ``GraphQL`` view with the offline GraphiQL page as its IDE.
 
     ``assets_dir`` is the folder ``scripts/fetch-assets`` filled, ``assets_prefix`` the URL path
-    where :func:`schema.assets.assets_app` serves it.  ``endpoint`` defaults to the page's own
-    URL (where strawberry serves both the IDE and the API), which also works behind a
+    where :func:`newsearch.schema.assets.assets_app` serves it.  ``endpoint`` defaults to the page's
+    own URL (where strawberry serves both the IDE and the API), which also works behind a
     path-rewriting proxy.
     Other keyword arguments go to strawberry's ``GraphQL`` (``graphql_ide=None`` disables the
     IDE as usual).  While the assets are missing the IDE request gets a 503 page that says to

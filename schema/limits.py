@@ -35,7 +35,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from schema.dates import name_arguments
+from newsearch.schema.dates import name_arguments
 
 
 @dataclass(frozen=True)

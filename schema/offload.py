@@ -51,7 +51,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
-from schema.context import Context, RequestTimeout
+from newsearch.schema.context import Context, RequestTimeout
 
 GRACE = 1.0
 """Seconds after a query's time limit before the server answers TIMEOUT without it."""

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema.assets import DEFAULT_ASSETS_DIR
+from newsearch.schema.assets import DEFAULT_ASSETS_DIR
 
 
 @dataclass(frozen=True)

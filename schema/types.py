@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
-from schema.dates import DateOrDateTime
-from search import types as st
-from search.catalog import VALUE_FIELDS, VALUE_FILTERS
-from search.engine import IndexInfo as EngineIndexInfo
-from search.engine import Suggestions as EngineSuggestions
-from search.highlight import Fragment, Span
-from search.model import Article as ModelArticle
+from newsearch.schema.dates import DateOrDateTime
+from newsearch.search import types as st
+from newsearch.search.catalog import VALUE_FIELDS, VALUE_FILTERS
+from newsearch.search.engine import IndexInfo as EngineIndexInfo
+from newsearch.search.engine import Suggestions as EngineSuggestions
+from newsearch.search.highlight import Fragment, Span
+from newsearch.search.model import Article as ModelArticle
 
 
 @strawberry.enum(description="Order of results.")

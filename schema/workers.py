@@ -39,9 +39,9 @@ from typing import Any
 
 import uvicorn
 
-from schema import balance
-from schema.balance import Balance
-from search.lifetime import end_with_parent
+from newsearch.schema import balance
+from newsearch.schema.balance import Balance
+from newsearch.search.lifetime import end_with_parent
 
 log = logging.getLogger("newsearch.server")
 BACKLOG = 2048
@@ -135,7 +135,7 @@ def serve_one(config: uvicorn.Config, sock: socket.socket, share: Balance | None
     if share is not None:
         share.connections = lambda: len(server.server_state.connections)
         balance.use(share)
-        config.loop = "schema.balance:balanced_loop"
+        config.loop = "newsearch.schema.balance:balanced_loop"
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(3)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.build import Summary, apply_changes, build
-from indexer.feed import estimate_total
-from indexer.plain import ReadOptions
-from search.model import Article
-from search.storage.layout import IndexNotFound, Layout
+from newsearch.indexer.build import Summary, apply_changes, build
+from newsearch.indexer.feed import estimate_total
+from newsearch.indexer.plain import ReadOptions
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import IndexNotFound, Layout
 
 
 @dataclass(frozen=True)

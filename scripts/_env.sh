@@ -38,4 +38,17 @@ ensure_venv() {
     fi
     echo "$digest" > "$stamp"
   fi
+  typecheck_tree
+}
+
+# mypy cannot follow the editable install's import hook that maps `newsearch.search` to the
+# folder `search/` (and so on): it reads the same folders through links under
+# .venv/typecheck/newsearch, which pyproject.toml gives it as mypy_path.
+typecheck_tree() {
+  local tree="$VENV/typecheck/newsearch"
+  mkdir -p "$tree"
+  local package
+  for package in search schema indexer; do
+    ln -sfn "$ROOT/$package" "$tree/$package"
+  done
 }

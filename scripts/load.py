@@ -57,9 +57,9 @@ if str(REPO) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.http_bench import start_server  # noqa: E402
-from indexer.parse import iter_sources  # noqa: E402
-from search.model import Article  # noqa: E402
-from search.storage.layout import Layout  # noqa: E402
+from newsearch.indexer.parse import iter_sources  # noqa: E402
+from newsearch.search.model import Article  # noqa: E402
+from newsearch.search.storage.layout import Layout  # noqa: E402
 
 WINDOW = 60.0
 """Seconds of the "first minute" and "last minute" RSS windows (halves of shorter runs)."""
@@ -90,8 +90,10 @@ def corpus_sources(work: Path) -> list[Path]:
 
 
 def cli(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-    """``python -m schema.cli ARGS``: the ``newsearch`` command of this checkout."""
-    return subprocess.Popen([sys.executable, "-m", "schema.cli", *args], cwd=REPO, **kwargs)
+    """``python -m newsearch.schema.cli ARGS``: the ``newsearch`` command of this checkout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsearch.schema.cli", *args], cwd=REPO, **kwargs
+    )
 
 
 def ensure_index(index_dir: Path, sources: list[Path]) -> None:
@@ -476,7 +478,7 @@ async def rebuild(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "schema.cli",
+        "newsearch.schema.cli",
         "index",
         "build",
         *(str(s) for s in sources),

@@ -33,8 +33,8 @@ from typing import TypeGuard
 import numpy as np
 import numpy.typing as npt
 
-from search.phrase import match_phrase
-from search.plan import (
+from newsearch.search.phrase import match_phrase
+from newsearch.search.plan import (
     AllOf,
     AnyOf,
     BestOf,
@@ -47,8 +47,8 @@ from search.plan import (
     Term,
     Values,
 )
-from search.storage.postings import FIELDS, Postings
-from search.storage.whoosh import Searcher, whoosh_matches
+from newsearch.search.storage.postings import FIELDS, Postings
+from newsearch.search.storage.whoosh import Searcher, whoosh_matches
 
 Mask = npt.NDArray[np.bool_]
 Scores = npt.NDArray[np.float64]

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
-from search.pipeline import Filter, Filters, Pipeline, RegexTokenizer, Tokenizer, Tokens
+from newsearch.search.pipeline import Filter, Filters, Pipeline, RegexTokenizer, Tokenizer, Tokens
 
 __all__ = ["Pipeline", "RegexTokenizer", "Tokens"]
 
@@ -61,7 +61,7 @@ LEMMA_SEPARATOR = "\x1e"
 ANALYSIS_VERSION = 4
 """Changes whenever a word's terms change.  A generation records the version it was analyzed
 with; one analyzed otherwise is served with a warning to rebuild it (see reader), and writes
-to it are refused (indexer.build.OutdatedAnalysis).  It also covers the fields made from
+to it are refused (newsearch.indexer.build.OutdatedAnalysis).  It also covers the fields made from
 the terms (the names field's keys, the ``exact`` field of ``exact.py``)."""
 
 

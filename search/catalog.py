@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
-from search.model import Article
+from newsearch.search.model import Article
 
 
 @dataclass(frozen=True)

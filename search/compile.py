@@ -33,21 +33,31 @@ from itertools import islice, product
 import numpy as np
 import numpy.typing as npt
 
-from search import plan
-from search.analysis import LANGUAGES, lemmas_of, terms
-from search.analysis import words as split_text
-from search.catalog import VALUE_QUERY_FIELDS
-from search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
-from search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
-from search.filters import matching_ids, unknown_value, value_mask
-from search.highlight import MatchTerms
-from search.names import coarse_keys, query_name_keys, spelled_keys, typed_names
-from search.plan import EVERY, NOTHING, Plan
-from search.querylang import And, Fuzzy, Node, Not, Or, Phrase, Prefix, QuerySyntaxError, Word
-from search.storage.columns import Columns
-from search.storage.vocab import Vocabulary, surface
-from search.types import MatchMode, SearchWarning
-from search.values import fold
+from newsearch.search import plan
+from newsearch.search.analysis import LANGUAGES, lemmas_of, terms
+from newsearch.search.analysis import words as split_text
+from newsearch.search.catalog import VALUE_QUERY_FIELDS
+from newsearch.search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
+from newsearch.search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
+from newsearch.search.filters import matching_ids, unknown_value, value_mask
+from newsearch.search.highlight import MatchTerms
+from newsearch.search.names import coarse_keys, query_name_keys, spelled_keys, typed_names
+from newsearch.search.plan import EVERY, NOTHING, Plan
+from newsearch.search.querylang import (
+    And,
+    Fuzzy,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    QuerySyntaxError,
+    Word,
+)
+from newsearch.search.storage.columns import Columns
+from newsearch.search.storage.vocab import Vocabulary, surface
+from newsearch.search.types import MatchMode, SearchWarning
+from newsearch.search.values import fold
 
 MAX_EXPANSIONS = 256
 ADJACENCY_RUN = 4

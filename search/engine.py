@@ -21,23 +21,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
-from search import plan
-from search.accel import evaluate, evaluate_with_whoosh
-from search.analysis import field_language
-from search.catalog import BY_NAME
-from search.compile import Compiled, Present, compile_query
-from search.exact import EXACT_FIELD
-from search.facets import facet
-from search.fields import NAMES_FIELD
-from search.filters import FilterMasks, Mask, build_masks
-from search.highlight import MatchTerms, fragments, mark, match_spans
-from search.histogram import histogram
-from search.model import Article, datetime_from_us
-from search.paging import cursor_encoder, decode_cursor, request_key
-from search.querylang import Node, QuerySyntaxError, parse, parse_query
-from search.reader import Generation, IndexReader
-from search.spelling import did_you_mean
-from search.types import (
+from newsearch.search import plan
+from newsearch.search.accel import evaluate, evaluate_with_whoosh
+from newsearch.search.analysis import field_language
+from newsearch.search.catalog import BY_NAME
+from newsearch.search.compile import Compiled, Present, compile_query
+from newsearch.search.exact import EXACT_FIELD
+from newsearch.search.facets import facet
+from newsearch.search.fields import NAMES_FIELD
+from newsearch.search.filters import FilterMasks, Mask, build_masks
+from newsearch.search.highlight import MatchTerms, fragments, mark, match_spans
+from newsearch.search.histogram import histogram
+from newsearch.search.model import Article, datetime_from_us
+from newsearch.search.paging import cursor_encoder, decode_cursor, request_key
+from newsearch.search.querylang import Node, QuerySyntaxError, parse, parse_query
+from newsearch.search.reader import Generation, IndexReader
+from newsearch.search.spelling import did_you_mean
+from newsearch.search.types import (
     FACET_NAMES,
     MAX_FIRST,
     Facet,

@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from search.analysis import normalize_apostrophes, words
-from search.fields import QUERY_KINDS
+from newsearch.search.analysis import normalize_apostrophes, words
+from newsearch.search.fields import QUERY_KINDS
 
 EXACT_FIELD = "exact"
 EXACT_MARK = "\x1d"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from search.storage.columns import Columns
-from search.types import Facet, FacetValue
-from search.values import fold
+from newsearch.search.storage.columns import Columns
+from newsearch.search.types import Facet, FacetValue
+from newsearch.search.values import fold
 
 
 def counts(cols: Columns, facet: str, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:

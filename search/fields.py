@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.analysis import LANGUAGES
-from search.catalog import VALUE_FIELDS
+from newsearch.search.analysis import LANGUAGES
+from newsearch.search.catalog import VALUE_FIELDS
 
 TITLE_BOOST = 3.0
 TAGS_BOOST = 2.0
@@ -42,9 +42,9 @@ def field_boosts() -> dict[str, float]:
 
 def __getattr__(name: str) -> Any:
     """``search.fields.TermsText``: the path Whoosh pickled into the schema of generations
-    built before the class moved to ``search.storage.whoosh`` (those still open)."""
+    built before the class moved to ``newsearch.search.storage.whoosh`` (those still open)."""
     if name == "TermsText":
-        from search.storage.whoosh import TermsText
+        from newsearch.search.storage.whoosh import TermsText
 
         return TermsText
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

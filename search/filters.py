@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from search.catalog import BY_NAME, VALUE_FIELDS, VALUE_FILTERS, ValueField
-from search.storage.columns import Columns
-from search.types import Filters, SearchError, SearchWarning, WarningKind
-from search.values import fold
+from newsearch.search.catalog import BY_NAME, VALUE_FIELDS, VALUE_FILTERS, ValueField
+from newsearch.search.storage.columns import Columns
+from newsearch.search.types import Filters, SearchError, SearchWarning, WarningKind
+from newsearch.search.values import fold
 
 Mask = npt.NDArray[np.bool_]
 _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))

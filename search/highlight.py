@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import methodcaller
 
-from search.analysis import (
+from newsearch.search.analysis import (
     LEMMA_SEPARATOR,
     field_language,
     fold,
@@ -29,8 +29,8 @@ from search.analysis import (
     word_term,
     word_terms,
 )
-from search.exact import EXACT_MARK, marked
-from search.names import name_positions
+from newsearch.search.exact import EXACT_MARK, marked
+from newsearch.search.names import name_positions
 
 ELLIPSIS = "…"
 _OPEN, _CLOSE = "<mark>", "</mark>"

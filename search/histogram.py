@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from search.filters import instant_us
-from search.model import datetime_from_us
-from search.types import Bucket, Interval, SearchError
+from newsearch.search.filters import instant_us
+from newsearch.search.model import datetime_from_us
+from newsearch.search.types import Bucket, Interval, SearchError
 
 MAX_BUCKETS = 5000
 

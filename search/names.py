@@ -40,7 +40,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
-from search.analysis import (
+from newsearch.search.analysis import (
     LEMMA_SEPARATOR,
     fold,
     lemmas_of,
@@ -48,9 +48,9 @@ from search.analysis import (
     tag_kind,
     words,
 )
-from search.fields import NAMES_FIELD
-from search.places import PLACE_KEY_PREFIX, place_key
-from search.ukru import ukrainian_or_russian
+from newsearch.search.fields import NAMES_FIELD
+from newsearch.search.places import PLACE_KEY_PREFIX, place_key
+from newsearch.search.ukru import ukrainian_or_russian
 
 CONTINUED = 6
 """Lowercase words right after a Ukrainian or Russian name (no punctuation between) that

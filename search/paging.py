@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import fields
 
-from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
+from newsearch.search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 
 _FILTER_FIELDS = tuple(f.name for f in fields(Filters))
 

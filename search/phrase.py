@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from search.storage.positions import TermPositions
-from search.storage.postings import Postings
+from newsearch.search.storage.positions import TermPositions
+from newsearch.search.storage.postings import Postings
 
 Ints = npt.NDArray[np.int64]
 _MAX_KEY = 1 << 62

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gettext
 from functools import cache
 
-from search.analysis import fold
+from newsearch.search.analysis import fold
 
 PLACE_KEY_PREFIX = "iso3166:"
 """A place key is this prefix and the lower-cased ISO alpha-2 code (``iso3166:de``): name

@@ -28,10 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from search.analysis import words as split_text
-from search.catalog import VALUE_QUERY_FIELDS
-from search.fields import QUERY_KINDS
-from search.types import SearchWarning, WarningKind
+from newsearch.search.analysis import words as split_text
+from newsearch.search.catalog import VALUE_QUERY_FIELDS
+from newsearch.search.fields import QUERY_KINDS
+from newsearch.search.types import SearchWarning, WarningKind
 
 FIELD_ORDER = (*(f for f in QUERY_KINDS if f is not None), *VALUE_QUERY_FIELDS)
 """The query language's fields: those searching text (``fields.QUERY_KINDS``: title, body,

@@ -22,16 +22,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from search.analysis import ANALYSIS_VERSION
-from search.compile import CompiledWords
-from search.model import Article
-from search.preload import preload
-from search.storage.articles import Articles, article_from_json, open_articles
-from search.storage.columns import Columns, read_columns
-from search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
-from search.storage.postings import Postings, analysis_version, open_postings
-from search.storage.vocab import Vocabulary
-from search.storage.whoosh import Searcher, open_whoosh
+from newsearch.search.analysis import ANALYSIS_VERSION
+from newsearch.search.compile import CompiledWords
+from newsearch.search.model import Article
+from newsearch.search.preload import preload
+from newsearch.search.storage.articles import Articles, article_from_json, open_articles
+from newsearch.search.storage.columns import Columns, read_columns
+from newsearch.search.storage.layout import COLUMNS_DIR, VOCAB_FILE, Layout, Manifest
+from newsearch.search.storage.postings import Postings, analysis_version, open_postings
+from newsearch.search.storage.vocab import Vocabulary
+from newsearch.search.storage.whoosh import Searcher, open_whoosh
 
 
 @dataclass

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from search.analysis import lemmas_of
-from search.compile import SEARCHED_FIELDS, Present, word_analyses
-from search.querylang import OPERATORS, Word, leaves
-from search.querylang import Node as QueryNode
-from search.storage.vocab import Vocabulary, surface
-from search.storage.whoosh import Searcher, damerau_levenshtein
-from search.ukru import ukrainian_or_russian
+from newsearch.search.analysis import lemmas_of
+from newsearch.search.compile import SEARCHED_FIELDS, Present, word_analyses
+from newsearch.search.querylang import OPERATORS, Word, leaves
+from newsearch.search.querylang import Node as QueryNode
+from newsearch.search.storage.vocab import Vocabulary, surface
+from newsearch.search.storage.whoosh import Searcher, damerau_levenshtein
+from newsearch.search.ukru import ukrainian_or_russian
 
 MAX_WORDS = 4
 CANDIDATES = 4

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from search.catalog import FACET_NAMES as FACET_NAMES  # re-exported: requests name facets
-from search.catalog import ValueFilter
-from search.highlight import Fragment, Span
-from search.model import Article
+from newsearch.search.catalog import FACET_NAMES as FACET_NAMES  # re-exported: requests name facets
+from newsearch.search.catalog import ValueFilter
+from newsearch.search.highlight import Fragment, Span
+from newsearch.search.model import Article
 
 MAX_FIRST = 100
 

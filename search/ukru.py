@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from search.analysis import in_dictionary
+from newsearch.search.analysis import in_dictionary
 
 UK_ONLY = "іїєґ"
 RU_ONLY = "ыэё"

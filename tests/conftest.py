@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build
-from search.engine import Engine
+from newsearch.indexer.build import build
+from newsearch.search.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "indexer" / "demo"

@@ -76,7 +76,7 @@ def serve_popen(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    argv = [sys.executable, "-m", "schema.cli", "serve", *args, "--port", str(port)]
+    argv = [sys.executable, "-m", "newsearch.schema.cli", "serve", *args, "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             argv,

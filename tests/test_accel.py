@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.corpora import write_jsonl
-from indexer.build import OutdatedAnalysis, apply_changes, build, update
-from indexer.maintenance import verify
-from indexer.parse import iter_sources
-from indexer.prepare import analyzed_document
-from search.analysis import (
+from newsearch.indexer.build import OutdatedAnalysis, apply_changes, build, update
+from newsearch.indexer.maintenance import verify
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.prepare import analyzed_document
+from newsearch.search.analysis import (
     ANALYSIS_VERSION,
     WORD_PATTERN,
     field_language,
@@ -36,13 +36,13 @@ from search.analysis import (
     text_terms,
     words,
 )
-from search.engine import Engine
-from search.exact import EXACT_FIELD
-from search.model import Article
-from search.reader import open_generation
-from search.storage import postings as postings_module
-from search.storage.layout import POSTINGS_DIR, Layout
-from search.storage.postings import (
+from newsearch.search.engine import Engine
+from newsearch.search.exact import EXACT_FIELD
+from newsearch.search.model import Article
+from newsearch.search.reader import open_generation
+from newsearch.search.storage import postings as postings_module
+from newsearch.search.storage.layout import POSTINGS_DIR, Layout
+from newsearch.search.storage.postings import (
     FIELD_INDEX,
     K1,
     B,
@@ -50,8 +50,8 @@ from search.storage.postings import (
     _Keys,
     bm25_weights,
 )
-from search.storage.vocab import MAX_WORD, surface, vocabulary_words
-from search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
+from newsearch.search.storage.vocab import MAX_WORD, surface, vocabulary_words
+from newsearch.search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 
 
 def _page(engine: Engine, query: str, **options: Any) -> Any:
@@ -280,7 +280,7 @@ def test_update_of_an_earlier_analysis_asks_for_a_rebuild(
     with pytest.raises(OutdatedAnalysis, match=f"{served} was analyzed by an earlier version"):
         update([demo_copy], index, workers=1)
     assert layout.require_current() == served  # still served, unchanged
-    with caplog.at_level("WARNING", logger="search.reader"):
+    with caplog.at_level("WARNING", logger="newsearch.search.reader"):
         assert Engine(index).search(SearchRequest(query="election OR армії")).total > 0
     assert f"generation {served} was analyzed by an earlier version" in caplog.text
     assert "rebuilt with `newsearch index build`" in caplog.text
@@ -506,7 +506,7 @@ def test_an_index_written_by_the_previous_version_is_served(
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
 
-    from search.analysis import (
+    from newsearch.search.analysis import (
         WORD_PATTERN,
         ApostropheFilter,
         Lowercase,
@@ -514,8 +514,8 @@ def test_an_index_written_by_the_previous_version_is_served(
         SnowballFilter,
         YoFilter,
     )
-    from search.fields import NAMES_FIELD
-    from search.storage.whoosh import TermsText
+    from newsearch.search.fields import NAMES_FIELD
+    from newsearch.search.storage.whoosh import TermsText
 
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
@@ -549,7 +549,7 @@ def test_an_index_pickled_with_the_previous_module_paths_is_served(
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
 
-    from search.storage.whoosh import TermsText
+    from newsearch.search.storage.whoosh import TermsText
 
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)

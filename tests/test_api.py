@@ -10,12 +10,12 @@ import anyio
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLObjectType
 
-from schema import export
-from schema.api import make_schema
-from schema.context import Context, Services
-from schema.settings import Settings
-from schema.writes import Writes
-from search.engine import Engine
+from newsearch.schema import export
+from newsearch.schema.api import make_schema
+from newsearch.schema.context import Context, Services
+from newsearch.schema.settings import Settings
+from newsearch.schema.writes import Writes
+from newsearch.search.engine import Engine
 
 TOKEN = "test-write-token"
 
@@ -240,7 +240,7 @@ NEW = {
 
 
 def test_writes_need_the_token(tmp_path: Path) -> None:
-    from indexer.build import build
+    from newsearch.indexer.build import build
     from tests.conftest import DEMO
 
     build([DEMO], tmp_path / "ix", workers=1)
@@ -284,9 +284,9 @@ def test_a_write_the_index_cannot_take_is_a_typed_error(tmp_path: Path) -> None:
     another writer holds is busy: both are typed INDEX errors, and the generation stays."""
     import json
 
-    from indexer.build import build
-    from indexer.lock import WriterLock
-    from search.storage.layout import POSTINGS_DIR, Layout
+    from newsearch.indexer.build import build
+    from newsearch.indexer.lock import WriterLock
+    from newsearch.search.storage.layout import POSTINGS_DIR, Layout
     from tests.conftest import DEMO
 
     build([DEMO], tmp_path / "ix", workers=1)
@@ -351,5 +351,5 @@ def test_every_type_and_field_is_described() -> None:
 
 def test_committed_schema_matches() -> None:
     assert export.main(["--check"]) == 0, (
-        "schema/schema.graphql drifted: run python -m schema.export"
+        "schema/schema.graphql drifted: run python -m newsearch.schema.export"
     )

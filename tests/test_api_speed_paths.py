@@ -21,7 +21,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from schema import cli, workers
+from newsearch.schema import cli, workers
 from tests.server import serve_process
 from tests.test_api import Client
 
@@ -97,7 +97,8 @@ def test_serve_passes_workers_and_logging_to_uvicorn(
 ) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(
-        "schema.cli.run_uvicorn", lambda workers, options: seen.update(options, workers=workers)
+        "newsearch.schema.cli.run_uvicorn",
+        lambda workers, options: seen.update(options, workers=workers),
     )
     monkeypatch.setattr("logging.basicConfig", lambda **kwargs: None)
     monkeypatch.delenv("NEWSEARCH_SERVE_CONFIG", raising=False)  # restored after the test

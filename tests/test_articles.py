@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.build import apply_changes, build, update
-from indexer.generation import SPOOL_FILE
-from indexer.maintenance import verify
-from indexer.parse import iter_sources
-from indexer.prepare import with_language
-from search.engine import Engine
-from search.model import Article
-from search.reader import open_generation
-from search.storage.articles import (
+from newsearch.indexer.build import apply_changes, build, update
+from newsearch.indexer.generation import SPOOL_FILE
+from newsearch.indexer.maintenance import verify
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.prepare import with_language
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.reader import open_generation
+from newsearch.search.storage.articles import (
     ArticlesWriter,
     article_from_json,
     article_to_json,
@@ -30,8 +30,8 @@ from search.storage.articles import (
     encode_record,
     open_articles,
 )
-from search.storage.layout import ARTICLES_DIR, Layout
-from search.types import SearchRequest
+from newsearch.search.storage.layout import ARTICLES_DIR, Layout
+from newsearch.search.types import SearchRequest
 
 
 def _served(index: Path) -> Path:
@@ -80,8 +80,8 @@ def earlier_version(generation: Path) -> None:
     from whoosh import fields
     from whoosh.filedb.filestore import FileStorage
 
-    from indexer.prepare import analyzed_document
-    from search.storage.whoosh import build_schema, codec, open_whoosh
+    from newsearch.indexer.prepare import analyzed_document
+    from newsearch.search.storage.whoosh import build_schema, codec, open_whoosh
 
     with open_whoosh(generation / "whoosh").reader() as reader:
         size = reader.doc_count_all()

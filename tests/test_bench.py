@@ -29,9 +29,9 @@ from bench.corpus import (
 )
 from bench.queries import CLASSES, TOKEN, make_mix
 from bench.run import parse_args
-from indexer.language import detect_language
-from indexer.parse import iter_sources
-from search.model import Article
+from newsearch.indexer.language import detect_language
+from newsearch.indexer.parse import iter_sources
+from newsearch.search.model import Article
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.corpus

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import apply_changes, build, update
-from indexer.guard import EmptyBuildError, MissingSourcesError
-from schema.cli import main
-from schema.writes import Writes
-from search.engine import Engine
-from search.model import Article
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import apply_changes, build, update
+from newsearch.indexer.guard import EmptyBuildError, MissingSourcesError
+from newsearch.schema.cli import main
+from newsearch.schema.writes import Writes
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO
 from tests.server import serve_process
 from tests.test_security import data, gql

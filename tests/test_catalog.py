@@ -11,17 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.maintenance import index_stats, verify
-from search.catalog import VALUE_FIELDS, VALUE_QUERY_FIELDS, ValueField, ValueFilter
-from search.engine import Engine
-from search.facets import facet
-from search.fields import FIELD_KINDS, QUERY_KINDS
-from search.filters import field_mask
-from search.model import Article
-from search.querylang import FIELD_ORDER, parse_query
-from search.storage.columns import build_columns, read_columns, write_columns
-from search.types import MAX_FIRST, FacetValue, Filters, SearchRequest
-from search.values import fold
+from newsearch.indexer.maintenance import index_stats, verify
+from newsearch.search.catalog import VALUE_FIELDS, VALUE_QUERY_FIELDS, ValueField, ValueFilter
+from newsearch.search.engine import Engine
+from newsearch.search.facets import facet
+from newsearch.search.fields import FIELD_KINDS, QUERY_KINDS
+from newsearch.search.filters import field_mask
+from newsearch.search.model import Article
+from newsearch.search.querylang import FIELD_ORDER, parse_query
+from newsearch.search.storage.columns import build_columns, read_columns, write_columns
+from newsearch.search.types import MAX_FIRST, FacetValue, Filters, SearchRequest
+from newsearch.search.values import fold
 from tests.conftest import DEMO
 from tests.test_api import Client
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench import corpora
-from search.model import Article
+from newsearch.search.model import Article
 
 EXPECTED_COUNTS = {
     "bbc": {"business": 500, "entertainment": 365, "politics": 397, "sport": 500, "tech": 333},
@@ -265,7 +265,7 @@ def test_no_judgments_for_english(data: Path) -> None:
 def _parser() -> ModuleType:
     if not (corpora.REPO / "indexer" / "parse.py").exists():
         pytest.skip("indexer/parse.py (iter_sources) is not written yet")
-    from indexer import parse
+    from newsearch.indexer import parse
 
     return parse
 

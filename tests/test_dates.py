@@ -10,10 +10,10 @@ import httpx
 import pytest
 from graphql import GraphQLScalarType
 
-from schema.api import make_schema
-from schema.app import create_app
-from schema.dates import ACCEPTED, ACCEPTED_BOUNDS, parse_value
-from schema.settings import Settings
+from newsearch.schema.api import make_schema
+from newsearch.schema.app import create_app
+from newsearch.schema.dates import ACCEPTED, ACCEPTED_BOUNDS, parse_value
+from newsearch.schema.settings import Settings
 from tests.server import live_server
 
 SCHEMA = make_schema(Settings(index_dir=Path("unused")))

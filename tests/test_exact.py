@@ -17,19 +17,19 @@ import httpx
 import pytest
 
 from bench.corpora import write_jsonl
-from indexer.build import OutdatedAnalysis, build, update
-from indexer.prepare import analyzed_document, prepare, run_numbers
-from schema.app import create_app
-from schema.settings import Settings
-from search.compile import compile_query
-from search.engine import Engine
-from search.exact import EXACT_FIELD, exact_form, marked
-from search.highlight import MatchTerms, match_spans
-from search.model import Article
-from search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
-from search.storage.layout import POSTINGS_DIR, Layout
-from search.storage.postings import FIELD_INDEX
-from search.types import MatchMode, SearchError, SearchRequest
+from newsearch.indexer.build import OutdatedAnalysis, build, update
+from newsearch.indexer.prepare import analyzed_document, prepare, run_numbers
+from newsearch.schema.app import create_app
+from newsearch.schema.settings import Settings
+from newsearch.search.compile import compile_query
+from newsearch.search.engine import Engine
+from newsearch.search.exact import EXACT_FIELD, exact_form, marked
+from newsearch.search.highlight import MatchTerms, match_spans
+from newsearch.search.model import Article
+from newsearch.search.querylang import And, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
+from newsearch.search.storage.layout import POSTINGS_DIR, Layout
+from newsearch.search.storage.postings import FIELD_INDEX
+from newsearch.search.types import MatchMode, SearchError, SearchRequest
 from tests.server import live_server
 from tests.test_api import Client
 
@@ -436,7 +436,7 @@ def test_an_index_without_exact_forms_asks_for_a_rebuild(
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     fields = [f for f in meta["fields"] if f != EXACT_FIELD]
     meta_file.write_text(json.dumps({**meta, "analysis": 3, "fields": fields}), encoding="utf-8")
-    with caplog.at_level("WARNING", logger="search.reader"):
+    with caplog.at_level("WARNING", logger="newsearch.search.reader"):
         engine = Engine(index)
         assert engine.reader.generation().postings is None
     assert f"generation {served} was analyzed by an earlier version" in caplog.text

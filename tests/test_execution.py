@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from bench.http_bench import FULL_QUERY
-from schema.api import make_schema
-from schema.app import create_app
-from schema.context import Context
-from schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
-from schema.execution import PlainObjectsExecutionContext
-from schema.settings import Settings
+from newsearch.schema.api import make_schema
+from newsearch.schema.app import create_app
+from newsearch.schema.context import Context
+from newsearch.schema.examples import EXAMPLE_QUERY, EXAMPLE_VARIABLES
+from newsearch.schema.execution import PlainObjectsExecutionContext
+from newsearch.schema.settings import Settings
 from tests.conftest import REPO
 
 _hg = pytest.importorskip("hypothesis_graphql", reason="pip install -e '.[test]'")

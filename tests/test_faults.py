@@ -37,14 +37,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import build
-from indexer.generation import KEEP_GENERATIONS
-from schema.app import create_app
-from schema.cli import main
-from schema.settings import Settings
-from search.engine import Engine
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import build
+from newsearch.indexer.generation import KEEP_GENERATIONS
+from newsearch.schema.app import create_app
+from newsearch.schema.cli import main
+from newsearch.schema.settings import Settings
+from newsearch.search.engine import Engine
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 from tests.server import live_server
 
@@ -69,9 +69,10 @@ def write_records(path: Path, count: int, prefix: str) -> Path:
 
 
 def cli(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-    """``python -m schema.cli ARGS`` (the ``newsearch`` command) in a process group of its own."""
+    """``python -m newsearch.schema.cli ARGS`` (the ``newsearch`` command) in a process group of its
+    own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "schema.cli", *args],
+        [sys.executable, "-m", "newsearch.schema.cli", *args],
         cwd=REPO,
         start_new_session=True,
         **kwargs,
@@ -381,7 +382,15 @@ def two_generations(tmp_path: Path) -> Path:
 def run_rollback(index_dir: Path) -> subprocess.CompletedProcess[str]:
     """``newsearch index rollback --index DIR``, one command in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "schema.cli", "index", "rollback", "--index", str(index_dir)],
+        [
+            sys.executable,
+            "-m",
+            "newsearch.schema.cli",
+            "index",
+            "rollback",
+            "--index",
+            str(index_dir),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

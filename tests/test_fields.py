@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import fields
 
-from search.analysis import LANGUAGES, LEMMA_SEPARATOR, text_analyzer, text_terms
-from search.fields import NAMES_FIELD
-from search.storage.whoosh import TermsText, build_schema
+from newsearch.search.analysis import LANGUAGES, LEMMA_SEPARATOR, text_analyzer, text_terms
+from newsearch.search.fields import NAMES_FIELD
+from newsearch.search.storage.whoosh import TermsText, build_schema
 
 _TERMS = st.lists(st.sampled_from(["армія", "війна", "the", "news", "ёж", "a" * 40, "x"]))
 

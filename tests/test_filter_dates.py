@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schema.dates import ACCEPTED_BOUNDS, parse_bound
-from search.engine import Engine
-from search.model import Article
-from search.types import MAX_FIRST, Filters, SearchError, SearchRequest
+from newsearch.schema.dates import ACCEPTED_BOUNDS, parse_bound
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.types import MAX_FIRST, Filters, SearchError, SearchRequest
 from tests.test_api import Client
 from tests.test_search import build_index
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.corpora import write_jsonl
-from indexer.build import build, update
-from search.engine import Engine
-from search.model import Article
-from search.types import MAX_FIRST, Filters, SearchRequest
-from search.values import fold
+from newsearch.indexer.build import build, update
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.types import MAX_FIRST, Filters, SearchRequest
+from newsearch.search.values import fold
 from tests.test_api import Client
 
 CATEGORIES = ["Politics", "politics", "Arts, Culture", "Straße", "Economy"]

@@ -31,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from indexer.build import build
-from schema.app import create_app
-from schema.settings import Settings
+from newsearch.indexer.build import build
+from newsearch.schema.app import create_app
+from newsearch.schema.settings import Settings
 from tests.conftest import DEMO, REPO
 from tests.server import live_server, serve_process
 

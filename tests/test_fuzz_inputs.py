@@ -3,8 +3,8 @@
 * Article files (``.txt``) and JSON Lines, taken from the demo articles and mutated byte by
   byte (deletions, insertions of NULs, bad UTF-8, BOMs, stray line ends, dates out of range,
   markup...) or record by record (fields of the wrong type, missing, unknown), and wholly random
-  files, go through ``indexer.parse.iter_sources``: every input ends as an ``Article`` or as an
-  ``ArticleError`` naming its file and a line that exists, and nothing raises.
+  files, go through ``newsearch.indexer.parse.iter_sources``: every input ends as an ``Article`` or
+  as an ``ArticleError`` naming its file and a line that exists, and nothing raises.
 * A real build of a folder holding intact, mutated and random files indexes every article the
   parser accepted and reports exactly the parser's errors.
 * Arbitrary query strings, filters (years 1 and 9999, reversed ranges, unknown facet values,
@@ -28,14 +28,14 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from indexer.build import build
-from indexer.parse import iter_sources
-from indexer.plain import ReadOptions
-from schema.types import ErrorKind
-from search.engine import Engine
-from search.model import Article, ArticleError
-from search.paging import request_key
-from search.types import (
+from newsearch.indexer.build import build
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.plain import ReadOptions
+from newsearch.schema.types import ErrorKind
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article, ArticleError
+from newsearch.search.paging import request_key
+from newsearch.search.types import (
     FACET_NAMES,
     MAX_FIRST,
     Filters,

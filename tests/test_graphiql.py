@@ -28,7 +28,7 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from schema.assets import (
+from newsearch.schema.assets import (
     PACKAGES,
     AssetFetchError,
     AssetFile,
@@ -37,8 +37,8 @@ from schema.assets import (
     assets_ready,
     sri_digest,
 )
-from schema.fetch_assets import _install_from_tarball, fetch_assets
-from schema.graphiql import OfflineGraphQL, graphiql_html
+from newsearch.schema.fetch_assets import _install_from_tarball, fetch_assets
+from newsearch.schema.graphiql import OfflineGraphQL, graphiql_html
 from tests.browser import chromium_unavailable_reason, graphiql_states, run_graphiql
 from tests.server import live_server
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from schema.app import create_app
-from schema.settings import Settings
+from newsearch.schema.app import create_app
+from newsearch.schema.settings import Settings
 from tests.browser import chromium_unavailable_reason, run_graphiql
 from tests.server import live_server
 
@@ -20,7 +20,7 @@ def test_example_query_runs_in_a_real_browser(demo_index: Path, tmp_path: Path) 
     reason = chromium_unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    from schema.assets import assets_ready
+    from newsearch.schema.assets import assets_ready
 
     if not assets_ready(ASSETS):
         pytest.skip("GraphiQL assets are missing: run scripts/fetch-assets")

@@ -1,4 +1,4 @@
-"""Tests for search.highlight: matching, marking, snippets and HTML safety."""
+"""Tests for newsearch.search.highlight: matching, marking, snippets and HTML safety."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.analysis import field_language, terms, tokens_with_chars
-from search.highlight import (
+from newsearch.search.analysis import field_language, terms, tokens_with_chars
+from newsearch.search.highlight import (
     Fragment,
     MatchTerms,
     Span,

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import search.highlight as highlight
-from search import analysis
-from search.analysis import field_language, normalize_apostrophes
-from search.highlight import MatchTerms, Span, match_spans
+import newsearch.search.highlight as highlight
+from newsearch.search import analysis
+from newsearch.search.analysis import field_language, normalize_apostrophes
+from newsearch.search.highlight import MatchTerms, Span, match_spans
 
 # --------------------------------------------------------------------------- the reference
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.build import build
-from schema.app import create_app
-from schema.settings import Settings
+from newsearch.indexer.build import build
+from newsearch.schema.app import create_app
+from newsearch.schema.settings import Settings
 from tests.conftest import DEMO
 from tests.server import live_server
 
@@ -106,16 +106,16 @@ def test_answers_are_encoded_and_gzipped_on_the_graphql_thread(
     thread that executed it, not on another thread and not on the server's loop; the client
     gets the bytes the gzip middleware would have written, with its headers; every way of
     asking (gzip or not, small or large, errors) gives the same JSON."""
-    import schema.offload
+    import newsearch.schema.offload
 
     threads: list[str] = []
-    real = schema.offload.encode_json
+    real = newsearch.schema.offload.encode_json
 
     def recording(data: object) -> bytes:
         threads.append(threading.current_thread().name)
         return real(data)
 
-    monkeypatch.setattr(schema.offload, "encode_json", recording)
+    monkeypatch.setattr(newsearch.schema.offload, "encode_json", recording)
     query = "{ browse(first: 30) { ... on ArticleConnection { edges { node { id body } } } } }"
     with httpx.Client(timeout=30) as client:
         raw = client.build_request(
@@ -131,7 +131,7 @@ def test_answers_are_encoded_and_gzipped_on_the_graphql_thread(
     assert "content-encoding" not in plain.headers
     assert "Accept-Encoding" in plain.headers["vary"]  # as the gzip middleware answers
     assert gzip.decompress(compressed) == plain.content
-    assert schema.offload.gzip_body(plain.content) == compressed
+    assert newsearch.schema.offload.gzip_body(plain.content) == compressed
     assert json.loads(plain.content)["data"]["browse"]["edges"]
 
     small = post(server, INFO, headers={"accept-encoding": "gzip"})

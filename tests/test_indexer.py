@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import StrictBuildError, apply_changes, build, update
-from indexer.feed import estimate_total
-from indexer.lock import IndexLocked, WriterLock
-from indexer.maintenance import index_stats, rollback, verify
-from schema.cli import main
-from search.engine import Engine
-from search.model import Article
-from search.reader import open_generation
-from search.storage import whoosh as whoosh_writer
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import StrictBuildError, apply_changes, build, update
+from newsearch.indexer.feed import estimate_total
+from newsearch.indexer.lock import IndexLocked, WriterLock
+from newsearch.indexer.maintenance import index_stats, rollback, verify
+from newsearch.schema.cli import main
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.reader import open_generation
+from newsearch.search.storage import whoosh as whoosh_writer
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO
 
 
@@ -202,7 +202,7 @@ def test_second_writer_is_refused_with_pid(tmp_path: Path) -> None:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from indexer.lock import WriterLock
+from newsearch.indexer.lock import WriterLock
 lock = WriterLock(Path(sys.argv[1])); lock.acquire(); print("held", flush=True); time.sleep(600)
 """
 
@@ -238,7 +238,16 @@ def test_killed_build_leaves_served_index_answering(tmp_path: Path, demo_copy: P
             }
             f.write(json.dumps(record) + "\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "schema.cli", "index", "build", str(big), "--index", str(index_dir)],
+        [
+            sys.executable,
+            "-m",
+            "newsearch.schema.cli",
+            "index",
+            "build",
+            str(big),
+            "--index",
+            str(index_dir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.language import _letter_vote, _script_shares, detect_language
+from newsearch.indexer.language import _letter_vote, _script_shares, detect_language
 
 # Every character of the Cyrillic block (letters, the thousands sign, combining marks),
 # Latin with and without accents, Greek, digits, spaces and punctuation.

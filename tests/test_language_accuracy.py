@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from bench import corpora
-from indexer.language import detect_language
+from newsearch.indexer.language import detect_language
 
 pytestmark = pytest.mark.corpus
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from bench import corpora
-from indexer.parse import iter_sources
-from search.analysis import lemma, words
-from search.model import Article
+from newsearch.indexer.parse import iter_sources
+from newsearch.search.analysis import lemma, words
+from newsearch.search.model import Article
 from tests.conftest import DEMO
 
 # Computes the lemmas with the C reader hidden: pymorphy3 falls back to dawg_python.
 _PURE = """
 import json, sys
 sys.modules["dawg"] = None
-from search.analysis import lemma
+from newsearch.search.analysis import lemma
 import pymorphy3.dawg
 assert pymorphy3.dawg.DAWG.__module__.startswith("dawg_python"), pymorphy3.dawg.DAWG
 print(json.dumps([lemma("uk", w) for w in json.load(sys.stdin)]))

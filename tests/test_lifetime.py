@@ -28,10 +28,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.build import build
-from search.engine import Engine
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import build
+from newsearch.search.engine import Engine
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 from tests.server import serve_popen, serve_process
 from tests.test_faults import cli, stats_documents, write_records

@@ -32,13 +32,13 @@ from graphql import get_introspection_query, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schema import offload
-from schema.api import make_schema
-from schema.app import create_app
-from schema.examples import EXAMPLE_QUERY
-from schema.limits import Cost, fragment_costs, operation_costs
-from schema.offload import encode_json
-from schema.settings import Settings
+from newsearch.schema import offload
+from newsearch.schema.api import make_schema
+from newsearch.schema.app import create_app
+from newsearch.schema.examples import EXAMPLE_QUERY
+from newsearch.schema.limits import Cost, fragment_costs, operation_costs
+from newsearch.schema.offload import encode_json
+from newsearch.schema.settings import Settings
 from tests.server import live_server, serve_process
 
 SETTINGS = Settings(index_dir=Path("unused"))
@@ -296,9 +296,9 @@ def test_an_engine_call_abandoned_while_waiting_for_a_thread_never_runs(demo_ind
     not run once a slot frees (it would only add to an overloaded server's queue)."""
     import anyio
 
-    from schema.context import Context, RequestTimeout, Services
-    from schema.writes import Writes
-    from search.engine import Engine
+    from newsearch.schema.context import Context, RequestTimeout, Services
+    from newsearch.schema.writes import Writes
+    from newsearch.search.engine import Engine
 
     settings = Settings(index_dir=demo_index, search_threads=1)
     services = Services(
@@ -338,10 +338,10 @@ def test_engine_calls_reuse_their_threads_searchers(demo_index: Path) -> None:
 
     import anyio
 
-    from schema.context import Context, Services
-    from schema.writes import Writes
-    from search.engine import Engine
-    from search.types import SearchRequest
+    from newsearch.schema.context import Context, Services
+    from newsearch.schema.writes import Writes
+    from newsearch.search.engine import Engine
+    from newsearch.search.types import SearchRequest
 
     settings = Settings(index_dir=demo_index, search_threads=2)
     engine = Engine(demo_index)

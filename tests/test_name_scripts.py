@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from indexer.prepare import analyzed_document
-from search.analysis import lemmas_of
-from search.compile import word_analyses
-from search.engine import Engine
-from search.highlight import MatchTerms, match_spans
-from search.model import Article
-from search.names import SPELLING, name_key, query_name_keys, spelling_key, typed_names
-from search.types import MatchMode, SearchError, SearchRequest
+from newsearch.indexer.prepare import analyzed_document
+from newsearch.search.analysis import lemmas_of
+from newsearch.search.compile import word_analyses
+from newsearch.search.engine import Engine
+from newsearch.search.highlight import MatchTerms, match_spans
+from newsearch.search.model import Article
+from newsearch.search.names import SPELLING, name_key, query_name_keys, spelling_key, typed_names
+from newsearch.search.types import MatchMode, SearchError, SearchRequest
 from tests.test_names import index_of
 
 

@@ -17,13 +17,13 @@ from whoosh import matching
 from whoosh import query as wq
 
 from bench.corpora import write_jsonl
-from indexer.build import build
-from search.analysis import lemmas_of, word_term
-from search.engine import Engine
-from search.model import Article
-from search.spelling import known
-from search.storage.whoosh import AnyLemma
-from search.types import SearchError, SearchRequest
+from newsearch.indexer.build import build
+from newsearch.search.analysis import lemmas_of, word_term
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.spelling import known
+from newsearch.search.storage.whoosh import AnyLemma
+from newsearch.search.types import SearchError, SearchRequest
 
 
 def lemmas(language: str, word: str) -> set[str]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from search.engine import Engine
-from search.types import SearchRequest
+from newsearch.search.engine import Engine
+from newsearch.search.types import SearchRequest
 from tests.test_names import index_of
 
 

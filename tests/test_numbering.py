@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.build import build
-from indexer.parse import iter_sources
-from indexer.prepare import analyzed_document, numbered_document, prepare, with_language
-from search.analysis import LANGUAGES, text_terms, word_term, words
-from search.model import Article
-from search.storage.layout import VOCAB_FILE, Layout
-from search.storage.numbering import Numbered, Numbering, RunNumbers
-from search.storage.postings import PostingsBuilder, _read_arrays
-from search.storage.vocab import VocabularyBuilder, article_words, vocabulary_words_of
+from newsearch.indexer.build import build
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.prepare import analyzed_document, numbered_document, prepare, with_language
+from newsearch.search.analysis import LANGUAGES, text_terms, word_term, words
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import VOCAB_FILE, Layout
+from newsearch.search.storage.numbering import Numbered, Numbering, RunNumbers
+from newsearch.search.storage.postings import PostingsBuilder, _read_arrays
+from newsearch.search.storage.vocab import VocabularyBuilder, article_words, vocabulary_words_of
 from tests.test_indexer import _many
 
 

@@ -1,4 +1,5 @@
-"""Tests of indexer.parse: article text files, JSON Lines, gzip, directory walks, errors."""
+"""Tests of newsearch.indexer.parse: article text files, JSON Lines, gzip, directory walks,
+errors."""
 
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer import parse
-from indexer.article_format import parse_article_text
-from indexer.jsonl import parse_jsonl_line
-from indexer.parse import (
+from newsearch.indexer import parse
+from newsearch.indexer.article_format import parse_article_text
+from newsearch.indexer.jsonl import parse_jsonl_line
+from newsearch.indexer.parse import (
     ArticleFormatError,
     collect,
     iter_sources,
     read_source,
 )
-from search.model import Article, ArticleError
+from newsearch.search.model import Article, ArticleError
 
 SHARED = Path(os.environ.get("NEWSEARCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SEED = SHARED / "fixtures" / "seed-article.txt"

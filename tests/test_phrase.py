@@ -23,19 +23,19 @@ from whoosh import query as wq
 from whoosh.query.spans import SpanNear2
 
 from bench.corpora import write_jsonl
-from indexer.build import apply_changes, build, update
-from indexer.parse import iter_sources
-from indexer.prepare import analyzed_document
-from search.analysis import field_language, lemmas_of, tags_analyzer, text_terms
-from search.engine import Engine
-from search.fields import NAMES_FIELD
-from search.model import Article
-from search.phrase import PhraseHits, match_near, match_phrase
-from search.reader import Generation
-from search.storage.layout import POSTINGS_DIR, Layout
-from search.storage.postings import FIELDS, MAX_TF, POSITIONAL_FIELDS, Postings
-from search.storage.whoosh import whoosh_query_matches
-from search.types import SearchRequest
+from newsearch.indexer.build import apply_changes, build, update
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.prepare import analyzed_document
+from newsearch.search.analysis import field_language, lemmas_of, tags_analyzer, text_terms
+from newsearch.search.engine import Engine
+from newsearch.search.fields import NAMES_FIELD
+from newsearch.search.model import Article
+from newsearch.search.phrase import PhraseHits, match_near, match_phrase
+from newsearch.search.reader import Generation
+from newsearch.search.storage.layout import POSTINGS_DIR, Layout
+from newsearch.search.storage.postings import FIELDS, MAX_TF, POSITIONAL_FIELDS, Postings
+from newsearch.search.storage.whoosh import whoosh_query_matches
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO
 
 _SCORE = 1e-5
@@ -188,7 +188,7 @@ def test_phrases_match_as_whooshs_on_real_corpora(corpus_engine: Engine) -> None
 
 def test_proximity_cases() -> None:
     """Spans joined as Whoosh's SpanNear2 joins them, on hand-made positions."""
-    from search.phrase import _near
+    from newsearch.search.phrase import _near
 
     def near(words: list[list[int]], slop: int, ordered: bool) -> int:
         positions = [(np.zeros(len(p), np.int64), np.array(p, np.int64)) for p in words]
@@ -313,7 +313,7 @@ def test_postings_without_positions_leave_phrases_to_whoosh(
     meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     del meta["format"]
     (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="search.reader"):
+    with caplog.at_level(logging.WARNING, logger="newsearch.search.reader"):
         old = Engine(index)
         gen = old.reader.generation()
     assert gen.postings is not None and not gen.postings.positioned

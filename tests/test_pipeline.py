@@ -15,8 +15,8 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
-from indexer.build import build, update
-from search.analysis import (
+from newsearch.indexer.build import build, update
+from newsearch.search.analysis import (
     LANGUAGES,
     TAG_SEPARATOR,
     WORD_PATTERN,
@@ -25,16 +25,16 @@ from search.analysis import (
     tags_analyzer,
     text_analyzer,
 )
-from search.engine import Engine
-from search.storage.layout import Layout
-from search.storage.whoosh import PipelineAnalyzer, build_schema
-from search.types import SearchRequest
+from newsearch.search.engine import Engine
+from newsearch.search.storage.layout import Layout
+from newsearch.search.storage.whoosh import PipelineAnalyzer, build_schema
+from newsearch.search.types import SearchRequest
 from tests.test_accel import _assert_same
 
 OLD_SCHEMA = Path(__file__).parent / "data" / "schema-analysis-4.pickle"
 """``pickle.dumps(build_schema(), 2)`` (as Whoosh's TOC pickles it) by the code before the
 pipeline types were our own (commit 973cf7e): Whoosh's ``CompositeAnalyzer`` and
-``RegexTokenizer`` around ``search.analysis``'s filters and ``TagsTokenizer``."""
+``RegexTokenizer`` around ``newsearch.search.analysis``'s filters and ``TagsTokenizer``."""
 
 _TEXT = st.text(alphabet=st.sampled_from([*"abc Кий’ʼ'`ё\u0301 -.,\n12é", TAG_SEPARATOR]))
 
@@ -109,7 +109,7 @@ def test_an_index_pickled_with_whooshs_analyzer_classes_is_served_and_updated(
     pickled = OLD_SCHEMA.read_bytes()
     assert b"cwhoosh.analysis.analyzers\nCompositeAnalyzer\n" in pickled
     assert b"csearch.analysis\nTagsTokenizer\n" in pickled
-    assert b"search.pipeline" not in pickled
+    assert b"newsearch.search.pipeline" not in pickled
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
     layout = Layout(index)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from search.engine import Engine
-from search.places import place_key
-from search.types import SearchRequest
+from newsearch.search.engine import Engine
+from newsearch.search.places import place_key
+from newsearch.search.types import SearchRequest
 from tests.test_name_scripts import _ranked
 from tests.test_names import index_of
 

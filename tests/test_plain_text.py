@@ -13,15 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from bench.corpora import require_shared
-from indexer.build import build
-from indexer.maintenance import verify
-from indexer.parse import iter_sources
-from indexer.plain import ReadOptions, ReadReport
-from schema.cli import main
-from search.engine import Engine
-from search.model import Article, ArticleError
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import build
+from newsearch.indexer.maintenance import verify
+from newsearch.indexer.parse import iter_sources
+from newsearch.indexer.plain import ReadOptions, ReadReport
+from newsearch.schema.cli import main
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article, ArticleError
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 from tests.conftest import DEMO, REPO
 
 STORY = "Storm closes Lviv airport\n\nFlights were cancelled on Monday as the storm hit.\n"

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import plan
-from search.accel import evaluate, evaluate_with_whoosh
-from search.compile import compile_query
-from search.engine import Engine
-from search.querylang import parse_query
-from search.storage.whoosh import to_whoosh
+from newsearch.search import plan
+from newsearch.search.accel import evaluate, evaluate_with_whoosh
+from newsearch.search.compile import compile_query
+from newsearch.search.engine import Engine
+from newsearch.search.querylang import parse_query
+from newsearch.search.storage.whoosh import to_whoosh
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("search", "indexer", "schema")
@@ -133,7 +133,7 @@ def test_queries_compile_to_plans(demo_engine: Engine, query: str, kind: type) -
     pending: list[object] = [compiled.query]
     while pending:
         item = pending.pop()
-        assert type(item).__module__ == "search.plan", item
+        assert type(item).__module__ == "newsearch.search.plan", item
         assert dataclasses.is_dataclass(item)
         for f in dataclasses.fields(item):
             value = getattr(item, f.name)
@@ -185,7 +185,7 @@ def test_the_door_translates_every_node(demo_engine: Engine) -> None:
     """Each plan node has its Whoosh counterpart (the reference path runs any plan)."""
     from whoosh import query as wq
 
-    from search.storage.whoosh import AnyLemma, ValuesQuery
+    from newsearch.search.storage.whoosh import AnyLemma, ValuesQuery
 
     docs = np.array([0, 3], dtype=np.int64)
     term = plan.Term("body_en", "energi", 2.0)

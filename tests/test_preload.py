@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from bench.corpora import write_jsonl
-from indexer.build import build
-from search.engine import Engine
-from search.model import Article
-from search.preload import preload
-from search.storage.layout import Layout
-from search.types import SearchRequest
+from newsearch.indexer.build import build
+from newsearch.search.engine import Engine
+from newsearch.search.model import Article
+from newsearch.search.preload import preload
+from newsearch.search.storage.layout import Layout
+from newsearch.search.types import SearchRequest
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads RssFile from /proc/self/status (Linux)"

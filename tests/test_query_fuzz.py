@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from bench.corpora import write_jsonl
-from indexer.build import build
-from search import compile as compile_module
-from search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
-from search.engine import Engine
-from search.exact import EXACT_FIELD
-from search.model import Article
-from search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
-from search.storage.whoosh import to_whoosh
-from search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
+from newsearch.indexer.build import build
+from newsearch.search import compile as compile_module
+from newsearch.search.compile import MAX_EXPANSIONS, CompiledWords, compile_query
+from newsearch.search.engine import Engine
+from newsearch.search.exact import EXACT_FIELD
+from newsearch.search.model import Article
+from newsearch.search.querylang import MAX_QUERY_CHARS, Fuzzy, Prefix, leaves, parse_query
+from newsearch.search.storage.whoosh import to_whoosh
+from newsearch.search.types import Interval, MatchMode, SearchError, SearchPage, SearchRequest
 
 EXAMPLES = 400
 """Examples per property (each runs a real search on the demo index)."""

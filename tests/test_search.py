@@ -25,14 +25,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.corpora import all_corpus_articles, entity_judgments, write_jsonl
-from indexer.build import build
-from indexer.parse import iter_sources
-from search.analysis import field_language, lemmas_of, terms, tokens_with_chars, words
-from search.compile import MAX_EXPANSIONS
-from search.engine import Engine, _top
-from search.model import Article
-from search.paging import cursor_encoder, decode_cursor, request_key
-from search.types import (
+from newsearch.indexer.build import build
+from newsearch.indexer.parse import iter_sources
+from newsearch.search.analysis import field_language, lemmas_of, terms, tokens_with_chars, words
+from newsearch.search.compile import MAX_EXPANSIONS
+from newsearch.search.engine import Engine, _top
+from newsearch.search.model import Article
+from newsearch.search.paging import cursor_encoder, decode_cursor, request_key
+from newsearch.search.types import (
     MAX_FIRST,
     Filters,
     Interval,

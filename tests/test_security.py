@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.build import build
-from schema.app import create_app
-from schema.assets import PACKAGES
-from schema.settings import Settings
+from newsearch.indexer.build import build
+from newsearch.schema.app import create_app
+from newsearch.schema.assets import PACKAGES
+from newsearch.schema.settings import Settings
 from tests.conftest import DEMO, REPO
 from tests.server import live_server, serve_process
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from search.engine import Engine
-from search.querylang import OPERATORS
-from search.types import SearchRequest
+from newsearch.search.engine import Engine
+from newsearch.search.querylang import OPERATORS
+from newsearch.search.types import SearchRequest
 from tests.test_search import article, build_index
 
 ARTICLES = [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from search.engine import Engine
-from search.types import MAX_FIRST, Filters, SearchRequest, SearchWarning, WarningKind
+from newsearch.search.engine import Engine
+from newsearch.search.types import MAX_FIRST, Filters, SearchRequest, SearchWarning, WarningKind
 from tests.test_api import Client
 from tests.test_search import found
 

@@ -47,8 +47,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from search.model import Article
-from search.storage.layout import save_synced
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import save_synced
 
 _DATA = "records.bin"
 _OFFSETS = "record_offsets.npy"

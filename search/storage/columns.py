@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from search.catalog import VALUE_FIELDS, ValueField
-from search.model import Article
-from search.storage.layout import save_synced, write_synced
-from search.values import fold
+from newsearch.search.catalog import VALUE_FIELDS, ValueField
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import save_synced, write_synced
+from newsearch.search.values import fold
 
 _DATES = ("published_us", "offset_s", "live")
 

@@ -64,7 +64,7 @@ class Manifest:
     """Articles upserted or deleted through the API since the sources were last read in full
     (a rebuild from the sources does not have these changes)."""
     read_options: dict[str, str] = field(default_factory=dict)
-    """How ``.txt`` sources were read (``indexer.plain.ReadOptions.to_json``)."""
+    """How ``.txt`` sources were read (``newsearch.indexer.plain.ReadOptions.to_json``)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

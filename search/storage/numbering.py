@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from search.analysis import LEMMA_SEPARATOR, WordMemo
+from newsearch.search.analysis import LEMMA_SEPARATOR, WordMemo
 
 K = TypeVar("K", bound=Hashable)
 

@@ -55,12 +55,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from search.analysis import ANALYSIS_VERSION, LANGUAGES
-from search.exact import EXACT_FIELD
-from search.fields import FIELD_KINDS, NAMES_FIELD
-from search.storage.layout import save_synced, write_synced
-from search.storage.numbering import Numbered
-from search.storage.positions import (
+from newsearch.search.analysis import ANALYSIS_VERSION, LANGUAGES
+from newsearch.search.exact import EXACT_FIELD
+from newsearch.search.fields import FIELD_KINDS, NAMES_FIELD
+from newsearch.search.storage.layout import save_synced, write_synced
+from newsearch.search.storage.numbering import Numbered
+from newsearch.search.storage.positions import (
     RunPositions,
     TermPositions,
     capped_counts,
@@ -69,7 +69,7 @@ from search.storage.positions import (
     joined,
     posting_positions,
 )
-from search.storage.whoosh import byte_to_length
+from newsearch.search.storage.whoosh import byte_to_length
 
 B = 0.75
 K1 = 1.2
@@ -140,7 +140,7 @@ class PostingsBuilder:
 
     def __init__(self, parent: Path | None = None) -> None:
         # A parent without positions (format 1) is not used: its documents are analyzed
-        # again, as those of a generation without postings are (indexer.generation).
+        # again, as those of a generation without postings are (newsearch.indexer.generation).
         self.parent = (
             parent if parent is not None and _readable(parent) and positioned(parent) else None
         )

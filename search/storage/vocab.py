@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.analysis import (
+from newsearch.search.analysis import (
     LANGUAGES,
     WORD_PATTERN,
     WordMemo,
@@ -33,10 +33,10 @@ from search.analysis import (
     normalize_apostrophes,
     words,
 )
-from search.model import Article
-from search.storage.layout import write_synced
-from search.storage.numbering import Numbered, RunNumbers
-from search.storage.whoosh import ListCorrector, damerau_levenshtein
+from newsearch.search.model import Article
+from newsearch.search.storage.layout import write_synced
+from newsearch.search.storage.numbering import Numbered, RunNumbers
+from newsearch.search.storage.whoosh import ListCorrector, damerau_levenshtein
 
 _WORDS = re.compile(WORD_PATTERN)
 MAX_WORD = 40

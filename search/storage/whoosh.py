@@ -17,15 +17,23 @@ facet values (tags, category, source, language) and dates live in the numpy colu
 (``articles.py``); generations of earlier versions also kept it in a stored ``doc`` field,
 which is read only when they have no records.
 
-Whoosh pickles the schema's field classes into each index by module path: ``TermsText``
-is also reachable as ``search.fields.TermsText``, its path before this module held it.
+Whoosh pickles the schema's field and analyzer classes into each index by module path.
+Generations built before the project's packages moved under ``newsearch`` name them
+``search.analysis.LemmaFilter``, ``search.storage.whoosh.TermsText`` or, older still,
+``search.fields.TermsText``: ``legacy_paths`` lets those paths resolve to today's modules, so
+such a generation still opens (and says, through its analysis version, when to rebuild).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Generator, Sequence
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 from whoosh import analysis as whoosh_analysis
@@ -38,7 +46,7 @@ from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter
 
-from search.analysis import (
+from newsearch.search.analysis import (
     LANGUAGES,
     LEMMA_SEPARATOR,
     TAG_SEPARATOR,
@@ -48,10 +56,10 @@ from search.analysis import (
     tags_analyzer,
     text_analyzer,
 )
-from search.fields import NAMES_FIELD
-from search.lifetime import end_with_parent
-from search.model import Article
-from search.storage.whoosh_query import (
+from newsearch.search.fields import NAMES_FIELD
+from newsearch.search.lifetime import end_with_parent
+from newsearch.search.model import Article
+from newsearch.search.storage.whoosh_query import (
     AnyLemma,
     Searcher,
     ValuesQuery,
@@ -81,6 +89,65 @@ __all__ = [
 ]
 
 _SINGLE_POSITIONS = 4096
+LEGACY_PACKAGE = "search"
+"""The import name ``newsearch.search`` had before the project's packages moved under
+``newsearch``: old generations' Whoosh schemas name their classes under it."""
+
+
+class _LegacyPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``search`` and ``search.X`` to the modules ``newsearch.search[.X]`` themselves
+    (one module object under two names, so unpickled classes are today's classes).
+
+    Two are installed: ``search`` itself is resolved by the last finder of ``sys.meta_path``, so
+    a package of another distribution named ``search`` still wins; ``search.X`` by the first,
+    once ``search`` is ours (else the path finder would load a second copy of ``X`` from our
+    folder and put it in ``newsearch.search``'s namespace).
+    """
+
+    def __init__(self, submodules: bool) -> None:
+        self.submodules = submodules
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """A spec for a legacy name whose module exists today, else None."""
+        if self.submodules:
+            ours = sys.modules.get(f"newsearch.{LEGACY_PACKAGE}")
+            if not fullname.startswith(LEGACY_PACKAGE + ".") or (
+                ours is None or sys.modules.get(LEGACY_PACKAGE) is not ours
+            ):
+                return None
+        elif fullname != LEGACY_PACKAGE:
+            return None
+        try:
+            module = importlib.import_module(f"newsearch.{fullname}")
+        except ImportError:
+            return None
+        own = module.__spec__  # put back by exec_module
+        return importlib.machinery.ModuleSpec(
+            fullname, self, is_package=hasattr(module, "__path__"), loader_state=own
+        )
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        """Today's module, not a new one."""
+        return sys.modules[f"newsearch.{spec.name}"]
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run; the import system set the module's ``__spec__`` to the legacy
+        name's, so give it back its own."""
+        alias = module.__spec__
+        if alias is not None and alias.loader_state is not None:
+            module.__spec__ = alias.loader_state
+
+
+def legacy_paths() -> None:
+    """Let old generations' pickled class paths (``search.…``) resolve (idempotent)."""
+    if not any(isinstance(finder, _LegacyPaths) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _LegacyPaths(submodules=True))
+        sys.meta_path.append(_LegacyPaths(submodules=False))
+
+
+legacy_paths()
 
 
 @cache

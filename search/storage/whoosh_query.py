@@ -27,7 +27,7 @@ from whoosh import matching
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search.plan import (
+from newsearch.search.plan import (
     AllOf,
     AnyOf,
     BestOf,
