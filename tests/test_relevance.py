@@ -307,19 +307,20 @@ def test_in_context_marks_the_word_and_trims_the_rest() -> None:
 
 
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
-    ("uk", "base"): {"recall@100": 1.000, "precision@10": 0.950},
+    ("uk", "base"): {"recall@100": 1.000, "precision@10": 0.975},
     ("ru", "base"): {"recall@100": 1.000, "precision@10": 0.933},
     ("uk", "inflected"): {"recall@100": 1.000, "precision@10": 0.978},
-    ("ru", "inflected"): {"recall@100": 1.000, "precision@10": 0.922},
-    ("uk", "latin"): {"recall@100": 0.950, "precision@10": 0.912},
-    ("ru", "latin"): {"recall@100": 0.975, "precision@10": 0.901},
+    ("ru", "inflected"): {"recall@100": 1.000, "precision@10": 0.952},
+    ("uk", "latin"): {"recall@100": 0.950, "precision@10": 0.937},
+    ("ru", "latin"): {"recall@100": 0.976, "precision@10": 0.906},
     ("en", "base"): {"recall@100": 1.000, "precision@10": 0.950},
     ("en", "title"): {"precision@10": 0.650},
 }
-"""newsearch on the 40-query sample once names had spelling keys (a Latin word's at a body
-match's weight), abbreviations, initials and a sentence's first words before a name were names,
-and Cyrillic names had their lowercase words side by side (issue #15 item 7); before issue #15's
-analysis work (5d4ff9b) it was uk base recall@100 1.000, ru base 0.963, uk inflected 0.975, ru
+"""newsearch on the 40-query sample once a capitalized Cyrillic word preferred the articles
+writing it as a name, coarse name keys weighed a tenth of spelling keys and a Latin word no
+article holds ranked its Cyrillic spelling first (ru base stays at its earlier 0.933: this
+sample's 0.917 is within the margin, the 400-query run rose from 0.933 to 0.955); before issue
+#15's analysis work (5d4ff9b) it was uk base recall@100 1.000, ru base 0.963, uk inflected 0.975, ru
 inflected 0.950, en precision@10 0.892, and Latin queries found nothing (0.000 uk, 0.025 ru)."""
 MARGIN = 0.03
 
