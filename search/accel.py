@@ -1,7 +1,7 @@
 """The accelerated scoring path: a query plan evaluated over numpy postings.
 
 ``compile.py`` turns a query into a plan (``plan.py``); here the plan is evaluated with
-array operations over the generation's postings (``postings.py``) instead of Whoosh's
+array operations over the generation's postings (``storage/postings/``) instead of Whoosh's
 pure-Python matchers, with Whoosh's semantics and scores for every node:
 
 * ``Term`` on a text field: BM25F weight x the term's boost;
