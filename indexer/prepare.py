@@ -32,8 +32,13 @@ from newsearch.search.model import Article
 from newsearch.search.names import name_positions
 from newsearch.search.storage.articles import encode_record
 from newsearch.search.storage.numbering import Fresh, RunNumbers
-from newsearch.search.storage.positions import capped_counts
-from newsearch.search.storage.postings import FIELD_INDEX, MAX_TF, FieldStats, NumberedStats
+from newsearch.search.storage.postings import (
+    FIELD_INDEX,
+    MAX_TF,
+    FieldStats,
+    NumberedStats,
+    capped_counts,
+)
 from newsearch.search.storage.vocab import article_word_numbers, vocabulary_words_of
 from newsearch.search.storage.whoosh import document
 

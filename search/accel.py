@@ -1,7 +1,7 @@
 """The accelerated scoring path: a query plan evaluated over numpy postings.
 
 ``compile.py`` turns a query into a plan (``plan.py``); here the plan is evaluated with
-array operations over the generation's postings (``postings.py``) instead of Whoosh's
+array operations over the generation's postings (``storage/postings/``) instead of Whoosh's
 pure-Python matchers, with Whoosh's semantics and scores for every node:
 
 * ``Term`` on a text field: BM25F weight x the term's boost;
@@ -13,7 +13,7 @@ pure-Python matchers, with Whoosh's semantics and scores for every node:
 * ``Excluding``: every other live document, score 1 (Whoosh's ``InverseMatcher``);
 * ``Every``: every live document, score 1; ``Nothing``: nothing;
 * ``Values`` (``category:war``): its documents, score 1;
-* ``Require`` (an exact word, ``exact.py``; a name's case, ``compile.name_case``): the
+* ``Require`` (an exact word, ``exact.py``; a name's case, ``namequery.name_case``): the
   documents of its query that also match its ``required`` part (the ``Values`` of the
   documents holding the form, or text terms), scored by the query alone.
 
@@ -148,7 +148,7 @@ class _Evaluator:
 
     def _holding(self, q: Plan) -> Mask:
         """The live documents matching ``q``, unscored: a ``Values``' from its numbers, text
-        terms' from their postings (``compile.name_case``), anything else as evaluated."""
+        terms' from their postings (``namequery.name_case``), anything else as evaluated."""
         group = _term_group(q)
         if isinstance(q, Values):
             found = np.zeros(self.size, dtype=np.bool_)

@@ -5,7 +5,7 @@ language's title, body and tags fields (``армії`` -> ``title_uk:армія`
 ``title_ru:армия``, ...), so an inflected word finds its lemma or stem in the
 language it belongs to.  An ambiguous word matches any of its lemmas and is scored by
 the best (``BestOf``: ``Києві`` -> ``title_uk:київ`` or ``title_uk:кий``), a phrase
-with ambiguous words any of its readings (at most MAX_READINGS).  Prefixes and fuzzy
+with ambiguous words any of its readings (at most ``plan.MAX_READINGS``).  Prefixes and fuzzy
 words are expanded against the generation's vocabulary of surface words (``mobilization``, where
 ``body_en`` holds only the stem ``mobil``; see ``vocab.py``), bounded to the
 MAX_EXPANSIONS most frequent terms per prefix or fuzzy word so that no query
@@ -14,6 +14,8 @@ can enumerate the whole vocabulary.
 An exact word (``=Львова``, or every word under ``MatchMode.EXACT``) is its ordinary
 clause required to hold the form typed in the ``exact`` field (``exact.py``); it and
 every word under ``MatchMode.FORMS`` leave out the names field (no other script).
+What a plain word's name keys add (the names field, the bonuses of a word written as a
+name and of a capitalized run) is built by ``namequery.py``.
 
 Boolean structure is simplified as the plan is built: ``Every``/``Nothing`` inside an
 ``AllOf``/``AnyOf`` are resolved (an ``AllOf`` with ``Nothing`` is ``Nothing``, so
@@ -28,7 +30,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
-from itertools import islice, product
 
 import numpy as np
 import numpy.typing as npt
@@ -38,11 +39,22 @@ from newsearch.search.analysis import LANGUAGES, lemmas_of, terms
 from newsearch.search.analysis import words as split_text
 from newsearch.search.catalog import VALUE_QUERY_FIELDS
 from newsearch.search.exact import EXACT_FIELD, exact_flags, requirement, with_marks
-from newsearch.search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
+from newsearch.search.fields import NAMES_FIELD, QUERY_KINDS, field_boosts
 from newsearch.search.filters import matching_ids, unknown_value, value_mask
 from newsearch.search.highlight import MatchTerms
-from newsearch.search.names import coarse_keys, query_name_keys, spelled_keys, typed_names
-from newsearch.search.plan import EVERY, NOTHING, Plan
+from newsearch.search.namequery import (
+    COARSE_SHARE,
+    adjacency_bonus,
+    cyrillic,
+    name_case,
+    names_fields,
+    names_phrase,
+    rare_fields,
+    spelling_boost,
+    transliterated,
+)
+from newsearch.search.names import coarse_keys, query_name_keys, typed_names
+from newsearch.search.plan import EVERY, NOTHING, Lemmas, Plan
 from newsearch.search.querylang import (
     And,
     Fuzzy,
@@ -60,30 +72,6 @@ from newsearch.search.types import MatchMode, SearchWarning
 from newsearch.search.values import fold
 
 MAX_EXPANSIONS = 256
-ADJACENCY_RUN = 4
-"""Consecutive capitalized plain words of a query scored once more as a phrase, at most (a
-longer run is cut): side by side, they are likely one name (see ``adjacency_bonus``)."""
-ADJACENCY_MAX_DF = 100
-"""A run's phrase is looked for only in the fields where one of its terms is in at most this
-many documents: the cost of Whoosh's span matching grows with the documents holding a
-phrase's terms, so this bounds it whatever the archive's size (names are rare words; ``Prime
-Minister`` gets no bonus where ``prime`` is common)."""
-LATIN_SPELLING_BOOST = BODY_BOOST
-"""The weight of a Latin query word's spelling keys in the names field (see ``_text_query``)."""
-COARSE_SHARE = 0.1
-"""The weight of a query word's coarse keys (name and place keys) in the names field, as a
-share of its spelling keys': a name merely sharing the skeleton (Солю and Soul, Сеул; Австрии
-and Austria, by the country's key) is weaker evidence than one spelled as typed (Канады,
-Канади and Canada), whatever the script (a Latin word's spelling keys weigh
-LATIN_SPELLING_BOOST, a Cyrillic word's the names field's)."""
-TRANSLITERATION_BOOST = LATIN_SPELLING_BOOST
-"""The weight added to a Latin query word's spelling match in Ukrainian and Russian articles
-when no article holds the word in its text fields (``transliterated``)."""
-CYRILLIC_LANGUAGES = ("uk", "ru")
-NAME_CASE_BOOST = BODY_BOOST
-"""The weight of a capitalized Cyrillic query word's spelling keys in the names field of the
-articles that also match the word in their own fields: there the word is written as a name
-(``name_case``)."""
 MAX_SCAN = 20_000
 """Vocabulary entries looked at per expansion, at most."""
 SEARCHED_FIELDS = {
@@ -97,11 +85,6 @@ _ALL = EVERY
 """Matches every document: what ``-nothing`` means (never inside a simplified plan)."""
 _NONE = NOTHING
 """Matches no document: a prefix or fuzzy word that expands to nothing."""
-MAX_READINGS = 16
-"""Readings of a phrase with ambiguous words (one lemma per word) searched, at most."""
-
-Lemmas = tuple[tuple[str, ...], ...]
-"""The lemmas of each word of a query word or phrase, in one field."""
 
 
 @dataclass
@@ -172,8 +155,10 @@ class _Compiler:
             kept = [p for p in parts if p is not _ALL]
             if not kept:
                 return _ALL if parts else None
-            joined = _joined(plan.AllOf, kept)
-            return self.adjacency_bonus(node, joined) if positive else joined
+            joined = plan.joined(plan.AllOf, kept)
+            if not positive:
+                return joined
+            return adjacency_bonus(node.children, joined, self.phrase_of, self.word_required)
         if isinstance(node, Or):
             parts = [p for p in (self.node(c, positive) for c in node.children) if p is not None]
             if any(p is _ALL for p in parts):
@@ -181,7 +166,7 @@ class _Compiler:
             kept = [p for p in parts if p is not _NONE]
             if not kept:
                 return _NONE if parts else None
-            return _joined(plan.AnyOf, kept)
+            return plan.joined(plan.AnyOf, kept)
         if isinstance(node, Not):
             inner = self.node(node.child, not positive)
             if inner is None:
@@ -196,33 +181,6 @@ class _Compiler:
         if isinstance(node, Prefix | Fuzzy):
             return self.expanded(node, positive)
         return self.text(node, positive)
-
-    def adjacency_bonus(self, node: And, joined: Plan) -> Plan:
-        """``joined`` (the And of ``node``'s children) or'ed with each run of its consecutive
-        capitalized plain words as a phrase, so that documents holding a name's words side
-        by side (``Gordon Brown``) score above those holding them apart (``Gordon ... Brown``).
-        Only capitalized words, as names are typed: a phrase is matched by Whoosh's span
-        matchers, whose cost grows with the documents holding common words (``prime minister``).
-
-        A document matching such a phrase holds every word of the run in one field, so it
-        matches ``joined`` already: the Or matches the same documents and only adds the
-        phrase's score to theirs.  Phrases mark nothing for the highlighter (their words
-        are marked), and runs are at most ADJACENCY_RUN words long (each is one phrase).
-        """
-        bonus: list[Plan] = []
-        for run in _word_runs(node.children):
-            found = self.phrase_of(run)
-            if found is not None:
-                # Exact words of the run must hold their forms here too: the phrase by
-                # lemmas alone would match documents ``joined`` does not.
-                required = [self.required(w, self.exact_words(w)) for w in run]
-                kept = [r for r in required if r is not None]
-                if any(not r.docnums.size for r in kept):
-                    continue
-                if kept:
-                    found = plan.Require(found, _all_values(kept))
-                bonus.append(found)
-        return _joined(plan.AnyOf, [joined, *bonus]) if bonus else joined
 
     def phrase_of(self, run: list[Word]) -> Plan | None:
         """The phrase of a run of words in the languages where it is 2+ terms (a run whose
@@ -253,19 +211,13 @@ class _Compiler:
             if names:
                 # The name keys side by side in the names field: a name in another script.
                 # Only words whose own clauses hold their keys (typed_names), so that the
-                # phrase matches no document ``joined`` does not (see adjacency_bonus).
-                coarse = tuple(map(coarse_keys, self.name_keys(text, every)))
-                if len(coarse) >= 2 and all(coarse):
-                    found.append((NAMES_FIELD, coarse))
-            found = [  # where some word is rare enough
-                (name, words)
-                for name, words in found
-                if min(sum(frequency(name, t) for t in w) for w in words) <= ADJACENCY_MAX_DF
-            ]
+                # phrase matches no document the And does not (see adjacency_bonus).
+                found += names_phrase(self.name_keys(text, every))
             phrases = [
-                _field_query(name, words) for name, words in self._occurring(found, every=False)
+                plan.field_query(name, words)
+                for name, words in self._occurring(rare_fields(found, frequency), every=False)
             ]
-            known = (_joined(plan.AnyOf, phrases) if phrases else None, analyses, ())
+            known = (plan.joined(plan.AnyOf, phrases) if phrases else None, analyses, ())
             if self.memo is not None:
                 if len(self.memo) >= WORD_MEMO_SIZE:
                     self.memo.clear()
@@ -306,6 +258,10 @@ class _Compiler:
         every = self.mode is MatchMode.EXACT or (isinstance(node, Word) and node.exact)
         written = node.exact if isinstance(node, Phrase) else ()
         return exact_flags(len(split_text(node.text)), every, written)
+
+    def word_required(self, word: Word) -> plan.Values | None:
+        """``required`` of a word with its own exact words (``exact_words``)."""
+        return self.required(word, self.exact_words(word))
 
     def required(self, node: Word | Phrase, exact: tuple[bool, ...]) -> plan.Values | None:
         """The live documents holding the forms of ``node``'s exact words, as ``Values``
@@ -396,40 +352,27 @@ class _Compiler:
             for lang, analyzed in analyses
             for name in SEARCHED_FIELDS[field, lang]
         ]
-        spelled: list[tuple[str, Lemmas]] = []
-        if keys and all(keys):
-            # The names field: the name keys of each word, in any script (names.py), at a
-            # lower boost, so that a name in another script finds an article and matches in
-            # the query's own script keep ranking first (they add their names match too).
-            # Its spelling keys add theirs: a name spelled as typed ranks above a shared key.
-            found.append((NAMES_FIELD, tuple(map(coarse_keys, keys))))
-            # A phrase's words get none: a second phrase in the names field would double the
-            # cost of its span matching, and its words side by side are evidence enough.
-            spelling = tuple(map(spelled_keys, keys))
-            if len(spelling) == 1 and all(spelling):
-                spelled.append((NAMES_FIELD, spelling))
+        coarse_keyed, spelled = names_fields(keys)
+        found += coarse_keyed
         if not found:
             return None
-        # A Latin word has no Cyrillic field of its own: the names field is where its
-        # Ukrainian and Russian articles are, so a word spelled there as typed weighs what
-        # the word does in an English body.  A Cyrillic word's own fields come first.
-        boost = LATIN_SPELLING_BOOST if latin else _BOOSTS[NAMES_FIELD]
+        boost = spelling_boost(latin)
         # Beside its spelling keys, a word's coarse keys weigh COARSE_SHARE of them.
         coarse = COARSE_SHARE * boost if spelled else None
         clauses = [
-            _field_query(name, ws, coarse if name == NAMES_FIELD else None)
+            plan.field_query(name, ws, coarse if name == NAMES_FIELD else None)
             for name, ws in self._occurring(found)
         ]
         held = self._occurring(spelled, every=False)
-        clauses += [_field_query(n, ws, boost) for n, ws in held]
+        clauses += [plan.field_query(n, ws, boost) for n, ws in held]
         if held:
             texts = [f for f in found if f[0] != NAMES_FIELD]
             if capitalized and not latin:
                 clauses += name_case(self._occurring(texts, every=False), held[0])
             elif latin and self.frequency is not None and not self._held(texts):
                 # No article holds the Latin word in its text fields: a transliteration.
-                clauses.append(transliterated(held[0], self.cyrillic()))
-        return _joined(plan.AnyOf, clauses)
+                clauses.append(transliterated(held[0], cyrillic(self.columns)))
+        return plan.joined(plan.AnyOf, clauses)
 
     def _held(self, found: list[tuple[str, Lemmas]]) -> bool:
         """Whether some article holds a lemma of a word of ``found`` in its field, by the
@@ -437,13 +380,6 @@ class _Compiler:
         frequency = self.frequency
         assert frequency is not None
         return any(frequency(name, t) for name, words in found for w in words for t in w)
-
-    def cyrillic(self) -> plan.Values:
-        """The live Ukrainian and Russian articles, as ``language:``'s ``Values``."""
-        cols = self.columns
-        ids = matching_ids(cols, "language", CYRILLIC_LANGUAGES)
-        docnums = np.flatnonzero(value_mask(cols.ids["language"], ids) & np.asarray(cols.live))
-        return plan.Values("language", "|".join(CYRILLIC_LANGUAGES), docnums)
 
     def _occurring(
         self, found: list[tuple[str, Lemmas]], every: bool = True
@@ -499,7 +435,7 @@ class _Compiler:
                 clauses.append(plan.Term(name, term, boost=_BOOSTS[name]))
         if not clauses:
             return _NONE
-        return _joined(plan.AnyOf, clauses)
+        return plan.joined(plan.AnyOf, clauses)
 
 
 def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
@@ -513,97 +449,6 @@ def _clause(node: Word | Phrase | Prefix | Fuzzy) -> str:
     else:
         value = node.text
     return f"{node.field}:{value}"
-
-
-def _field_query(name: str, words: Lemmas, boost: float | None = None) -> Plan:
-    """A word or phrase in one field: a Term or Phrase when each word has one lemma, else
-    ``BestOf`` its lemmas (a word) or of its readings (a phrase, at most MAX_READINGS),
-    scored once with ``boost`` (the field's when None)."""
-    if boost is None:
-        boost = _BOOSTS[name]
-    if len(words) == 1:
-        (lemmas,) = words
-        if len(lemmas) == 1:
-            return plan.Term(name, lemmas[0], boost=boost)
-        return plan.BestOf(tuple(plan.Term(name, t) for t in lemmas), boost=boost)
-    if all(len(lemmas) == 1 for lemmas in words):
-        return plan.Phrase(name, tuple(lemmas[0] for lemmas in words), boost=boost)
-    readings = islice(product(*words), MAX_READINGS)
-    return plan.BestOf(tuple(plan.Phrase(name, r) for r in readings), boost=boost)
-
-
-def name_case(own: list[tuple[str, Lemmas]], spelling: tuple[str, Lemmas]) -> list[Plan]:
-    """The bonus of a capitalized Cyrillic word (``Солю``, ``Горе``, ``Північ``) in the
-    articles that write it as a name: its spelling keys in the names field (which holds
-    name-like words alone: capitalized, not a sentence's first word) at NAME_CASE_BOOST,
-    counted only in the articles that also match it in its own fields (``own``: required,
-    not scored again).  So ``баба Соля`` ranks above ``солимо`` (the lemma of the verb),
-    while an article of another language or script that shares the name's spelling
-    (matched by the names field alone) gains nothing and keeps ranking below.  [] when the
-    word matches no own field."""
-    if not own:
-        return []
-    gate = _joined(plan.AnyOf, [_field_query(name, ws) for name, ws in own])
-    return [plan.Require(_field_query(*spelling, NAME_CASE_BOOST), gate)]
-
-
-def transliterated(spelling: tuple[str, Lemmas], cyrillic: plan.Values) -> Plan:
-    """The bonus of a Latin word that no article holds in its title, body or tags
-    (``Riky``, ``Kaliforniya``, ``Germanii``: no English word): typed so, it is a Cyrillic
-    name transliterated, so its spelling match counts once more (TRANSLITERATION_BOOST) in
-    the Ukrainian and Russian articles (``cyrillic``), above English articles whose other
-    word merely shares the spelling key (Ricky, California)."""
-    return plan.Require(_field_query(*spelling, TRANSLITERATION_BOOST), cyrillic)
-
-
-def _word_runs(children: tuple[Node, ...]) -> list[list[Word]]:
-    """Runs of 2 to ADJACENCY_RUN consecutive plain words of one text field among an And's
-    children, in query order, that start with a capitalized word: the next words join while
-    capitalized, or, after a Cyrillic first word, lowercase too (Ukrainian and Russian
-    capitalize only a name's first word: ``Північне море``, ``Верховной рады``).  A longer run
-    is cut into runs of at most that length."""
-    runs: list[list[Word]] = []
-    current: list[Word] = []
-    for child in (*children, None):
-        word = child if isinstance(child, Word) and child.field in QUERY_KINDS else None
-        capital = word is not None and word.text[:1].isupper()
-        if (
-            word is not None
-            and current
-            and word.field == current[0].field
-            and len(current) < ADJACENCY_RUN
-            and (capital or not current[0].text.isascii())
-        ):
-            current.append(word)
-            continue
-        if len(current) >= 2:
-            runs.append(current)
-        current = [word] if capital and word is not None else []
-    return runs
-
-
-def _joined(kind: type[plan.AllOf | plan.AnyOf], parts: list[Plan]) -> Plan:
-    """``kind(parts)`` simplified, for parts that are simplified already (Whoosh's
-    ``normalize`` rule): parts of the same kind are flattened into it, a repeated part is
-    dropped (the first one stays), and a single part stands alone."""
-    flat: list[Plan] = []
-    for part in parts:
-        if isinstance(part, kind):
-            flat.extend(part.parts)
-        else:
-            flat.append(part)
-    unique = tuple(dict.fromkeys(flat))
-    return unique[0] if len(unique) == 1 else kind(unique)
-
-
-def _all_values(required: list[plan.Values]) -> plan.Values:
-    """The documents every one of ``required`` holds (the exact words of a run), as one
-    ``Values``."""
-    unique = list(dict.fromkeys(required))
-    if len(unique) == 1:
-        return unique[0]
-    docnums = reduce(np.intersect1d, (r.docnums for r in unique))
-    return plan.Values(EXACT_FIELD, " & ".join(r.text for r in unique), docnums)
 
 
 def word_analyses(text: str) -> Analyses:
@@ -641,7 +486,7 @@ def compile_query(
     per generation and ``present`` (it depends on both), and a word is analyzed and
     looked up once, not in every query (a third of compiling a warm query).
     ``frequency`` (the generation's document frequencies) gates the adjacency bonus of
-    capitalized runs (``adjacency_bonus``); without it there is none.
+    capitalized runs (``namequery.adjacency_bonus``); without it there is none.
     ``mode`` says what words match (``MatchMode``); ``exact_docs`` gives the documents
     holding an exact form (the generation's postings; without it an exact word is a
     QuerySyntaxError).  ``key_frequency`` (document frequencies of single keys and lemmas,

@@ -7,7 +7,7 @@ word compared after ``exact_form``: case ignored, the apostrophe variants (’ �
 as ``'``, stress marks dropped and ё read as е, the normalization the analyzers already
 apply to surface text; nothing else (Львова is not Львову, mobilise is not mobilize).
 
-Decision: the ``exact`` field of our postings (``postings.py``, not Whoosh's index) holds,
+Decision: the ``exact`` field of our postings (``storage/postings/``, not Whoosh's index) holds,
 for every distinct word of an article's title, body and tags, its exact form prefixed by
 the part it is in (``t:львова``, ``b:львова``, ``g:львова``): which documents hold it (its
 weights are never used).  The prefix keeps one field yet lets ``title:=Львова`` ask for the

@@ -1,4 +1,4 @@
-"""Phrases and proximity matched from the positions in our own postings (``postings.py``).
+"""Phrases and proximity matched from the positions in our own postings (``storage/postings/``).
 
 A phrase ``"a b c"`` in a field matches the documents where its words stand at
 consecutive positions.  Candidates are the documents holding every word (an intersection
@@ -37,8 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsearch.search.storage.positions import TermPositions
-from newsearch.search.storage.postings import Postings
+from newsearch.search.storage.postings import Postings, TermPositions
 
 Ints = npt.NDArray[np.int64]
 _MAX_KEY = 1 << 62

@@ -40,16 +40,16 @@ from newsearch.search.engine import Engine
 from newsearch.search.exact import EXACT_FIELD
 from newsearch.search.model import Article
 from newsearch.search.reader import open_generation
-from newsearch.search.storage import postings as postings_module
 from newsearch.search.storage.layout import POSTINGS_DIR, Layout
 from newsearch.search.storage.postings import (
     FIELD_INDEX,
     K1,
     B,
     Postings,
-    _Keys,
     bm25_weights,
 )
+from newsearch.search.storage.postings import format as postings_format
+from newsearch.search.storage.postings.reader import _Keys
 from newsearch.search.storage.vocab import MAX_WORD, surface, vocabulary_words
 from newsearch.search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
 
@@ -469,12 +469,12 @@ def test_bm25_weights_over_slices(counts: list[int], slice_size: int, rnd: rando
     )
     lengths = lengths.astype(np.int32)
     expected = _weights_per_posting(ptr, doc, tf, field_of_key, lengths, n)
-    original = postings_module._SLICE
-    postings_module._SLICE = slice_size
+    original = postings_format._SLICE
+    postings_format._SLICE = slice_size
     try:
         got = bm25_weights(ptr, doc, tf, field_of_key, lengths, n)
     finally:
-        postings_module._SLICE = original
+        postings_format._SLICE = original
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 

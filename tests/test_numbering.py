@@ -18,7 +18,8 @@ from newsearch.search.analysis import LANGUAGES, text_terms, word_term, words
 from newsearch.search.model import Article
 from newsearch.search.storage.layout import VOCAB_FILE, Layout
 from newsearch.search.storage.numbering import Numbered, Numbering, RunNumbers
-from newsearch.search.storage.postings import PostingsBuilder, _read_arrays
+from newsearch.search.storage.postings import PostingsBuilder
+from newsearch.search.storage.postings.writer import _read_arrays
 from newsearch.search.storage.vocab import VocabularyBuilder, article_words, vocabulary_words_of
 from tests.test_indexer import _many
 

@@ -10,7 +10,7 @@
           whoosh/             the Whoosh index (analysis, postings, stored articles; whoosh.py)
           columns/            numpy columns (columns.py)
             vocab.json        surface words for spelling (vocab.py)
-          postings/           per-term postings with BM25F weights (postings.py)
+          postings/           per-term postings with BM25F weights (postings/)
           articles/           articles as records read by position (articles.py)
           manifest.json       generation, parent, built_at, documents, sources, ...
         g000006/              the previous generation, kept for rollback

@@ -1,4 +1,4 @@
-"""The positions part of the postings (``postings.py``): the arrays of a term's postings
+"""The positions part of the postings (``format.py``): the arrays of a term's postings
 with their positions, and the helpers that write them.
 
 ``pos.npy`` holds every posting's positions in turn, term-major like the postings: a
