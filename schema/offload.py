@@ -242,22 +242,7 @@ class ThreadEncodedJSON(Response):
         """Encode off the loop, then send the status, headers and the body chunk by chunk."""
         body = await anyio.to_thread.run_sync(encode_json, self.data)
         self.headers["content-length"] = str(len(body))
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        for start in range(0, max(len(body), 1), CHUNK):
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": body[start : start + CHUNK],
-                    "more_body": start + CHUNK < len(body),
-                }
-            )
-            # A send that need not wait (the client reads fast) does not give way to other
-            # tasks; without this a large answer would hold the loop for its whole compression.
-            await anyio.lowlevel.checkpoint()
-        if self.background is not None:
-            await self.background()
+        await send_chunked(self, body, send)
 
 
 class PreparedJSON(Response):
@@ -276,18 +261,29 @@ class PreparedJSON(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the status, headers and the body chunk by chunk."""
+        await send_chunked(self, self.body, send)
+
+
+async def send_chunked(response: Response, body: bytes | memoryview, send: Send) -> None:
+    """Send ``response``'s status and headers, then ``body`` in chunks of :data:`CHUNK`
+    bytes, then run its background task."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        }
+    )
+    for start in range(0, max(len(body), 1), CHUNK):
         await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            {
+                "type": "http.response.body",
+                "body": body[start : start + CHUNK],
+                "more_body": start + CHUNK < len(body),
+            }
         )
-        body = self.body
-        for start in range(0, max(len(body), 1), CHUNK):
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": body[start : start + CHUNK],
-                    "more_body": start + CHUNK < len(body),
-                }
-            )
-            await anyio.lowlevel.checkpoint()
-        if self.background is not None:
-            await self.background()
+        # A send that need not wait (the client reads fast) does not give way to other
+        # tasks; without this a large answer would hold the loop for its whole compression.
+        await anyio.lowlevel.checkpoint()
+    if response.background is not None:
+        await response.background()
