@@ -187,7 +187,8 @@ def finish(
                     vocabulary.add(article)
                 docs[docnum] = pair
                 if postings.missing(pair):
-                    # Kept from a generation built without postings: analyzed once, now.
+                    # Kept from a generation without postings or without positions: analyzed
+                    # once, now.
                     postings.add(*pair, analyzed_document(article).stats)
                 yield docnum, article
 

@@ -30,8 +30,8 @@ ADJACENCY_RUN = 4
 longer run is cut): side by side, they are likely one name (see ``adjacency_bonus``)."""
 ADJACENCY_MAX_DF = 100
 """A run's phrase is looked for only in the fields where one of its terms is in at most this
-many documents: the cost of Whoosh's span matching grows with the documents holding a
-phrase's terms, so this bounds it whatever the archive's size (names are rare words; ``Prime
+many documents: the cost of matching a phrase grows with the documents holding its terms,
+so this bounds it whatever the archive's size (names are rare words; ``Prime
 Minister`` gets no bonus where ``prime`` is common)."""
 LATIN_SPELLING_BOOST = BODY_BOOST
 """The weight of a Latin query word's spelling keys in the names field (see
@@ -66,7 +66,7 @@ def names_fields(keys: Lemmas) -> tuple[list[tuple[str, Lemmas]], list[tuple[str
         # Its spelling keys add theirs: a name spelled as typed ranks above a shared key.
         coarse.append((NAMES_FIELD, tuple(map(coarse_keys, keys))))
         # A phrase's words get none: a second phrase in the names field would double the
-        # cost of its span matching, and its words side by side are evidence enough.
+        # cost of matching it, and its words side by side are evidence enough.
         spelling = tuple(map(spelled_keys, keys))
         if len(spelling) == 1 and all(spelling):
             spelled.append((NAMES_FIELD, spelling))
@@ -123,8 +123,8 @@ def adjacency_bonus(
     capitalized plain words as a phrase (``phrase_of`` the run: None where it is none), so
     that documents holding a name's words side by side (``Gordon Brown``) score above
     those holding them apart (``Gordon ... Brown``).  Only capitalized words, as names are
-    typed: a phrase is matched by Whoosh's span matchers, whose cost grows with the
-    documents holding common words (``prime minister``).
+    typed: a phrase's cost grows with the documents holding its words, large for common
+    words (``prime minister``).
 
     A document matching such a phrase holds every word of the run in one field, so it
     matches ``joined_plan`` already: the Or matches the same documents and only adds the

@@ -4,7 +4,8 @@
 names), with the constructors below (``field_query``, ``joined``, ``all_values``);
 ``accel.py`` evaluates it over
 the generation's numpy postings, and the Whoosh door (``storage/whoosh_query.py``)
-translates it to Whoosh queries where Whoosh still answers (phrases, the reference path).
+translates it to Whoosh queries where Whoosh still answers (phrases without positions in
+the postings, the reference path).
 Every node is a frozen value: equal nodes are interchangeable, so the compiler drops a
 repeated clause and a generation's word memo holds compiled words.
 

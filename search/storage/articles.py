@@ -252,8 +252,9 @@ def open_articles(directory: Path, size: int) -> Articles | None:
 def records_match(articles: Articles, stored: Iterable[tuple[int, str, str]]) -> bool:
     """Whether ``articles`` hold exactly the live documents ``stored`` (docnum, id, content
     hash, as Whoosh stores them), and nothing for the other document numbers.  Each record
-    must decode to an article of that id and hash: the hash covers every field but the id,
-    so a damaged or garbled record is told from the one the build wrote."""
+    must decode to an article of that id and hash: the hash covers the article's content
+    (not its id, nor a language detected rather than given), so a damaged or garbled record
+    is told from the one the build wrote."""
     count = 0
     for docnum, article_id, digest in stored:
         try:

@@ -280,13 +280,14 @@ def document(article: Article) -> dict[str, Any]:
 
 CHUNK_POSTINGS = 1_500_000
 """Postings per worker in a chunk of a parallel build: about 6,000 news articles.  Each chunk
-is a segment, and phrase checks walk Whoosh's segments, so smaller chunks slow phrases down;
-larger ones take more memory per writer."""
+is a segment, and Whoosh's matchers (phrases without positions in our postings, the reference
+path) walk its segments, so smaller chunks slow them down; larger ones take more memory per
+writer."""
 POSTINGS_COMPRESSION = 0
 """zlib level of the blocks of Whoosh's postings: none.  Compressing them is a noticeable
-part of a build's time (level 1 no less than Whoosh's default 3), while only phrase checks and
-keyword fields read them; Whoosh's files are larger, and an uncompressed block is read
-without zlib."""
+part of a build's time (level 1 no less than Whoosh's default 3), while only Whoosh's
+matchers (see CHUNK_POSTINGS) read them; Whoosh's files are larger, and an uncompressed
+block is read without zlib."""
 CHUNK_LIMIT_MB = 512
 """Whoosh's in-memory sorting limit per worker: above its estimate for CHUNK_POSTINGS
 (a writer may take more than half a chunk), so a chunk never spills."""

@@ -1,9 +1,10 @@
 """The query half of the Whoosh door: a query plan (``plan.py``) as Whoosh queries, and
 Whoosh's own matchers run over a generation's segments.
 
-Whoosh still answers what our postings cannot (a phrase, until positions are our own), the
-reference path every accelerated result is tested against (``accel.evaluate_with_whoosh``),
-and a generation built without postings.  Two Whoosh query classes of our own live here:
+Whoosh still answers what our postings cannot (a phrase with a word they hold no positions
+for: an older format, a term capped in some document), the reference path every accelerated
+result is tested against (``accel.evaluate_with_whoosh``), and a generation built without
+postings.  Two Whoosh query classes of our own live here:
 
 * ``AnyLemma`` (a ``BestOf``): one query word with several lemmas, matched by any of them
   and scored once.  An ambiguous word (Києві: київ or кий) is indexed as each of its lemmas
