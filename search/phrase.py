@@ -108,12 +108,13 @@ def _match(
     if not looked or any(t.docs.shape[0] == 0 for t in looked):
         return _nothing()
     # Candidates: the rarest word's documents, kept where every other word has a posting
-    # too (binary searches in its documents), with each word's row of each candidate.
+    # too (binary searches in its documents, ascending within a key as the format keeps
+    # them), with each word's row of each candidate.
     by_size = sorted(range(len(looked)), key=lambda i: looked[i].docs.shape[0])
-    candidates, sort = _ascending(looked[by_size[0]].docs)
-    row_of: dict[int, Ints] = {by_size[0]: sort}
+    candidates = looked[by_size[0]].docs
+    row_of: dict[int, Ints] = {by_size[0]: np.arange(candidates.shape[0], dtype=np.int64)}
     for i in by_size[1:]:
-        docs, sort = _ascending(looked[i].docs)
+        docs = looked[i].docs
         at = np.searchsorted(docs, candidates)
         held = np.take(docs, at, mode="clip") == candidates
         if not held.all():
@@ -121,7 +122,7 @@ def _match(
             row_of = {k: r[held] for k, r in row_of.items()}
             if candidates.shape[0] == 0:
                 return _nothing()
-        row_of[i] = sort[at]
+        row_of[i] = at
     rows = [row_of[i] for i in range(len(looked))]
     scores = np.zeros(candidates.shape[0])
     for t, row in zip(looked, rows, strict=True):
@@ -141,15 +142,6 @@ def _match(
         frequency=frequency[matched],
         scores=scores[matched] * boost if boost != 1.0 else scores[matched],
     )
-
-
-def _ascending(docs: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], Ints]:
-    """(``docs`` ascending, the row of each): a term's documents are ascending, unless an
-    update put the parent generation's after its own."""
-    if docs.shape[0] < 2 or bool(np.all(docs[1:] > docs[:-1])):
-        return docs, np.arange(docs.shape[0], dtype=np.int64)
-    rows = np.argsort(docs, kind="stable")
-    return docs[rows], rows
 
 
 def _nothing() -> PhraseHits:
