@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from newsearch.indexer.build import build
 from newsearch.search.engine import Engine
+from newsearch.search.storage.layout import Layout
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "indexer" / "demo"
+
+
+def rewrite_toc(index_dir: Path, change: Callable[[Any], None]) -> Path:
+    """The served generation's Whoosh TOC read, ``change``d (its schema, say) and written anew
+    in its place, as an older version would have written it; returns the TOC file."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    layout = Layout(index_dir)
+    whoosh_dir = layout.whoosh_dir(layout.require_current())
+    storage = FileStorage(str(whoosh_dir))
+    toc = TOC.read(storage, "MAIN")
+    name = f"_MAIN_{toc.generation}.toc"
+    change(toc)
+    storage.delete_file(name)
+    toc.write(storage, "MAIN")
+    return whoosh_dir / name
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,7 @@ from newsearch.search.storage.postings import format as postings_format
 from newsearch.search.storage.postings.reader import _Keys
 from newsearch.search.storage.vocab import MAX_WORD, surface, vocabulary_words
 from newsearch.search.types import Filters, MatchMode, SearchError, SearchRequest, Sort
+from tests.conftest import rewrite_toc
 
 
 def _page(engine: Engine, query: str, **options: Any) -> Any:
@@ -503,9 +504,6 @@ def test_an_index_written_by_the_previous_version_is_served(
     """An index of the version before Russian lemmas and name keys: Whoosh's pickled schema
     names its Russian chain (``YoFilter``, Snowball) and its postings have no names field.
     It opens and is searched through Whoosh alone (the README's promise for older layouts)."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.index import TOC
-
     from newsearch.search.analysis import (
         WORD_PATTERN,
         ApostropheFilter,
@@ -521,15 +519,15 @@ def test_an_index_written_by_the_previous_version_is_served(
     build([demo_copy], index, workers=1)
     layout = Layout(index)
     served = layout.require_current()
-    storage = FileStorage(str(layout.whoosh_dir(served)))
-    toc = TOC.read(storage, "MAIN")
     old_chain = ApostropheFilter() | Lowercase() | YoFilter() | SnowballFilter("russian")
-    for kind in ("title", "body"):
-        toc.schema.remove(f"{kind}_ru")
-        toc.schema.add(f"{kind}_ru", TermsText(RegexTokenizer(WORD_PATTERN) | old_chain))
-    toc.schema.remove(NAMES_FIELD)
-    storage.delete_file(f"_MAIN_{toc.generation}.toc")  # written anew with the old schema
-    toc.write(storage, "MAIN")
+
+    def old_schema(toc: Any) -> None:
+        for kind in ("title", "body"):
+            toc.schema.remove(f"{kind}_ru")
+            toc.schema.add(f"{kind}_ru", TermsText(RegexTokenizer(WORD_PATTERN) | old_chain))
+        toc.schema.remove(NAMES_FIELD)
+
+    rewrite_toc(index, old_schema)
     meta_file = layout.generation_dir(served) / POSTINGS_DIR / "meta.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta["fields"] = [f for f in meta["fields"] if f != NAMES_FIELD]
@@ -546,23 +544,14 @@ def test_an_index_pickled_with_the_previous_module_paths_is_served(
     """Whoosh pickles the schema's field classes by module path: generations built before the
     Whoosh format moved to ``search/storage/whoosh.py`` name ``search.fields.TermsText``.
     Such an index opens, is searched through both paths alike, and is updated."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.index import TOC
-
     from newsearch.search.storage.whoosh import TermsText
 
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
-    layout = Layout(index)
-    served = layout.require_current()
-    storage = FileStorage(str(layout.whoosh_dir(served)))
-    toc = TOC.read(storage, "MAIN")
-    toc_name = f"_MAIN_{toc.generation}.toc"
     with monkeypatch.context() as patch:
         patch.setattr(TermsText, "__module__", "search.fields")
-        storage.delete_file(toc_name)  # written anew, naming the class at its old path
-        toc.write(storage, "MAIN")
-    pickled = (layout.whoosh_dir(served) / toc_name).read_bytes()
+        toc = rewrite_toc(index, lambda toc: None)  # naming the class at its old path
+    pickled = toc.read_bytes()
     assert b"csearch.fields\nTermsText\n" in pickled
     # Only TermsText's path: the analyzers' Whoosh adapter is pickled at its own (current) path.
     assert b"csearch.storage.whoosh\nTermsText\n" not in pickled

@@ -12,8 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import analysis as whoosh_analysis
 from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
 
 from newsearch.indexer.build import build, update
 from newsearch.search.analysis import (
@@ -26,9 +24,9 @@ from newsearch.search.analysis import (
     text_analyzer,
 )
 from newsearch.search.engine import Engine
-from newsearch.search.storage.layout import Layout
 from newsearch.search.storage.whoosh import PipelineAnalyzer, build_schema
 from newsearch.search.types import SearchRequest
+from tests.conftest import rewrite_toc
 from tests.test_accel import _assert_same
 
 OLD_SCHEMA = Path(__file__).parent / "data" / "schema-analysis-4.pickle"
@@ -112,14 +110,12 @@ def test_an_index_pickled_with_whooshs_analyzer_classes_is_served_and_updated(
     assert b"newsearch.search.pipeline" not in pickled
     index = tmp_path / "index"
     build([demo_copy], index, workers=1)
-    layout = Layout(index)
-    served = layout.require_current()
-    storage = FileStorage(str(layout.whoosh_dir(served)))
-    toc = TOC.read(storage, "MAIN")
-    toc.schema = pickle.loads(pickled)
-    assert type(toc.schema["tags_uk"].analyzer).__name__ == "CompositeAnalyzer"
-    storage.delete_file(f"_MAIN_{toc.generation}.toc")  # written anew with the old schema
-    toc.write(storage, "MAIN")
+
+    def old_schema(toc: Any) -> None:
+        toc.schema = pickle.loads(pickled)
+        assert type(toc.schema["tags_uk"].analyzer).__name__ == "CompositeAnalyzer"
+
+    rewrite_toc(index, old_schema)
     assert _assert_same(Engine(index), Engine(index, accelerated=False), "армії OR election")
 
     source = sorted(demo_copy.rglob("uk-001-*.txt"))[0]
