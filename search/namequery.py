@@ -18,8 +18,9 @@ from collections.abc import Callable
 import numpy as np
 
 from newsearch.search import plan
+from newsearch.search.catalog import BY_NAME
 from newsearch.search.fields import BODY_BOOST, NAMES_FIELD, QUERY_KINDS, field_boosts
-from newsearch.search.filters import matching_ids, value_mask
+from newsearch.search.filters import field_mask
 from newsearch.search.names import coarse_keys, spelled_keys
 from newsearch.search.plan import Lemmas, Plan, all_values, field_query, joined
 from newsearch.search.querylang import Node, Word
@@ -98,9 +99,10 @@ def name_case(own: list[tuple[str, Lemmas]], spelling: tuple[str, Lemmas]) -> li
 
 
 def cyrillic(columns: Columns) -> plan.Values:
-    """The live Ukrainian and Russian articles, as ``language:``'s ``Values``."""
-    ids = matching_ids(columns, "language", CYRILLIC_LANGUAGES)
-    docnums = np.flatnonzero(value_mask(columns.ids["language"], ids) & np.asarray(columns.live))
+    """The live Ukrainian and Russian articles (as the ``languages`` filter keeps them), as
+    ``language:``'s ``Values``."""
+    held = field_mask(columns, BY_NAME["language"], CYRILLIC_LANGUAGES, all_of=False)
+    docnums = np.flatnonzero(held & np.asarray(columns.live))
     return plan.Values("language", "|".join(CYRILLIC_LANGUAGES), docnums)
 
 
