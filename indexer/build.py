@@ -16,7 +16,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +119,7 @@ def _numbered(
 def _index_articles(
     writer: Writer,
     prepared: Iterable[PreparedBatch],
-    known: dict[str, str],
+    known: Mapping[str, tuple[str, int]],
     summary: Summary,
     progress: Progress | None,
     postings: PostingsBuilder,
@@ -127,7 +127,7 @@ def _index_articles(
     spool: ArticleSpool,
 ) -> tuple[set[str], dict[str, str]]:
     """Add new or changed articles (to Whoosh, the spool, the postings and, if given, the
-    vocabulary).
+    vocabulary); ``known``: the parent generation's (content hash, document number) by id.
 
     Returns the ids seen in the sources, and those seen twice with different
     content mapped to the hash of their last version (the one that must stay).
@@ -141,15 +141,13 @@ def _index_articles(
         if item.id in seen:
             summary.duplicates += 1
             if seen[item.id] != digest:
-                writer.add(item.document, item.postings)
-                spool.add(item.id, digest, item.record)
-                postings.add_numbered(item.id, digest, term_origin, item.stats)
+                _add(item, digest, term_origin, writer, spool, postings)
                 redo[item.id] = digest
                 seen[item.id] = digest
             continue
         seen[item.id] = digest
         old = known.get(item.id)
-        if old == digest:
+        if old is not None and old[0] == digest:
             summary.unchanged += 1
             continue
         if old is not None:
@@ -157,12 +155,24 @@ def _index_articles(
             summary.updated += 1
         else:
             summary.added += 1
-        writer.add(item.document, item.postings)
-        spool.add(item.id, digest, item.record)
-        postings.add_numbered(item.id, digest, term_origin, item.stats)
+        _add(item, digest, term_origin, writer, spool, postings)
         if vocabulary is not None:
             vocabulary.add_numbered(word_origin, item.words)
     return set(seen), redo
+
+
+def _add(
+    item: Prepared,
+    digest: str,
+    term_origin: str,
+    writer: Writer,
+    spool: ArticleSpool,
+    postings: PostingsBuilder,
+) -> None:
+    """Write one article to Whoosh, the records' spool and the postings."""
+    writer.add(item.document, item.postings)
+    spool.add(item.id, digest, item.record)
+    postings.add_numbered(item.id, digest, term_origin, item.stats)
 
 
 def _resolve_duplicates(ix: Any, redo: dict[str, str]) -> None:
@@ -221,7 +231,7 @@ def _run(
             gen.dir.mkdir(parents=True)
             layout.whoosh_dir(gen.name).mkdir()
             ix = create_whoosh(layout.whoosh_dir(gen.name))
-            known: dict[str, str] = {}
+            known: dict[str, tuple[str, int]] = {}
         else:
             version = analysis_version(layout.postings_dir(parent))
             if version != ANALYSIS_VERSION:
@@ -231,9 +241,8 @@ def _run(
             ix = open_whoosh(layout.whoosh_dir(gen.name), writable=True)
             with ix.reader() as reader:
                 # The copy's document numbers are the parent's until the writer commits.
-                at = {f["id"]: (f["hash"], d) for d, f in reader.iter_docs()}
-                kept = ParentRecords(layout.articles_dir(parent), reader.doc_count_all(), at)
-            known = {i: h for i, (h, _) in at.items()}
+                known = {f["id"]: (f["hash"], d) for d, f in reader.iter_docs()}
+                kept = ParentRecords(layout.articles_dir(parent), reader.doc_count_all(), known)
         spool = ArticleSpool(gen.dir / SPOOL_FILE)
         parallel = (
             workers > 1 and estimate_total(sources, enough=PARALLEL_THRESHOLD) >= PARALLEL_THRESHOLD
